@@ -1,0 +1,11 @@
+/** Integration tests: `*.int-spec.ts` and `*.e2e-spec.ts` against real Kafka and PostgreSQL. */
+module.exports = {
+  ...require('../../jest.preset.cjs'),
+  displayName: 'ledger:int',
+  testMatch: ['<rootDir>/apps/ledger/**/*.int-spec.ts', '<rootDir>/apps/ledger/**/*.e2e-spec.ts'],
+  globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
+  globals: { MEDLEDGER_SERVICES: ['ledger'] },
+  testTimeout: 60_000,
+  passWithNoTests: true,
+};

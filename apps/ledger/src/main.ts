@@ -1,0 +1,4 @@
+import { runService } from '@medledger/platform';
+import { LedgerModule } from './app.module';
+
+void runService('ledger', (config) => LedgerModule.forRoot(config));

@@ -1,0 +1,168 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { Consumer, Kafka, logLevel, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
+import { LEDGER_BLOCKS_TOPIC, type BlockSealed } from '@medledger/contracts';
+import {
+  CONSUMER_GROUP_TIMEOUTS,
+  KafkaGateway,
+  SERVICE_CONFIG,
+  kafkaLogCreator,
+  type ServiceConfig,
+} from '@medledger/platform';
+import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
+import { EventAdmission } from './event-admission';
+import type { StoredBlock } from './ledger.repository';
+import { LedgerMetrics } from './ledger.metrics';
+import { Sequencer, type AcceptedEvent, type SealListener } from './sequencer';
+
+/** How often the age limit is checked; a fraction of the default 100 ms block age. */
+const AGE_TICK_MS = 10;
+
+/**
+ * Consumes the public event topics (consumer group `ledger`, from the beginning) with manual offset
+ * commits: an offset is committed only once every message before it on its partition is either sealed in a
+ * durable block or dead-lettered.
+ */
+@Injectable()
+export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown, SealListener {
+  private readonly logger = new Logger(SequencerConsumer.name);
+  private readonly consumer: Consumer;
+  private timer: NodeJS.Timeout | undefined;
+  /** Per topic-partition: messages not yet sealed, and the highest offset seen. */
+  private readonly partitions = new Map<string, { unsealed: number; lastSeen: bigint; committed: bigint }>();
+
+  constructor(
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+    @Inject(LEDGER_CONFIG) private readonly ledger: LedgerConfig,
+    private readonly sequencer: Sequencer,
+    private readonly admission: EventAdmission,
+    private readonly kafka: KafkaGateway,
+    private readonly metrics: LedgerMetrics,
+  ) {
+    const client = new Kafka({
+      clientId: `${config.KAFKA_CLIENT_ID}-sequencer`,
+      brokers: config.KAFKA_BROKERS,
+      logLevel: logLevel.INFO,
+      logCreator: kafkaLogCreator,
+    });
+    this.consumer = client.consumer({
+      groupId: ledger.LEDGER_GROUP_ID,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+      ...CONSUMER_GROUP_TIMEOUTS,
+    });
+    sequencer.setListener(this);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.kafka.ensureTopics([...this.ledger.LEDGER_TOPICS, LEDGER_BLOCKS_TOPIC]);
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.ledger.LEDGER_TOPICS, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.timer = setInterval(() => void this.sequencer.sealIfDue(), AGE_TICK_MS);
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const key = `${batch.topic}:${batch.partition}`;
+    const accepted: AcceptedEvent[] = [];
+    const acceptedIds = new Set<string>();
+    for (const message of batch.messages) {
+      if (!payload.isRunning() || payload.isStale()) break;
+      const partition = this.partitionState(key);
+      partition.lastSeen = BigInt(message.offset);
+      const verdict = this.admission.admit(message);
+      if (verdict.ok) {
+        // A batch kafkajs delivers again (after a failed attempt) must not count its waiting events twice.
+        const eventId = verdict.event.eventId;
+        if (!this.sequencer.isPending(eventId) && !acceptedIds.has(eventId)) {
+          acceptedIds.add(eventId);
+          partition.unsealed += 1;
+          accepted.push({ ...verdict.event, topic: batch.topic, partition: batch.partition, offset: message.offset });
+        }
+      } else {
+        await this.deadLetter(batch.topic, batch.partition, message, verdict.code, verdict.reason);
+      }
+      payload.resolveOffset(message.offset);
+    }
+    await this.sequencer.accept(accepted);
+    await this.commitSafeOffsets();
+    await payload.heartbeat();
+  }
+
+  private async deadLetter(topic: string, partition: number, message: KafkaMessage, code: string, reason: string) {
+    this.metrics.deadLettered.inc({ reason: code });
+    await this.kafka.deadLetter({ topic, partition, message }, { code, message: reason });
+  }
+
+  private partitionState(key: string) {
+    let state = this.partitions.get(key);
+    if (!state) {
+      state = { unsealed: 0, lastSeen: -1n, committed: -1n };
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+  /** SealListener: the block is durable; announce it, then let Kafka forget the sealed messages. */
+  async onSealed(
+    events: readonly AcceptedEvent[],
+    _block: StoredBlock | null,
+    announcement: BlockSealed | null,
+  ): Promise<void> {
+    if (announcement) {
+      await this.kafka.publish(LEDGER_BLOCKS_TOPIC, [
+        { key: String(announcement.height), value: JSON.stringify(announcement) },
+      ]);
+    }
+    const sealedUpTo = new Map<string, bigint>();
+    for (const event of events) {
+      const key = `${event.topic}:${event.partition}`;
+      this.partitionState(key).unsealed -= 1;
+      const offset = BigInt(event.offset);
+      if ((sealedUpTo.get(key) ?? -1n) < offset) sealedUpTo.set(key, offset);
+    }
+    await this.commitSafeOffsets(sealedUpTo);
+  }
+
+  /**
+   * Commits, per partition, the offset after the last message that is sealed or dead-lettered with nothing
+   * unsealed before it. With nothing unsealed, everything seen so far is safe.
+   */
+  private async commitSafeOffsets(sealedUpTo = new Map<string, bigint>()): Promise<void> {
+    const commits: Array<{ topic: string; partition: number; offset: string }> = [];
+    for (const [key, state] of this.partitions) {
+      const safe = state.unsealed === 0 ? state.lastSeen : (sealedUpTo.get(key) ?? state.committed);
+      if (safe > state.committed) {
+        const separator = key.lastIndexOf(':');
+        commits.push({
+          topic: key.slice(0, separator),
+          partition: Number(key.slice(separator + 1)),
+          offset: String(safe + 1n),
+        });
+        state.committed = safe;
+      }
+    }
+    if (commits.length > 0) await this.consumer.commitOffsets(commits);
+  }
+
+  /**
+   * Before the shutdown hooks (which close the database pools): stop fetching, then let a seal already
+   * running finish. What is pending but unsealed is simply not committed and is re-read next time.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.consumer.disconnect();
+    await this.sequencer.idle();
+    this.logger.log(`sequencer stopped with ${this.sequencer.pendingCount} unsealed events left to Kafka`);
+  }
+}

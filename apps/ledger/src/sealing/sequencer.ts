@@ -1,0 +1,179 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { BlockSealed } from '@medledger/contracts';
+import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
+import { LedgerRepository, type StoredBlock, type StoredLeaf } from './ledger.repository';
+import { LedgerSigner } from './ledger-signer';
+import { TreeState } from './tree-state';
+import { LedgerMetrics } from './ledger.metrics';
+
+/** An event that passed every check at the edge and waits for its block. */
+export interface AcceptedEvent {
+  eventId: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  receivedAt: Date;
+  /** RFC 8785 canonical JSON of the whole received envelope. */
+  canonicalEvent: string;
+}
+
+/** Where sealed positions are acknowledged: Kafka offsets, committed only after the block is durable. */
+export interface SealListener {
+  onSealed(
+    events: readonly AcceptedEvent[],
+    block: StoredBlock | null,
+    announcement: BlockSealed | null,
+  ): Promise<void>;
+}
+
+/**
+ * The single writer of the log. Accepted events wait in arrival order; a block is cut when it reaches the
+ * event or byte limit, or when its oldest event reaches the age limit. Sealing assigns the next gap-free
+ * indexes, builds the leaves, appends them to the tree, signs the header and checkpoint, and commits it all
+ * in one transaction before anyone is told.
+ */
+@Injectable()
+export class Sequencer {
+  private readonly logger = new Logger(Sequencer.name);
+  private pending: AcceptedEvent[] = [];
+  private pendingBytes = 0;
+  private readonly pendingIds = new Set<string>();
+  private oldestAcceptedAt = 0;
+  /** Seals run one after another; this is the tail of that chain. */
+  private sealing: Promise<void> = Promise.resolve();
+  private listener: SealListener | undefined;
+  /** What to do when a block cannot be sealed; replaced in tests. */
+  onFatal: (error: unknown) => void = () => setImmediate(() => process.exit(1));
+
+  constructor(
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly repository: LedgerRepository,
+    private readonly tree: TreeState,
+    private readonly signer: LedgerSigner,
+    private readonly metrics: LedgerMetrics,
+  ) {}
+
+  setListener(listener: SealListener): void {
+    this.listener = listener;
+  }
+
+  /** Whether this event id already waits for a block (a redelivered message is not queued twice). */
+  isPending(eventId: string): boolean {
+    return this.pendingIds.has(eventId);
+  }
+
+  /** Settles once no seal is running or queued (events still pending stay pending). */
+  idle(): Promise<void> {
+    return this.sealing;
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Queues events; returns once every block they filled is sealed (back-pressure for the consumer). */
+  async accept(events: readonly AcceptedEvent[]): Promise<void> {
+    for (const event of events) {
+      // A redelivered event already waiting for its block is not queued twice.
+      if (this.pendingIds.has(event.eventId)) continue;
+      if (this.pending.length === 0) this.oldestAcceptedAt = Date.now();
+      this.pending.push(event);
+      this.pendingIds.add(event.eventId);
+      this.pendingBytes += event.canonicalEvent.length;
+      if (
+        this.pending.length >= this.config.LEDGER_BLOCK_MAX_EVENTS ||
+        this.pendingBytes >= this.config.LEDGER_BLOCK_MAX_BYTES
+      ) {
+        await this.sealNow();
+      }
+    }
+  }
+
+  /** Called by a timer: seals the pending block if its oldest event has waited long enough. */
+  async sealIfDue(now = Date.now()): Promise<void> {
+    if (this.pending.length > 0 && now - this.oldestAcceptedAt >= this.config.LEDGER_BLOCK_MAX_AGE_MS) {
+      await this.sealNow();
+    }
+  }
+
+  /** Seals whatever is pending (up to one block's worth), after any seal already running. */
+  sealNow(): Promise<void> {
+    const batch = this.takeBlock();
+    if (batch.length === 0) return this.sealing;
+    this.sealing = this.sealing.then(() =>
+      this.seal(batch).catch((error: unknown) => {
+        // Crash-only: the tree in memory is unchanged, nothing of this block was acknowledged to Kafka, so a
+        // restart re-reads the state from PostgreSQL and the events from the last committed offset.
+        this.logger.fatal({ err: error }, 'sealing failed; exiting so that a restart resumes from durable state');
+        this.onFatal(error);
+      }),
+    );
+    return this.sealing;
+  }
+
+  private takeBlock(): AcceptedEvent[] {
+    let bytes = 0;
+    let count = 0;
+    while (
+      count < this.pending.length &&
+      count < this.config.LEDGER_BLOCK_MAX_EVENTS &&
+      (count === 0 || bytes + (this.pending[count]?.canonicalEvent.length ?? 0) <= this.config.LEDGER_BLOCK_MAX_BYTES)
+    ) {
+      bytes += this.pending[count]?.canonicalEvent.length ?? 0;
+      count += 1;
+    }
+    const batch = this.pending.splice(0, count);
+    for (const event of batch) this.pendingIds.delete(event.eventId);
+    this.pendingBytes -= bytes;
+    this.oldestAcceptedAt = Date.now();
+    return batch;
+  }
+
+  private async seal(batch: readonly AcceptedEvent[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    // An event id seen before keeps its first index: skip what the log already holds.
+    const known = await this.repository.existingEventIds(batch.map((event) => event.eventId));
+    const fresh = batch.filter((event) => !known.has(event.eventId));
+    if (known.size > 0) this.metrics.duplicates.inc(known.size);
+    if (fresh.length === 0) {
+      await this.listener?.onSealed(batch, null, null);
+      return;
+    }
+
+    const height = this.tree.nextHeight;
+    const firstLeafIndex = this.tree.size;
+    const leaves: StoredLeaf[] = fresh.map((event, offset) => ({
+      index: firstLeafIndex + offset,
+      eventId: event.eventId,
+      topic: event.topic,
+      receivedAt: event.receivedAt,
+      data: this.tree.leafData(firstLeafIndex + offset, event),
+      blockHeight: height,
+    }));
+    const appended = this.tree.prepareAppend(leaves.map((leaf) => leaf.data));
+    const block = this.signer.sealBlock({
+      height,
+      previousHash: this.tree.headHash,
+      firstLeafIndex,
+      leafCount: leaves.length,
+      treeSize: appended.treeSize,
+      root: appended.root,
+      sealedAt: new Date(),
+    });
+    await this.repository.commitBlock(block, leaves, appended.upserts);
+    this.tree.commitAppend(appended, block);
+
+    const announcement: BlockSealed = {
+      type: 'ledger.BlockSealed',
+      height: block.height,
+      treeSize: block.treeSize,
+      root: Buffer.from(block.root).toString('base64'),
+      blockHash: Buffer.from(block.hash).toString('base64'),
+      checkpoint: block.checkpoint,
+      events: leaves.map((leaf) => ({ eventId: leaf.eventId, index: leaf.index })),
+    };
+    await this.listener?.onSealed(batch, block, announcement);
+    this.metrics.recordBlock(leaves.length, Number(process.hrtime.bigint() - started) / 1e9, fresh);
+    this.logger.debug({ height, leaves: leaves.length, treeSize: block.treeSize }, 'block sealed');
+  }
+}

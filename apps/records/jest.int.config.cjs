@@ -1,0 +1,11 @@
+/** Integration tests: `*.int-spec.ts` and `*.e2e-spec.ts` against real Kafka and PostgreSQL. */
+module.exports = {
+  ...require('../../jest.preset.cjs'),
+  displayName: 'records:int',
+  testMatch: ['<rootDir>/apps/records/**/*.int-spec.ts', '<rootDir>/apps/records/**/*.e2e-spec.ts'],
+  globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
+  globals: { MEDLEDGER_SERVICES: ['records'] },
+  testTimeout: 60_000,
+  passWithNoTests: true,
+};

@@ -1,0 +1,13 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { PlatformModule, ServiceConfig } from '@medledger/platform';
+import { PrismaClient } from './generated/prisma/client';
+
+@Module({})
+export class RecordsModule {
+  static forRoot(config: ServiceConfig): DynamicModule {
+    return {
+      module: RecordsModule,
+      imports: [PlatformModule.forRoot({ config, prisma: (adapter) => new PrismaClient({ adapter }) })],
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+
+/** Stable reasons for a message that fails at the edge; they become the dead-letter reason code. */
+export const DecodeFailure = {
+  NOT_JSON: 'CONTRACTS.NOT_JSON',
+  SCHEMA_MISMATCH: 'CONTRACTS.SCHEMA_MISMATCH',
+  EMPTY: 'CONTRACTS.EMPTY_MESSAGE',
+} as const;
+export type DecodeFailureCode = (typeof DecodeFailure)[keyof typeof DecodeFailure];
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; code: DecodeFailureCode; message: string };
+
+/** Parses message bytes as JSON and validates them against a contract; never throws. */
+export function decodeMessage<S extends z.ZodType>(
+  schema: S,
+  bytes: Uint8Array | null | undefined,
+): Decoded<z.infer<S>> {
+  if (!bytes || bytes.length === 0) return { ok: false, code: DecodeFailure.EMPTY, message: 'message has no value' };
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (error) {
+    return { ok: false, code: DecodeFailure.NOT_JSON, message: (error as Error).message };
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const message = result.error.issues
+      .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
+    return { ok: false, code: DecodeFailure.SCHEMA_MISMATCH, message };
+  }
+  return { ok: true, value: result.data };
+}

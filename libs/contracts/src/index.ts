@@ -1,0 +1,4 @@
+export * from './services';
+export * from './diagnostics';
+export * from './decode';
+export * from './envelope';

@@ -1,0 +1,160 @@
+import { toHex } from './encoding';
+import { canonicalBytes, canonicalize, JCS_MAX_DEPTH } from './jcs';
+
+// Input and expected output files of cyberphone/json-canonicalization testdata/ (the reference test data of
+// RFC 8785's authors). The input is parsed with JSON.parse, as the ledger parses received envelopes.
+const CYBERPHONE: [name: string, input: string, output: string][] = [
+  [
+    'values.json',
+    '{\n  "numbers": [1E30, 4.50, 333333333.33333329, 2e-3, 0.000000000000000000000000001],\n  "escaping": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",\n  "literals": [null, true, false]\n}',
+    '{"escaping":"\u20ac$\\u000f\\nA\'B\\"\\\\\\\\\\"/","literals":[null,true,false],"numbers":[1e+30,4.5,333333333.3333333,0.002,1e-27]}',
+  ],
+  [
+    'weird.json',
+    '{\n  "\\u20ac": "Euro Sign",\n  "1": "One",\n  "\\u0080": "Control\\u007f",\n  "\\ud83d\\ude02": "Smiley",\n  "\\u00f6": "Latin Small Letter O With Diaeresis",\n  "\\ufb33": "Hebrew Letter Dalet With Dagesh",\n  "</script>": "Browser Challenge"\n}\n',
+    '{"1":"One","</script>":"Browser Challenge","\u0080":"Control\u007f","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude02":"Smiley","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+  ],
+  [
+    'structures.json',
+    '{\n  "1": {"f": {"f": "hi","F": 5} ,"\\n": 56.0},\n  "10": { },\n  "": "empty",\n  "a": { },\n  "111": [ { } ],\n  "A": { }\n}',
+    '{"":"empty","1":{"\\n":56,"f":{"F":5,"f":"hi"}},"10":{},"111":[{}],"A":{},"a":{}}',
+  ],
+  ['unicode.json', '{\n  "Unnormalized Unicode":"\\u1e0d\\u0307"\n}\n', '{"Unnormalized Unicode":"\u1e0d\u0307"}'],
+  [
+    'french.json',
+    '{\n  "peach": "This sorting order",\n  "p\u00e9ch\u00e9": "is wrong according to French",\n  "p\u00eache": "but canonicalization MUST",\n  "sin":   "ingnore locale"\n}\n',
+    '{"peach":"This sorting order","p\u00e9ch\u00e9":"is wrong according to French","p\u00eache":"but canonicalization MUST","sin":"ingnore locale"}',
+  ],
+  // testdata/input/arrays.json; its output file is not in the corpus searched, so this expectation is derived
+  // from the RFC 8785 rules by hand (arrays keep order, members sort).
+  [
+    'arrays.json',
+    '[\n  56,\n  {\n    "d": true,\n    "10": null,\n    "1": [ ]\n  }\n]',
+    '[56,{"1":[],"10":null,"d":true}]',
+  ],
+];
+
+// RFC 8785 Appendix B: IEEE 754 bit patterns and their required serialisation (the same table appears in the
+// test suites of several independent JCS implementations).
+const APPENDIX_B: [bits: bigint, text: string][] = [
+  [0x0000000000000000n, '0'],
+  [0x8000000000000000n, '0'],
+  [0x0000000000000001n, '5e-324'],
+  [0x8000000000000001n, '-5e-324'],
+  [0x7fefffffffffffffn, '1.7976931348623157e+308'],
+  [0xffefffffffffffffn, '-1.7976931348623157e+308'],
+  [0x4340000000000000n, '9007199254740992'],
+  [0xc340000000000000n, '-9007199254740992'],
+  [0x4430000000000000n, '295147905179352830000'],
+  [0x44b52d02c7e14af5n, '9.999999999999997e+22'],
+  [0x44b52d02c7e14af6n, '1e+23'],
+  [0x44b52d02c7e14af7n, '1.0000000000000001e+23'],
+  [0x444b1ae4d6e2ef4en, '999999999999999700000'],
+  [0x444b1ae4d6e2ef4fn, '999999999999999900000'],
+  [0x444b1ae4d6e2ef50n, '1e+21'],
+  [0x3eb0c6f7a0b5ed8cn, '9.999999999999997e-7'],
+  [0x3eb0c6f7a0b5ed8dn, '0.000001'],
+  [0x41b3de4355555553n, '333333333.3333332'],
+  [0x41b3de4355555554n, '333333333.33333325'],
+  [0x41b3de4355555555n, '333333333.3333333'],
+  [0x41b3de4355555556n, '333333333.3333334'],
+  [0x41b3de4355555557n, '333333333.33333343'],
+  [0xbecbf647612f3696n, '-0.0000033333333333333333'],
+  [0x43143ff3c1cb0959n, '1424953923781206.2'],
+];
+
+function float(bits: bigint): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, bits);
+  return view.getFloat64(0);
+}
+
+describe('canonicalize (RFC 8785)', () => {
+  it.each(CYBERPHONE)('cyberphone testdata %s', (_name, input, output) => {
+    expect(canonicalize(JSON.parse(input))).toBe(output);
+  });
+
+  it('RFC 8785 §3.2.2: the sample object', () => {
+    const input =
+      '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/", "literals": [null, true, false]}';
+    expect(canonicalize(JSON.parse(input))).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"\u20ac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
+  });
+
+  it('RFC 8785 §3.2.3: members sort by UTF-16 code units, not code points or locale', () => {
+    const input = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
+    expect(canonicalize(input)).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",' +
+        '"\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    );
+  });
+
+  it.each(APPENDIX_B)('RFC 8785 Appendix B: %s serialises as %s', (bits, text) => {
+    expect(canonicalize(float(bits))).toBe(text);
+    expect(canonicalize([float(bits)])).toBe(`[${text}]`);
+  });
+
+  it('RFC 8785 §3.2.4: UTF-8 output', () => {
+    expect(toHex(canonicalBytes({ a: '\u20ac' }))).toBe('7b2261223a22e282ac227d');
+    expect(toHex(canonicalBytes('this is a test string 1235'))).toBe(
+      '22746869732069732061207465737420737472696e672031323335' + '22',
+    );
+  });
+
+  it('escapes control characters in lower-case hex and leaves DEL and U+2028 alone', () => {
+    expect(canonicalize('\u0000\u001f\b\t\n\f\r\u007f\u2028')).toBe('"\\u0000\\u001f\\b\\t\\n\\f\\r\u007f\u2028"');
+  });
+
+  it('treats an object with no prototype like a plain object and omits undefined members', () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { b: 1, a: undefined, c: [true] });
+    expect(canonicalize(bare)).toBe('{"b":1,"c":[true]}');
+  });
+
+  it.each<[string, unknown]>([
+    ['NaN', Number.NaN],
+    ['Infinity', Infinity],
+    ['-Infinity in an array', [-Infinity]],
+    ['undefined at the top', undefined],
+    ['undefined in an array', [1, undefined]],
+    ['a bigint', { n: 1n }],
+    ['a symbol', Symbol('s')],
+    ['a function', { f: () => 1 }],
+    ['a Date', { at: new Date(0) }],
+    ['a Map', new Map()],
+    ['a typed array', new Uint8Array(2)],
+    ['a lone high surrogate in a value', '\ud800'],
+    ['a lone low surrogate in a key', { '\udc00': 1 }],
+  ])('refuses %s with LEDGER.JCS_UNSUPPORTED_VALUE', (_name, value) => {
+    expect(() => canonicalize(value)).toThrow('LEDGER.JCS_UNSUPPORTED_VALUE');
+  });
+
+  it('refuses cycles and excessive nesting, but not shared references', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    expect(() => canonicalize(cycle)).toThrow('LEDGER.JCS_UNSUPPORTED_VALUE');
+    const shared = { x: 1 };
+    expect(canonicalize({ a: shared, b: [shared] })).toBe('{"a":{"x":1},"b":[{"x":1}]}');
+    let deep: unknown = 0;
+    for (let i = 0; i < JCS_MAX_DEPTH + 1; i++) deep = [deep];
+    expect(() => canonicalize(deep)).toThrow('LEDGER.JCS_UNSUPPORTED_VALUE');
+    let fine: unknown = 0;
+    for (let i = 0; i < JCS_MAX_DEPTH; i++) fine = [fine];
+    expect(canonicalize(fine)).toHaveLength(2 * JCS_MAX_DEPTH + 1);
+  });
+
+  it('is idempotent: canonical output parses back to the same canonical output', () => {
+    for (const [, input] of CYBERPHONE) {
+      const once = canonicalize(JSON.parse(input));
+      expect(canonicalize(JSON.parse(once))).toBe(once);
+    }
+  });
+});

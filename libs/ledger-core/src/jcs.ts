@@ -1,0 +1,99 @@
+import { isWellFormedUnicode, utf8 } from './encoding';
+import { LedgerCoreError, LedgerErrorCode } from './errors';
+
+/**
+ * JSON Canonicalization Scheme. SPEC: RFC 8785.
+ *
+ * Implemented here (about 60 lines) rather than taken from npm: the scheme is ECMAScript's own JSON.stringify for
+ * primitives plus sorted keys, and owning it lets us reject, with a stable code, every value that has no JSON
+ * form instead of silently dropping or rewriting it.
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Most arrays and objects that may nest inside one another. An envelope is a CloudEvent whose data is an event payload (FHIR resources nest well under 20
+ * levels); 256 is far above that and far below the depth at which V8's stack would overflow, so a hostile input
+ * gets a coded error instead of a RangeError.
+ */
+export const JCS_MAX_DEPTH = 256;
+
+function unsupported(path: string, what: string): LedgerCoreError {
+  return new LedgerCoreError(LedgerErrorCode.JCS_UNSUPPORTED_VALUE, `${path}: ${what} has no canonical JSON form`);
+}
+
+// SPEC: RFC 8785 §3.2.2.2: strings are serialised as by ECMAScript JSON.stringify (escapes for ", \, and
+// U+0000–U+001F, using \b \t \n \f \r where they exist and lower-case \u00XX otherwise). §3.1 requires I-JSON, so
+// lone surrogates (which JSON.stringify would escape) are refused.
+function serializeString(value: string, path: string): string {
+  if (!isWellFormedUnicode(value)) throw unsupported(path, 'a string with a lone surrogate');
+  return JSON.stringify(value);
+}
+
+// SPEC: RFC 8785 §3.2.2.3: numbers are serialised as by ECMAScript Number.prototype.toString (via JSON.stringify,
+// which also turns −0 into 0). NaN and ±Infinity are not JSON.
+function serializeNumber(value: number, path: string): string {
+  if (!Number.isFinite(value)) throw unsupported(path, String(value));
+  return JSON.stringify(value);
+}
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function serialize(value: unknown, path: string, depth: number, ancestors: Set<object>): string {
+  switch (typeof value) {
+    case 'string':
+      return serializeString(value, path);
+    case 'number':
+      return serializeNumber(value, path);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    case 'undefined':
+    case 'bigint':
+    case 'symbol':
+    case 'function':
+      throw unsupported(path, `a ${typeof value}`);
+  }
+  if (value === null) return 'null';
+  if (depth >= JCS_MAX_DEPTH) throw unsupported(path, `nesting deeper than ${JCS_MAX_DEPTH}`);
+  if (ancestors.has(value)) throw unsupported(path, 'a cycle');
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) {
+      // undefined inside an array has no JSON form (JSON.stringify would write null): refused.
+      return `[${value.map((item: unknown, i) => serialize(item, `${path}[${i}]`, depth + 1, ancestors)).join(',')}]`;
+    }
+    // Dates, Maps, class instances and typed arrays have no single JSON form; the caller converts them first.
+    if (!isPlainObject(value)) throw unsupported(path, `an instance of ${value.constructor?.name ?? 'unknown'}`);
+    // SPEC: RFC 8785 §3.2.3: members sorted by their names as arrays of UTF-16 code units, which is exactly what
+    // the default Array.prototype.sort comparison does (no locale).
+    const members: string[] = [];
+    for (const key of Object.keys(value).sort()) {
+      const member = value[key];
+      // Like JSON.stringify: an undefined member is absent (optional fields of TypeScript objects).
+      if (member === undefined) continue;
+      members.push(`${serializeString(key, path)}:${serialize(member, `${path}.${key}`, depth + 1, ancestors)}`);
+    }
+    return `{${members.join(',')}}`;
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+/**
+ * The RFC 8785 canonical form of a JSON value, as a string. Throws `LEDGER.JCS_UNSUPPORTED_VALUE` for NaN,
+ * ±Infinity, undefined (except as an object member, which is omitted), bigint, symbols, functions, non-plain
+ * objects, cycles, lone surrogates and nesting deeper than JCS_MAX_DEPTH.
+ */
+export function canonicalize(value: unknown): string {
+  return serialize(value, '$', 0, new Set());
+}
+
+/** SPEC: RFC 8785 §3.2.4: the canonical form encoded as UTF-8. */
+export function canonicalBytes(value: unknown): Uint8Array {
+  return utf8(canonicalize(value));
+}

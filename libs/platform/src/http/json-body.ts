@@ -1,0 +1,41 @@
+import type { NextFunction, Request, Response } from 'express';
+import { json } from 'express';
+import { ProblemException } from './problem';
+
+/** Largest JSON request body accepted; FHIR resources and EPCIS documents stay well below it. */
+export const HTTP_BODY_LIMIT = '1mb';
+
+interface BodyParserError extends Error {
+  type?: string;
+}
+
+function toProblem(error: BodyParserError): Error {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new ProblemException(400, 'HTTP.MALFORMED_JSON', 'The request body is not valid JSON', {
+        detail: error.message,
+      });
+    case 'entity.too.large':
+      return new ProblemException(413, 'HTTP.PAYLOAD_TOO_LARGE', 'The request body is too large', {
+        detail: `limit ${HTTP_BODY_LIMIT}`,
+      });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ProblemException(415, 'HTTP.UNSUPPORTED_ENCODING', 'Unsupported body encoding', {
+        detail: error.message,
+      });
+    default:
+      return error;
+  }
+}
+
+const parseJson = json({ limit: HTTP_BODY_LIMIT });
+
+/**
+ * Our own JSON body parser (the app is created with `bodyParser: false`), mounted after the request logger
+ * so errors carry the request id, and so its failures keep their meaning: Nest's built-in parser turns them
+ * into a bare 400. Malformed JSON and oversized bodies become problem+json with stable codes.
+ */
+export function jsonBodyParser(request: Request, response: Response, next: NextFunction): void {
+  parseJson(request, response, (error?: unknown) => next(error ? toProblem(error as BodyParserError) : undefined));
+}

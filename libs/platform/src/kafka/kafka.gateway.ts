@@ -1,0 +1,102 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Admin, IHeaders, Kafka, KafkaMessage, logLevel, Message, Producer } from 'kafkajs';
+import { SERVICE_CONFIG } from '../tokens';
+import { kafkaLogCreator } from './kafka-logging';
+import type { ServiceConfig } from '../config/config';
+
+/** Topics this process publishes to or consumes; created at start so the first publish never races. */
+export const KAFKA_TOPICS = Symbol('KAFKA_TOPICS');
+
+export const DEAD_LETTER_SUFFIX = '.dlq';
+
+export interface DeadLetterReason {
+  /** Stable code, e.g. `CONTRACTS.INVALID_MESSAGE`. */
+  code: string;
+  message: string;
+}
+
+/**
+ * The process's own Kafka producer and admin client (the Nest Kafka transport owns the consumer).
+ * The producer is idempotent: a retried send is never written twice to a partition.
+ */
+@Injectable()
+export class KafkaGateway implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(KafkaGateway.name);
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(KAFKA_TOPICS) private readonly topics: readonly string[],
+  ) {
+    this.kafka = new Kafka({
+      clientId: `${config.KAFKA_CLIENT_ID}-gateway`,
+      brokers: config.KAFKA_BROKERS,
+      logLevel: logLevel.INFO,
+      logCreator: kafkaLogCreator,
+      retry: { retries: 5 },
+    });
+    // kafkajs requires a single in-flight request for idempotence. Retries are bounded (client `retry`) so an
+    // HTTP request never hangs on a dead broker; kafkajs warns that this weakens exactly-once, which the
+    // outbox relay (issue 4) restores by re-sending unsent rows itself.
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.admin = this.kafka.admin();
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.admin.connect();
+    await this.ensureTopics(this.topics);
+    await this.producer.connect();
+  }
+
+  async ensureTopics(topics: readonly string[]): Promise<void> {
+    const wanted = [...new Set(topics.flatMap((topic) => [topic, topic + DEAD_LETTER_SUFFIX]))];
+    const existing = new Set(await this.admin.listTopics());
+    const missing = wanted.filter((topic) => !existing.has(topic));
+    if (missing.length === 0) return;
+    await this.admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+    this.logger.log(`created topics ${missing.join(', ')}`);
+  }
+
+  async publish(topic: string, messages: Message[]): Promise<void> {
+    await this.producer.send({ topic, acks: -1, messages });
+  }
+
+  /**
+   * Sends a message that could not be processed to `<topic>.dlq`: the original key, value bytes and headers,
+   * plus where it came from and why. Nothing is dropped silently.
+   */
+  async deadLetter(
+    source: { topic: string; partition: number; message: KafkaMessage },
+    reason: DeadLetterReason,
+  ): Promise<void> {
+    const headers: IHeaders = {
+      ...source.message.headers,
+      'dlq-reason-code': reason.code,
+      'dlq-reason': reason.message,
+      'dlq-original-topic': source.topic,
+      'dlq-original-partition': String(source.partition),
+      'dlq-original-offset': source.message.offset,
+      'dlq-failed-at': new Date().toISOString(),
+      'dlq-service': this.config.service,
+    };
+    await this.publish(source.topic + DEAD_LETTER_SUFFIX, [
+      { key: source.message.key, value: source.message.value, headers },
+    ]);
+    this.logger.warn({ topic: source.topic, offset: source.message.offset, reason }, 'message dead-lettered');
+  }
+
+  /** Health probe: one metadata round trip to the cluster. */
+  async ping(): Promise<void> {
+    await this.admin.describeCluster();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // Runs after Nest has closed the consumer, so every handler's publish has been issued; disconnect waits
+    // for in-flight produce requests (flush) before closing sockets.
+    await this.producer.disconnect();
+    await this.admin.disconnect();
+    this.logger.log('Kafka consumer drained and producer flushed');
+  }
+}

@@ -1,0 +1,249 @@
+import {
+  BlockFailure,
+  blockHash,
+  bytesEqual,
+  CompactRange,
+  fromBase64,
+  leafHash,
+  toBase64,
+  verifyChainLink,
+  verifyCheckpoint,
+  verifyHeader,
+  type BlockFailureCode,
+  type Checkpoint,
+  type SignedBlockHeader,
+} from '@medledger/ledger-core';
+import { finding, VerifyCode, type Finding } from './codes';
+import { type TrustedKeys } from './keys';
+import { checkLeaf } from './leaf';
+
+/** A block as `GET /v1/blocks` and bundles carry it: the signed header plus `hash` and `checkpoint`. */
+export interface BlockRecord extends SignedBlockHeader {
+  readonly hash: string;
+  readonly checkpoint: string;
+}
+
+export interface ChainProgress {
+  readonly blocks: number;
+  readonly leaves: number;
+}
+
+export interface ChainInput {
+  readonly keys: TrustedKeys;
+  /**
+   * The latest signed checkpoint (`GET /v1/checkpoint`, or a bundle's), undefined for an empty log. It is the
+   * anchor: the chain must end exactly at its size and root.
+   */
+  readonly checkpoint: string | undefined;
+  /** Blocks from height 0, in order. Untrusted: every field is checked. */
+  readonly blocks: AsyncIterable<unknown>;
+  /** Leaves from index 0, in order. Untrusted. Consumed as the blocks need them, so memory stays O(log n). */
+  readonly leaves: AsyncIterable<unknown>;
+  /** The log's origin, when the caller pins it; otherwise the latest checkpoint's origin is used. */
+  readonly origin?: string;
+  readonly onProgress?: (progress: ChainProgress) => void;
+}
+
+export interface ChainSummary {
+  readonly ok: true;
+  readonly blocks: number;
+  readonly leaves: number;
+  readonly treeSize: number;
+  /** Base64 root at treeSize. */
+  readonly root: string;
+  readonly origin: string | undefined;
+}
+
+export type ChainReport = ChainSummary | Finding;
+
+/** What a ledger-core header or link failure means for a user, with our stable code. */
+const BLOCK_FAILURES: Record<BlockFailureCode, { code: VerifyCode; what: string }> = {
+  [BlockFailure.MALFORMED]: { code: VerifyCode.BLOCK_MALFORMED, what: 'malformed header' },
+  [BlockFailure.BAD_GENESIS]: { code: VerifyCode.BAD_GENESIS, what: 'bad genesis' },
+  [BlockFailure.UNKNOWN_KEY]: { code: VerifyCode.UNKNOWN_KEY, what: 'unknown key' },
+  [BlockFailure.BAD_SIGNATURE]: { code: VerifyCode.SIGNATURE_INVALID, what: 'signature invalid' },
+  [BlockFailure.HEIGHT_GAP]: { code: VerifyCode.BLOCK_MISSING, what: 'height out of sequence' },
+  [BlockFailure.PREVIOUS_HASH_MISMATCH]: { code: VerifyCode.PREVIOUS_HASH_MISMATCH, what: 'chain link broken' },
+  [BlockFailure.LEAF_INDEX_GAP]: { code: VerifyCode.LEAF_INDEX_GAP, what: 'chain link broken' },
+  [BlockFailure.TIME_REVERSED]: { code: VerifyCode.TIME_REVERSED, what: 'chain link broken' },
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function b64(bytes: Uint8Array): string {
+  return toBase64(bytes);
+}
+
+/**
+ * Verifies a whole ledger from its blocks and leaves, in one pass, stopping at the first bad block
+ * (docs/design/ledger-format.md). For block h, in this order:
+ *
+ * 1. it is at position h (nothing dropped, duplicated or reordered before it);
+ * 2. its header is well-formed, follows the genesis rule, and its signature verifies with a trusted key;
+ * 3. its `hash` is blockHash(header) and it links to block h − 1 (verifyChainLink);
+ * 4. each of its leaves holds the right index and event id in canonical leaf bytes, and no event id repeats;
+ * 5. its root is the RFC 6962 root recomputed from every leaf so far (CompactRange: O(log n) state);
+ * 6. its checkpoint is signed by the header's key, for the log's origin, at the header's size and root.
+ *
+ * Then no leaf may follow the last block, and the latest checkpoint must be the last block's size and root.
+ * Never throws on untrusted input; errors of the sources (network, files) propagate.
+ */
+export async function verifyChain(input: ChainInput): Promise<ChainReport> {
+  const { keys, onProgress } = input;
+  let origin = input.origin;
+  let anchor: Checkpoint | undefined;
+  if (input.checkpoint !== undefined) {
+    const latest = verifyCheckpoint(input.checkpoint, keys.verifiers, origin);
+    if (!latest.ok) {
+      return finding(VerifyCode.CHECKPOINT_INVALID, `latest checkpoint: ${latest.reason} (${latest.code})`);
+    }
+    anchor = latest.checkpoint;
+    origin ??= anchor.origin;
+  }
+
+  const leaves = input.leaves[Symbol.asyncIterator]();
+  const range = CompactRange.empty();
+  const eventIds = new Set<string>();
+  let previous: SignedBlockHeader | undefined;
+  let height = 0;
+  try {
+    for await (const block of input.blocks) {
+      const verdict = await verifyBlock(block, height, previous);
+      if (!verdict.ok) return verdict;
+      previous = verdict.header;
+      height++;
+      onProgress?.({ blocks: height, leaves: range.size });
+    }
+
+    const extra = await leaves.next();
+    if (!extra.done) {
+      const index = (extra.value as { index?: unknown } | null)?.index;
+      return finding(
+        VerifyCode.EXTRA_LEAVES,
+        `leaf ${String(index)}: after the last block (tree size ${range.size}), sealed by no block`,
+        { leafIndex: range.size },
+      );
+    }
+  } finally {
+    await leaves.return?.();
+  }
+
+  const root = b64(range.root());
+  if (!anchor) {
+    if (previous) {
+      return finding(VerifyCode.CHECKPOINT_MISSING, `checkpoint: ${height} blocks but no latest checkpoint`);
+    }
+    return { ok: true, blocks: 0, leaves: 0, treeSize: 0, root, origin };
+  }
+  if (anchor.size !== range.size || b64(anchor.root) !== root) {
+    const last = previous ? `last block ${previous.height} (tree size ${range.size}, root ${root})` : 'no block';
+    return finding(
+      VerifyCode.CHECKPOINT_MISMATCH,
+      `checkpoint: the latest checkpoint (tree size ${anchor.size}, root ${b64(anchor.root)}) does not match the ${last}`,
+    );
+  }
+  return { ok: true, blocks: height, leaves: range.size, treeSize: range.size, root, origin };
+
+  async function verifyBlock(
+    block: unknown,
+    h: number,
+    prev: SignedBlockHeader | undefined,
+  ): Promise<{ ok: true; header: SignedBlockHeader } | Finding> {
+    const at = { height: h };
+    if (!isRecord(block)) return finding(VerifyCode.BLOCK_MALFORMED, `block ${h}: not a JSON object`, at);
+    const { hash, checkpoint, ...fields } = block;
+    if (fields['height'] !== h) {
+      const found = typeof fields['height'] === 'number' ? `block ${fields['height']}` : 'a block without a height';
+      return finding(VerifyCode.BLOCK_MISSING, `block ${h}: missing or out of order (found ${found} in its place)`, at);
+    }
+    const header = fields as unknown as SignedBlockHeader;
+
+    const signed = verifyHeader(header, keys.publicKeyById);
+    if (!signed.ok) {
+      const { code, what } = BLOCK_FAILURES[signed.code];
+      const keyId = String(fields['keyId']);
+      const detail =
+        signed.code === BlockFailure.UNKNOWN_KEY
+          ? `key ${keyId} is not in the trusted keys (${keys.source})`
+          : signed.code === BlockFailure.BAD_SIGNATURE
+            ? `key ${keyId}`
+            : signed.reason;
+      return finding(code, `block ${h}: ${what} (${detail})`, at);
+    }
+
+    const recomputed = b64(blockHash(header));
+    if (hash !== recomputed) {
+      return finding(
+        VerifyCode.HASH_MISMATCH,
+        `block ${h}: hash mismatch (header hashes to ${recomputed}, block says ${String(hash)})`,
+        at,
+      );
+    }
+    if (prev) {
+      const link = verifyChainLink(prev, header);
+      if (!link.ok) {
+        const { code, what } = BLOCK_FAILURES[link.code];
+        return finding(code, `block ${h}: ${what} to block ${h - 1} (${link.reason})`, at);
+      }
+    }
+
+    for (let index = header.firstLeafIndex; index < header.treeSize; index++) {
+      const next = await leaves.next();
+      if (next.done) {
+        return finding(
+          VerifyCode.LEAF_MISSING,
+          `block ${h}: leaf ${index} missing (the block seals [${header.firstLeafIndex}, ${header.treeSize}), the log ends at ${index})`,
+          { ...at, leafIndex: index },
+        );
+      }
+      const leaf = checkLeaf(next.value, index);
+      if (!leaf.ok) return finding(leaf.code, `block ${h}: leaf ${index}: ${leaf.reason}`, { ...at, leafIndex: index });
+      if (eventIds.has(leaf.eventId)) {
+        return finding(
+          VerifyCode.DUPLICATE_EVENT,
+          `block ${h}: leaf ${index}: event ${JSON.stringify(leaf.eventId)} is already in the log`,
+          { ...at, leafIndex: index },
+        );
+      }
+      eventIds.add(leaf.eventId);
+      range.append(leafHash(leaf.data));
+    }
+
+    const root = b64(range.root());
+    if (root !== header.root) {
+      return finding(
+        VerifyCode.ROOT_MISMATCH,
+        `block ${h}: root mismatch (leaves recompute to ${root}, header says ${header.root})`,
+        at,
+      );
+    }
+
+    if (typeof checkpoint !== 'string') return finding(VerifyCode.BLOCK_MALFORMED, `block ${h}: no checkpoint`, at);
+    const opened = verifyCheckpoint(checkpoint, keys.verifiers, origin);
+    if (!opened.ok) {
+      return finding(
+        VerifyCode.CHECKPOINT_INVALID,
+        `block ${h}: checkpoint invalid (${opened.reason}, ${opened.code})`,
+        at,
+      );
+    }
+    if (!opened.verified.some((signature) => signature.keyId === header.keyId)) {
+      return finding(
+        VerifyCode.CHECKPOINT_INVALID,
+        `block ${h}: checkpoint invalid (not signed by the block's key ${header.keyId})`,
+        at,
+      );
+    }
+    const cp = opened.checkpoint;
+    if (cp.size !== header.treeSize || !bytesEqual(cp.root, fromBase64(header.root) as Uint8Array)) {
+      return finding(
+        VerifyCode.CHECKPOINT_MISMATCH,
+        `block ${h}: checkpoint mismatch (checkpoint says tree size ${cp.size}, root ${b64(cp.root)}; header says ${header.treeSize}, ${header.root})`,
+        at,
+      );
+    }
+    return { ok: true, header };
+  }
+}

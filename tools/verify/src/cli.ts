@@ -1,0 +1,484 @@
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { fromBase64, leafHash, MemoryMerkleTree, toBase64 } from '@medledger/ledger-core';
+import { bundleChunks, openBundle, type OpenedBundle } from './bundle';
+import { verifyChain } from './chain-verifier';
+import { CliError, CliErrorCode, finding, VerifyCode, type Finding } from './codes';
+import { checkConsistency, parseRecordedCheckpoint, type CheckpointView } from './consistency';
+import { LedgerClient, MAX_PAGE } from './http';
+import { httpChainSource } from './http-source';
+import { verifyEventInclusion } from './inclusion';
+import { keysFromListing, keysFromVerifierKeys, parseKeyring, type TrustedKeys } from './keys';
+import { Progress, type ProgressStream } from './progress';
+
+export const EXIT = { OK: 0, FINDING: 1, CANNOT_VERIFY: 2 } as const;
+
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: ProgressStream;
+  readonly now?: () => number;
+}
+
+export const USAGE = `usage: medledger-verify <command> [options]
+
+  chain        --url <ledger> | --bundle <file>  [--keyring <file>] [--batch 1000]
+               every block, signature, chain link, leaf and checkpoint, roots recomputed from the leaves
+  inclusion    --url <ledger> | --bundle <file>  --event <id> [--keyring <file>]
+               one event's inclusion proof against the latest signed checkpoint
+  consistency  --url <ledger> --state <file> [--keyring <file>]
+               the latest checkpoint extends the one recorded in <file> (recorded on first use)
+  export       --url <ledger> --out <bundle.json> [--batch 1000]
+               everything 'chain --bundle' needs, in one file
+
+common options:
+  --keyring <file>   trust only these verifier keys (<name>+<hex id>+<base64>, one per line)
+  --origin <origin>  expect this log origin (default: the latest checkpoint's)
+  --quiet            no progress on stderr
+
+exit: 0 verified, 1 something does not verify (the first bad block is named), 2 could not verify`;
+
+const OPTIONS = {
+  url: { type: 'string' },
+  bundle: { type: 'string' },
+  keyring: { type: 'string' },
+  origin: { type: 'string' },
+  batch: { type: 'string' },
+  event: { type: 'string' },
+  state: { type: 'string' },
+  out: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+type Options = {
+  -readonly [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean;
+};
+
+/** Which options each command takes; anything else is a usage error rather than silently ignored. */
+const COMMANDS = {
+  chain: ['url', 'bundle', 'keyring', 'origin', 'batch', 'quiet'],
+  inclusion: ['url', 'bundle', 'keyring', 'origin', 'event', 'quiet'],
+  consistency: ['url', 'keyring', 'origin', 'state', 'quiet'],
+  export: ['url', 'out', 'batch', 'quiet'],
+} as const satisfies Record<string, readonly (keyof Options)[]>;
+type Command = keyof typeof COMMANDS;
+
+function usage(message: string): CliError {
+  return new CliError(CliErrorCode.USAGE, message);
+}
+
+function parse(argv: readonly string[]): { command: Command; options: Options } | 'help' {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return 'help';
+  if (!Object.hasOwn(COMMANDS, command)) throw usage(`unknown command ${JSON.stringify(command)}`);
+  let values: Options;
+  try {
+    values = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw usage(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return 'help';
+  const allowed: readonly string[] = COMMANDS[command as Command];
+  const extra = Object.keys(values).filter((name) => !allowed.includes(name));
+  if (extra.length > 0) throw usage(`${command} does not take --${extra.join(', --')}`);
+  return { command: command as Command, options: values };
+}
+
+function batchOf(options: Options): number {
+  if (options.batch === undefined) return MAX_PAGE;
+  const batch = Number(options.batch);
+  if (!/^\d+$/.test(options.batch) || batch < 1 || batch > MAX_PAGE) throw usage(`--batch must be 1..${MAX_PAGE}`);
+  return batch;
+}
+
+/** Exactly one of --url and --bundle (or --url alone where bundles make no sense). */
+function sourceOf(options: Options, bundleAllowed: boolean): { url: string } | { bundle: string } {
+  if (options.url !== undefined && options.bundle !== undefined) throw usage('give --url or --bundle, not both');
+  if (options.url !== undefined) return { url: options.url };
+  if (options.bundle !== undefined && bundleAllowed) return { bundle: options.bundle };
+  throw usage(bundleAllowed ? '--url <ledger> or --bundle <file> is required' : '--url <ledger> is required');
+}
+
+async function readKeyring(file: string): Promise<TrustedKeys> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliError(CliErrorCode.KEYRING, `${file}: cannot read (${(error as Error).message})`);
+  }
+  return parseKeyring(text, file);
+}
+
+/** Keys: the pinned keyring when given; otherwise what the verified party itself lists (said in the summary). */
+async function trustedKeys(
+  options: Options,
+  listed: () => Promise<{ ok: true; keys: TrustedKeys } | Finding>,
+): Promise<TrustedKeys | Finding> {
+  if (options.keyring !== undefined) return readKeyring(options.keyring);
+  const keys = await listed();
+  return keys.ok ? keys.keys : keys;
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(2);
+}
+
+function fail(io: CliIo, result: Finding): number {
+  io.stdout.write(`FAIL ${result.message} [${result.code}]\n`);
+  return EXIT.FINDING;
+}
+
+async function openBundleKeys(
+  options: Options,
+  path: string,
+): Promise<{ bundle: OpenedBundle; keys: TrustedKeys | Finding }> {
+  const bundle = await openBundle(path);
+  const keys = await trustedKeys(options, async () =>
+    keysFromVerifierKeys(bundle.header.keys, `the keys inside ${path} (not pinned: pass --keyring to pin them)`),
+  );
+  return { bundle, keys };
+}
+
+async function chain(options: Options, io: CliIo): Promise<number> {
+  const now = io.now ?? Date.now;
+  const started = now();
+  const source = sourceOf(options, true);
+  const batch = batchOf(options);
+  let keys: TrustedKeys | Finding;
+  let checkpoint: string | undefined;
+  let streams: { blocks: AsyncIterable<unknown>; leaves: AsyncIterable<unknown> };
+  let origin = options.origin;
+  if ('url' in source) {
+    const client = new LedgerClient(source.url);
+    keys = await trustedKeys(options, async () =>
+      keysFromListing(
+        await client.keys(),
+        `GET ${client.baseUrl}/v1/keys, i.e. the ledger's own word (not pinned: pass --keyring to pin them)`,
+      ),
+    );
+    if (!('verifiers' in keys)) return fail(io, keys);
+    checkpoint = await client.checkpoint();
+    const size = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
+    streams = httpChainSource(client, { batch, size });
+  } else {
+    const opened = await openBundleKeys(options, source.bundle);
+    keys = opened.keys;
+    if (!('verifiers' in keys)) return fail(io, keys);
+    checkpoint = opened.bundle.header.checkpoint ?? undefined;
+    origin ??= opened.bundle.header.origin ?? undefined;
+    streams = opened.bundle;
+  }
+  const total = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
+  const progress = new Progress(io.stderr, 'chain', total, 'leaves', now, options.quiet === true);
+  let last = { blocks: 0, leaves: 0 };
+  const report = await verifyChain({
+    keys,
+    checkpoint,
+    ...streams,
+    origin,
+    onProgress: (seen) => {
+      last = seen;
+      progress.update(seen.leaves, `${seen.blocks} blocks`);
+    },
+  });
+  const elapsed = now() - started;
+  progress.finish(last.leaves, `${last.blocks} blocks`);
+  if (!report.ok) return fail(io, report);
+  const perSecond = elapsed > 0 ? Math.round((report.leaves * 1000) / elapsed) : 0;
+  io.stdout.write(
+    `OK chain: ${report.blocks} blocks, ${report.leaves} leaves, tree size ${report.treeSize}, root ${report.root}` +
+      `${report.origin ? `, origin ${report.origin}` : ''}, ${seconds(elapsed)} s (${perSecond} leaves/s); ` +
+      `keys: ${keys.source}\n`,
+  );
+  return EXIT.OK;
+}
+
+/** The record, leaf hashes and block height of one event, from a bundle: proofs are computed locally. */
+async function bundleInclusionSource(bundle: OpenedBundle, eventId: string, size: number) {
+  const tree = new MemoryMerkleTree();
+  let record: unknown;
+  let malformed: number | undefined;
+  for await (const leaf of bundle.leaves) {
+    if (tree.size >= size) break;
+    const { eventId: id, leafData } = (leaf ?? {}) as { eventId?: unknown; leafData?: unknown };
+    const data = typeof leafData === 'string' ? fromBase64(leafData) : undefined;
+    if (!data) {
+      malformed = tree.size;
+      break;
+    }
+    if (id === eventId && record === undefined) record = leaf;
+    tree.append(leafHash(data));
+  }
+  let blockHeight: number | undefined;
+  const index = (record as { index?: unknown } | undefined)?.index;
+  for await (const block of bundle.blocks) {
+    const { height, firstLeafIndex, treeSize } = (block ?? {}) as Record<string, unknown>;
+    if (typeof index === 'number' && typeof firstLeafIndex === 'number' && typeof treeSize === 'number') {
+      if (firstLeafIndex <= index && index < treeSize && typeof height === 'number') blockHeight = height;
+    }
+  }
+  return {
+    record: record === undefined ? undefined : { ...(record as object), blockHeight },
+    proof: async (leafIndex: number, treeSize: number): Promise<string[]> => {
+      if (malformed !== undefined) throw new ProofUnavailable(`bundle leaf ${malformed} has no base64 leafData`);
+      if (treeSize > tree.size) throw new ProofUnavailable(`the bundle holds ${tree.size} leaves, not ${treeSize}`);
+      return tree.inclusionProof(leafIndex, treeSize).map(toBase64);
+    },
+  };
+}
+
+class ProofUnavailable extends Error {}
+
+async function inclusion(options: Options, io: CliIo): Promise<number> {
+  const source = sourceOf(options, true);
+  const eventId = options.event;
+  if (eventId === undefined || eventId === '') throw usage('--event <id> is required');
+  let result;
+  if ('url' in source) {
+    const client = new LedgerClient(source.url);
+    const keys = await trustedKeys(options, async () => keysFromListing(await client.keys(), 'GET /v1/keys'));
+    if (!('verifiers' in keys)) return fail(io, keys);
+    const record = await client.event(eventId);
+    const checkpoint = await client.checkpoint();
+    result = await verifyEventInclusion({
+      keys,
+      eventId,
+      record,
+      checkpoint,
+      origin: options.origin,
+      proof: (index, treeSize) => client.inclusionProof(index, treeSize),
+    });
+  } else {
+    const { bundle, keys } = await openBundleKeys(options, source.bundle);
+    if (!('verifiers' in keys)) return fail(io, keys);
+    const checkpoint = bundle.header.checkpoint ?? undefined;
+    const size = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
+    const local = await bundleInclusionSource(bundle, eventId, size);
+    try {
+      result = await verifyEventInclusion({
+        keys,
+        eventId,
+        record: local.record,
+        checkpoint,
+        origin: options.origin ?? bundle.header.origin ?? undefined,
+        proof: local.proof,
+      });
+    } catch (error) {
+      if (!(error instanceof ProofUnavailable)) throw error;
+      result = finding(VerifyCode.INCLUSION_FAILED, `event ${JSON.stringify(eventId)}: ${error.message}`);
+    }
+  }
+  if (!result.ok) return fail(io, result);
+  const block = result.blockHeight === undefined ? '' : ` in block ${result.blockHeight}`;
+  io.stdout.write(
+    `OK inclusion: event ${result.eventId} is leaf ${result.index}${block}, included in tree size ${result.treeSize}` +
+      ` with root ${result.root} (checkpoint signed by ${result.signedBy.join(', ')})\n`,
+  );
+  return EXIT.OK;
+}
+
+async function readState(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CliError(CliErrorCode.STATE, `${file}: cannot read (${(error as Error).message})`);
+  }
+}
+
+/** Replaces the state file atomically: a crash leaves the old checkpoint or the new one, never half of either. */
+async function writeState(file: string, note: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, note, { encoding: 'utf8', mode: 0o644 });
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw new CliError(CliErrorCode.STATE, `${file}: cannot write (${(error as Error).message})`);
+  }
+}
+
+function describeCheckpoint(checkpoint: CheckpointView | undefined): string {
+  return checkpoint ? `tree size ${checkpoint.size}, root ${checkpoint.root} (${checkpoint.origin})` : 'unknown';
+}
+
+/** The alarm: two signed checkpoints that cannot both be honest. Printed loud, with both notes as evidence. */
+export function splitViewAlarm(fields: {
+  url: string;
+  state: string;
+  reason: string;
+  code: string;
+  previous: CheckpointView | undefined;
+  latest: CheckpointView | undefined;
+  previousNote: string;
+  latestNote: string;
+}): string {
+  const rule = '!'.repeat(100);
+  const indent = (note: string) =>
+    note
+      .trimEnd()
+      .split('\n')
+      .map((line) => `!!!     ${line}`)
+      .join('\n');
+  return [
+    rule,
+    '!!! SPLIT VIEW OR REWRITTEN HISTORY DETECTED',
+    `!!! The ledger at ${fields.url} presents a signed checkpoint that does not extend`,
+    '!!! the one this verifier checked and recorded before. Either the log forked (different',
+    '!!! clients are shown different histories) or entries that were signed have been changed.',
+    '!!!',
+    `!!!   recorded (${fields.state}): ${describeCheckpoint(fields.previous)}`,
+    `!!!   presented now: ${describeCheckpoint(fields.latest)}`,
+    `!!!   why: ${fields.reason} [${fields.code}]`,
+    '!!!',
+    '!!! The recorded checkpoint verified when it was recorded and the presented one verifies now: both are',
+    '!!! signed, so together they are evidence. Keep both notes below; do not trust this ledger until this is',
+    '!!! explained. The state file is unchanged.',
+    '!!!   recorded note:',
+    indent(fields.previousNote),
+    '!!!   presented note:',
+    indent(fields.latestNote),
+    rule,
+    '',
+  ].join('\n');
+}
+
+async function consistency(options: Options, io: CliIo): Promise<number> {
+  const { url } = sourceOf(options, false) as { url: string };
+  const state = options.state;
+  if (state === undefined || state === '') throw usage('--state <file> is required');
+  const previous = await readState(state);
+  if (previous !== undefined && !parseRecordedCheckpoint(previous)) {
+    throw new CliError(CliErrorCode.STATE, `${state}: not a checkpoint note (delete it to start over)`);
+  }
+  const client = new LedgerClient(url);
+  const keys = await trustedKeys(options, async () => keysFromListing(await client.keys(), 'GET /v1/keys'));
+  if (!('verifiers' in keys)) return fail(io, keys);
+  const latest = await client.checkpoint();
+  if (latest === undefined) {
+    return fail(io, finding(VerifyCode.CHECKPOINT_MISSING, 'consistency: the ledger has no checkpoint yet'));
+  }
+  const outcome = await checkConsistency({
+    keys,
+    previous,
+    latest,
+    origin: options.origin,
+    proof: (from, to) => client.consistencyProof(from, to),
+  });
+  if (!outcome.ok) {
+    if (!outcome.splitView) return fail(io, finding(outcome.code, `consistency: ${outcome.reason}`));
+    io.stdout.write(
+      splitViewAlarm({
+        url: client.baseUrl,
+        state,
+        reason: outcome.reason,
+        code: outcome.code,
+        previous: outcome.previous,
+        latest: outcome.latest,
+        previousNote: previous ?? '',
+        latestNote: latest,
+      }),
+    );
+    return EXIT.FINDING;
+  }
+  switch (outcome.kind) {
+    case 'first-use':
+      await writeState(state, latest);
+      io.stdout.write(
+        `OK consistency: first use, trusting and recording ${describeCheckpoint(outcome.latest)} in ${state}\n`,
+      );
+      break;
+    case 'unchanged':
+      io.stdout.write(`OK consistency: unchanged since the recorded ${describeCheckpoint(outcome.latest)}\n`);
+      break;
+    case 'extended':
+      await writeState(state, latest);
+      io.stdout.write(
+        `OK consistency: tree size ${outcome.previous.size} -> ${outcome.latest.size} proven append-only; ` +
+          `recorded ${describeCheckpoint(outcome.latest)} in ${state}\n`,
+      );
+      break;
+  }
+  return EXIT.OK;
+}
+
+async function exportBundle(options: Options, io: CliIo): Promise<number> {
+  const now = io.now ?? Date.now;
+  const started = now();
+  const { url } = sourceOf(options, false) as { url: string };
+  const out = options.out;
+  if (out === undefined || out === '') throw usage('--out <bundle.json> is required');
+  const batch = batchOf(options);
+  const client = new LedgerClient(url);
+  const keys = keysFromListing(await client.keys(), 'GET /v1/keys');
+  if (!keys.ok) return fail(io, keys);
+  const checkpoint = await client.checkpoint();
+  const parsed = checkpoint === undefined ? undefined : parseRecordedCheckpoint(checkpoint);
+  const size = parsed?.size ?? 0;
+  const streams = httpChainSource(client, { batch, size });
+  const progress = new Progress(io.stderr, 'export', size, 'leaves', now, options.quiet === true);
+  const counts = { blocks: 0, leaves: 0 };
+  const chunks = bundleChunks(
+    {
+      origin: parsed?.origin ?? null,
+      keys: keys.keys.verifierKeys,
+      checkpoint: checkpoint ?? null,
+    },
+    streams.blocks,
+    streams.leaves,
+    (section, count) => {
+      counts[section] = count;
+      if (section === 'leaves') progress.update(count, `${counts.blocks} blocks`);
+    },
+  );
+  const partial = `${out}.partial`;
+  try {
+    await pipeline(Readable.from(chunks), createWriteStream(partial));
+    await rename(partial, out);
+  } catch (error) {
+    await rm(partial, { force: true });
+    if (error instanceof CliError) throw error;
+    throw new CliError(CliErrorCode.BUNDLE, `${out}: cannot write (${(error as Error).message})`);
+  }
+  progress.finish(counts.leaves);
+  io.stdout.write(
+    `OK export: ${counts.blocks} blocks, ${counts.leaves} leaves, tree size ${size} written to ${out} ` +
+      `(${seconds(now() - started)} s); verify it with: chain --bundle ${out}\n`,
+  );
+  return EXIT.OK;
+}
+
+/** Runs one command; resolves with the exit code (0 verified, 1 finding, 2 could not verify). */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const parsed = parse(argv);
+    if (parsed === 'help') {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT.OK;
+    }
+    const { command, options } = parsed;
+    switch (command) {
+      case 'chain':
+        return await chain(options, io);
+      case 'inclusion':
+        return await inclusion(options, io);
+      case 'consistency':
+        return await consistency(options, io);
+      case 'export':
+        return await exportBundle(options, io);
+    }
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr.write(`medledger-verify: ${error.message} [${error.code}]\n`);
+      if (error.code === CliErrorCode.USAGE) io.stderr.write(`\n${USAGE}\n`);
+      return EXIT.CANNOT_VERIFY;
+    }
+    io.stderr.write(
+      `medledger-verify: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return EXIT.CANNOT_VERIFY;
+  }
+}

@@ -1,0 +1,79 @@
+import { canonicalize, fromBase64 } from '@medledger/ledger-core';
+import { VerifyCode } from './codes';
+
+/** A leaf as `GET /v1/leaves` and bundles carry it. */
+export interface LeafRecord {
+  readonly index: number;
+  readonly eventId: string;
+  /** Base64 of the exact leaf bytes. */
+  readonly leafData: string;
+}
+
+export type LeafCheck =
+  | { readonly ok: true; readonly data: Uint8Array; readonly eventId: string }
+  | { readonly ok: false; readonly code: VerifyCode; readonly reason: string };
+
+// SPEC: docs/design/ledger-format.md §2 "Leaf data": JCS of exactly these members.
+const LEAF_MEMBERS = ['event', 'index', 'receivedAt', 'topic'];
+// `fatal`: a leaf that is not UTF-8 is refused, not patched with U+FFFD.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const RFC3339_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function isUtcMillis(value: unknown): boolean {
+  if (typeof value !== 'string' || !RFC3339_UTC_MS.test(value)) return false;
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks one leaf record against the position it must hold: the record's index, the decoded leaf's index and
+ * event id agree with it, and the bytes are the canonical JCS of `{event, index, receivedAt, topic}` (otherwise
+ * two different byte strings could stand for the same leaf). Never throws.
+ */
+export function checkLeaf(record: unknown, expectedIndex: number): LeafCheck {
+  const invalid = (reason: string): LeafCheck => ({ ok: false, code: VerifyCode.LEAF_INVALID, reason });
+  if (!isRecord(record)) return invalid('not a leaf record');
+  const { index, eventId, leafData } = record;
+  if (index !== expectedIndex) return invalid(`listed with index ${String(index)} in the place of ${expectedIndex}`);
+  if (typeof eventId !== 'string' || eventId === '') return invalid('eventId is not a non-empty string');
+  const data = typeof leafData === 'string' ? fromBase64(leafData) : undefined;
+  if (!data) return invalid('leafData is not padded base64');
+
+  let text: string;
+  let leaf: unknown;
+  try {
+    text = utf8.decode(data);
+    leaf = JSON.parse(text);
+  } catch {
+    return invalid('leafData is not UTF-8 JSON');
+  }
+  let canonical: string | undefined;
+  try {
+    canonical = canonicalize(leaf);
+  } catch {
+    canonical = undefined;
+  }
+  if (canonical !== text) {
+    return { ok: false, code: VerifyCode.LEAF_NOT_CANONICAL, reason: 'leafData is not RFC 8785 canonical JSON' };
+  }
+  if (!isRecord(leaf) || Object.keys(leaf).join() !== LEAF_MEMBERS.join()) {
+    return invalid(`leafData must be {${LEAF_MEMBERS.join(', ')}}`);
+  }
+  if (leaf['index'] !== expectedIndex) return invalid(`leafData says index ${String(leaf['index'])}`);
+  if (!isUtcMillis(leaf['receivedAt'])) return invalid('receivedAt is not RFC 3339 UTC with milliseconds');
+  if (typeof leaf['topic'] !== 'string' || leaf['topic'] === '') return invalid('topic is not a non-empty string');
+  const event = leaf['event'];
+  if (!isRecord(event) || typeof event['id'] !== 'string') return invalid('event has no string id');
+  if (event['id'] !== eventId) {
+    return {
+      ok: false,
+      code: VerifyCode.EVENT_ID_MISMATCH,
+      reason: `listed as event ${JSON.stringify(eventId)} but holds event ${JSON.stringify(event['id'])}`,
+    };
+  }
+  return { ok: true, data, eventId };
+}

@@ -1,0 +1,163 @@
+import {
+  blockHash,
+  createSigner,
+  GENESIS_PREVIOUS_HASH,
+  leafData,
+  leafHash,
+  MemoryMerkleTree,
+  signCheckpoint,
+  signHeader,
+  toBase64,
+  verifierKey,
+  type BlockHeader,
+  type NoteSigner,
+  type SignedBlockHeader,
+} from '@medledger/ledger-core';
+import { type BlockRecord } from '../src/chain-verifier';
+import { trustKeys, type TrustedKeys } from '../src/keys';
+import { type LeafRecord } from '../src/leaf';
+
+/**
+ * A small ledger built the way the ledger service builds one (apps/ledger/src/sealing), with ledger-core only:
+ * JCS leaves, RFC 6962 roots, signed hash-linked headers and a signed checkpoint per block. For feeding the
+ * verifier, and for tampering with.
+ */
+export const ORIGIN = 'test.local/ledger';
+const T0 = Date.parse('2026-11-23T12:00:00.000Z');
+
+export interface TestLedger {
+  readonly signers: readonly NoteSigner[];
+  readonly blocks: BlockRecord[];
+  readonly leaves: LeafRecord[];
+  /** The latest checkpoint (the last block's). */
+  checkpoint: string | undefined;
+  readonly tree: MemoryMerkleTree;
+}
+
+export function seed(byte: number): Uint8Array {
+  return new Uint8Array(32).fill(byte);
+}
+
+export function signer(byte = 7, origin = ORIGIN): NoteSigner {
+  return createSigner(origin, seed(byte));
+}
+
+export function event(id: string, n = 0): Record<string, unknown> {
+  return {
+    specversion: '1.0',
+    id,
+    source: '/medledger/supply',
+    type: 'supply.PackCommissioned',
+    time: new Date(T0).toISOString(),
+    datacontenttype: 'application/json',
+    data: { serial: `SN${n}` },
+  };
+}
+
+/** Seals a header for the given fields with `key`, adding `hash` and the checkpoint after it. */
+export function seal(header: Omit<BlockHeader, 'keyId'>, key: NoteSigner, origin = ORIGIN): BlockRecord {
+  const signed: SignedBlockHeader = signHeader({ ...header, keyId: key.keyId }, key);
+  const checkpoint = signCheckpoint(
+    { origin, size: header.treeSize, root: Buffer.from(header.root, 'base64'), extensions: [] },
+    [key],
+  );
+  return { ...signed, hash: toBase64(blockHash(signed)), checkpoint };
+}
+
+/**
+ * `blockSizes[h]` leaves in block h. `keyFor(h)` picks the signer of block h (key rotation); `eventIds` may
+ * override ids (for duplicates).
+ */
+export function buildLedger({
+  blockSizes = [3, 5, 1, 8, 4],
+  keyFor = () => signer(),
+  eventId = (index: number) => `evt-${index}`,
+}: {
+  blockSizes?: readonly number[];
+  keyFor?: (height: number) => NoteSigner;
+  eventId?: (index: number) => string;
+} = {}): TestLedger {
+  const tree = new MemoryMerkleTree();
+  const blocks: BlockRecord[] = [];
+  const leaves: LeafRecord[] = [];
+  const signers = new Map<string, NoteSigner>();
+  let previousHash = GENESIS_PREVIOUS_HASH;
+  blockSizes.forEach((count, height) => {
+    const firstLeafIndex = tree.size;
+    for (let i = 0; i < count; i++) {
+      const index = tree.size;
+      const id = eventId(index);
+      const data = leafData({
+        index,
+        receivedAt: new Date(T0 + index).toISOString(),
+        topic: 'medledger.supply.events',
+        event: event(id, index),
+      });
+      leaves.push({ index, eventId: id, leafData: toBase64(data) });
+      tree.append(leafHash(data));
+    }
+    const key = keyFor(height);
+    signers.set(key.keyId, key);
+    const block = seal(
+      {
+        height,
+        previousHash,
+        firstLeafIndex,
+        leafCount: count,
+        treeSize: tree.size,
+        root: toBase64(tree.root()),
+        sealedAt: new Date(T0 + 1_000 * (height + 1)).toISOString(),
+      },
+      key,
+    );
+    blocks.push(block);
+    previousHash = block.hash;
+  });
+  return { signers: [...signers.values()], blocks, leaves, checkpoint: blocks.at(-1)?.checkpoint, tree };
+}
+
+/** An attacker holding the key: changes block h's fields, re-signs it and re-links every later block. */
+export function rewrite(ledger: TestLedger, height: number, changes: Partial<BlockHeader>, key = signer()): void {
+  let previousHash = height === 0 ? undefined : ledger.blocks[height - 1]?.hash;
+  for (let h = height; h < ledger.blocks.length; h++) {
+    const {
+      hash: _hash,
+      checkpoint: _checkpoint,
+      signature: _signature,
+      keyId: _keyId,
+      ...fields
+    } = at(ledger.blocks, h);
+    const header = { ...fields, ...(previousHash ? { previousHash } : {}), ...(h === height ? changes : {}) };
+    const block = seal(header, key);
+    ledger.blocks[h] = block;
+    previousHash = block.hash;
+  }
+  ledger.checkpoint = ledger.blocks.at(-1)?.checkpoint;
+}
+
+export function keysOf(...signers: readonly NoteSigner[]): TrustedKeys {
+  const trusted = trustKeys(
+    signers.map((key) => verifierKey(key.name, key.publicKey)),
+    'test keys',
+  );
+  if (!trusted.ok) throw new Error(trusted.reason);
+  return trusted.keys;
+}
+
+export async function* stream<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/** The block holding leaf `index`. */
+export function blockOf(ledger: TestLedger, index: number): number {
+  const block = ledger.blocks.find((b) => b.firstLeafIndex <= index && index < b.treeSize);
+  if (!block) throw new Error(`no block holds leaf ${index}`);
+  return block.height;
+}
+
+/** items[index], which the test knows is there (noUncheckedIndexedAccess without `!`). */
+export function at<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`nothing at ${index}`);
+  return item;
+}
