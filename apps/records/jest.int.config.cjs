@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['<rootDir>/apps/records/**/*.int-spec.ts', '<rootDir>/apps/records/**/*.e2e-spec.ts'],
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
-  globals: { MEDLEDGER_SERVICES: ['records'] },
+  globals: { MEDLEDGER_SERVICES: ['records', 'ledger'] },
   testTimeout: 60_000,
   passWithNoTests: true,
 };

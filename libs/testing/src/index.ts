@@ -4,3 +4,4 @@ export * from './infra/migrations';
 export * from './infra/postgres';
 export * from './suite';
 export * from './kafka';
+export * from './ledger-process';

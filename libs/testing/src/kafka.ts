@@ -13,10 +13,10 @@ export interface TopicRecorder {
 }
 
 /** A kafkajs client on the test broker, silent. */
-export function testKafka(clientPrefix = 'test'): Kafka {
+export function testKafka(clientPrefix = 'test', brokers: string[] = testKafkaBrokers()): Kafka {
   return new Kafka({
     clientId: `${clientPrefix}-${uniqueSuffix()}`,
-    brokers: testKafkaBrokers(),
+    brokers,
     logLevel: logLevel.NOTHING,
   });
 }
@@ -25,8 +25,11 @@ export function testKafka(clientPrefix = 'test'): Kafka {
  * Records every message on `topics` from the beginning, in a consumer group no one else uses. Topics may hold
  * other suites' messages and deliberate garbage: filter by your own ids, and parse with `jsonOf`.
  */
-export async function recordTopics(topics: string[]): Promise<TopicRecorder> {
-  const consumer = testKafka('recorder').consumer({ groupId: `recorder-${uniqueSuffix()}`, maxWaitTimeInMs: 100 });
+export async function recordTopics(topics: string[], brokers?: string[]): Promise<TopicRecorder> {
+  const consumer = testKafka('recorder', brokers).consumer({
+    groupId: `recorder-${uniqueSuffix()}`,
+    maxWaitTimeInMs: 100,
+  });
   const messages: RecordedMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });

@@ -29,7 +29,8 @@ function toProblem(error: BodyParserError): Error {
   }
 }
 
-const parseJson = json({ limit: HTTP_BODY_LIMIT });
+// application/json and the +json media types (application/fhir+json for FHIR resources).
+const parseJson = json({ limit: HTTP_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
 
 /**
  * Our own JSON body parser (the app is created with `bodyParser: false`), mounted after the request logger

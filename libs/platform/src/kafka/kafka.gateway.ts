@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Admin, IHeaders, Kafka, KafkaMessage, logLevel, Message, Producer } from 'kafkajs';
+import { Admin, IHeaders, Kafka, KafkaMessage, logLevel, Message, Producer, TopicMessages } from 'kafkajs';
 import { SERVICE_CONFIG } from '../tokens';
 import { kafkaLogCreator } from './kafka-logging';
 import type { ServiceConfig } from '../config/config';
@@ -61,6 +61,11 @@ export class KafkaGateway implements OnModuleInit, OnApplicationShutdown {
 
   async publish(topic: string, messages: Message[]): Promise<void> {
     await this.producer.send({ topic, acks: -1, messages });
+  }
+
+  /** One produce request for several topics (the outbox relay's signed batches); acks from all in-sync replicas. */
+  async sendBatch(topicMessages: TopicMessages[]): Promise<void> {
+    await this.producer.sendBatch({ acks: -1, topicMessages });
   }
 
   /**

@@ -1,0 +1,82 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { EventCodec, Sql } from '@medledger/event-store';
+import { ProblemException } from '@medledger/platform';
+
+/** AES-256-GCM: 32-byte keys, 12-byte nonces (NIST SP 800-38D §8.2.2 recommends 96 bits), 16-byte tags. */
+const KEY_BYTES = 32;
+const NONCE_BYTES = 12;
+
+export const RecordsCryptoError = {
+  PATIENT_ERASED: 'RECORDS.PATIENT_ERASED',
+} as const;
+
+/** What is stored instead of an event's data: the patient key's ciphertext of its JSON. */
+interface Sealed {
+  alg: 'A256GCM';
+  iv: string;
+  ct: string;
+  tag: string;
+}
+
+function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Sealed {
+  const iv = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return {
+    alg: 'A256GCM',
+    iv: iv.toString('base64'),
+    ct: ct.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+  };
+}
+
+function open(key: Uint8Array, sealed: Sealed, aad: string): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
+  decipher.setAAD(Buffer.from(aad));
+  decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+  return Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()]);
+}
+
+/**
+ * Envelope encryption of the records service's events: each patient has a random data key, stored only
+ * wrapped (AES-256-GCM) under the master key from configuration. Destroying a patient's wrapped key makes their
+ * events unreadable (erasure, issue 5) without touching the event log or the ledger.
+ */
+export class PatientKeyCodec implements EventCodec<Sql> {
+  constructor(private readonly masterKey: Uint8Array) {
+    if (masterKey.length !== KEY_BYTES) throw new Error('the records master key must be 32 bytes');
+  }
+
+  async encode(tx: Sql, streamId: string, data: Record<string, unknown>): Promise<unknown> {
+    const key = (await this.key(tx, streamId)) ?? (await this.createKey(tx, streamId));
+    return seal(key, Buffer.from(JSON.stringify(data)), streamId);
+  }
+
+  async decode(tx: Sql, streamId: string, stored: unknown): Promise<Record<string, unknown>> {
+    const key = await this.key(tx, streamId);
+    if (!key)
+      throw new ProblemException(410, RecordsCryptoError.PATIENT_ERASED, 'The data of this patient was erased', {
+        detail: `no data key for ${streamId}`,
+      });
+    return JSON.parse(open(key, stored as Sealed, streamId).toString('utf8')) as Record<string, unknown>;
+  }
+
+  private async key(tx: Sql, streamId: string): Promise<Uint8Array | undefined> {
+    const [row] = await tx.$queryRawUnsafe<Array<{ wrapped: string }>>(
+      'SELECT wrapped FROM patient_key WHERE stream_id = $1 AND destroyed_at IS NULL',
+      streamId,
+    );
+    return row ? open(this.masterKey, JSON.parse(row.wrapped) as Sealed, `key:${streamId}`) : undefined;
+  }
+
+  private async createKey(tx: Sql, streamId: string): Promise<Uint8Array> {
+    const key = randomBytes(KEY_BYTES);
+    await tx.$executeRawUnsafe(
+      'INSERT INTO patient_key (stream_id, wrapped, created_at) VALUES ($1, $2, now())',
+      streamId,
+      JSON.stringify(seal(this.masterKey, key, `key:${streamId}`)),
+    );
+    return key;
+  }
+}

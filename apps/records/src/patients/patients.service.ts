@@ -1,0 +1,141 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { eventSource, PUBLIC_EVENT_TOPICS, type UnsignedEnvelope } from '@medledger/contracts';
+import {
+  EVENT_STORE,
+  EventStore,
+  type OutboxMessage,
+  type Sql,
+  type StoredEvent,
+  type TransactionalSql,
+} from '@medledger/event-store';
+import { PRISMA, ProblemException } from '@medledger/platform';
+import { commitment, COMMITMENT_SALT_BYTES } from './domain/commitment';
+import {
+  decide,
+  evolve,
+  INITIAL_PATIENT,
+  PATIENT_STREAM_TYPE,
+  PatientErrorCode,
+  patientStreamId,
+  type Commitments,
+  type PatientCommand,
+  type PatientError,
+  type PatientEvent,
+  type PatientResource,
+  type PatientState,
+} from './domain/patient';
+
+const randomCommitments: Commitments = {
+  commit(resource) {
+    const salt = randomBytes(COMMITMENT_SALT_BYTES);
+    return { salt: salt.toString('base64'), commitment: commitment(resource, salt) };
+  },
+};
+
+const ERROR_STATUS: Record<PatientError['code'], number> = {
+  [PatientErrorCode.ALREADY_REGISTERED]: 409,
+  [PatientErrorCode.NOT_FOUND]: 404,
+  [PatientErrorCode.VERSION_MISMATCH]: 412,
+};
+
+export interface PatientView {
+  resource: PatientResource & { id: string; meta: { versionId: string; lastUpdated: string } };
+  version: number;
+  /** The public event this change published (its ledger receipt: GET /v1/events/{id}/receipt). */
+  eventId?: string;
+}
+
+function view(state: Extract<PatientState, { status: 'registered' }>, eventId?: string): PatientView {
+  return {
+    resource: {
+      ...state.resource,
+      id: state.patientId,
+      meta: { versionId: String(state.version), lastUpdated: state.lastUpdated },
+    },
+    version: state.version,
+    ...(eventId ? { eventId } : {}),
+  };
+}
+
+/** The public, PHI-free announcement of a patient change: ids and the version's salted commitment. */
+function publicEvent(event: StoredEvent<PatientEvent>): OutboxMessage {
+  const { patientId, commitment: digest, at } = event.data;
+  const registered = event.type === 'PatientRegistered';
+  const type = registered ? 'records.PatientRegistered' : 'records.PatientUpdated';
+  const envelope: UnsignedEnvelope = {
+    specversion: '1.0',
+    id: event.eventId,
+    source: eventSource('records'),
+    type,
+    time: at,
+    subject: `Patient/${patientId}`,
+    dataschema: `urn:medledger:event:${type}:1`,
+    datacontenttype: 'application/json',
+    data: registered
+      ? { patientId, versionId: String(event.version), commitment: digest, registeredAt: at }
+      : { patientId, versionId: String(event.version), commitment: digest, updatedAt: at },
+    aggregateid: patientId,
+    aggregateversion: event.version,
+  };
+  return { topic: PUBLIC_EVENT_TOPICS.records, key: patientId, envelope };
+}
+
+/** Patient commands and reads: load the stream, decide, append events + outbox in one transaction. */
+@Injectable()
+export class PatientsService {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore<Sql>,
+    @Inject(PRISMA) private readonly client: TransactionalSql,
+  ) {}
+
+  register(resource: PatientResource): Promise<PatientView> {
+    return this.execute({ kind: 'RegisterPatient', patientId: randomUUID(), resource });
+  }
+
+  update(patientId: string, resource: PatientResource, ifMatchVersion?: number): Promise<PatientView> {
+    return this.execute({
+      kind: 'UpdatePatient',
+      patientId,
+      resource,
+      ...(ifMatchVersion !== undefined ? { ifMatchVersion } : {}),
+    });
+  }
+
+  async read(patientId: string): Promise<PatientView> {
+    const { state } = await this.store.aggregate(this.client, patientStreamId(patientId), INITIAL_PATIENT, fold);
+    if (state.status !== 'registered')
+      throw new ProblemException(404, PatientErrorCode.NOT_FOUND, 'No such patient', {
+        detail: `no patient ${patientId}`,
+      });
+    return view(state);
+  }
+
+  private execute(command: PatientCommand): Promise<PatientView> {
+    const streamId = patientStreamId(command.patientId);
+    return this.store.transact(this.client, async (tx) => {
+      const { state, version } = await this.store.aggregate(tx, streamId, INITIAL_PATIENT, fold);
+      const decision = decide(command, state, new Date().toISOString(), randomCommitments);
+      if (!Array.isArray(decision))
+        throw new ProblemException(ERROR_STATUS[decision.code], decision.code, 'Patient command refused', {
+          detail: decision.message,
+        });
+      const events = decision.map((event) => ({ ...event, eventId: randomUUID() }));
+      const stored = await this.store.append(tx, {
+        streamId,
+        streamType: PATIENT_STREAM_TYPE,
+        expectedVersion: version,
+        events,
+        publish: [],
+      });
+      await this.store.enqueue(tx, stored.map(publicEvent));
+      const next = stored.reduce(fold, state);
+      if (next.status !== 'registered') throw new Error('a patient command left no patient');
+      return view(next, stored.at(-1)?.eventId);
+    });
+  }
+}
+
+function fold(state: PatientState, event: StoredEvent): PatientState {
+  return evolve(state, event as unknown as PatientEvent);
+}

@@ -1,0 +1,276 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Producer } from 'kafkajs';
+import { LEDGER_BLOCKS_TOPIC, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
+import { EVENT_STORE, VersionConflict, type EventStore, type Sql, type TransactionalSql } from '@medledger/event-store';
+import { ed25519PublicKeyFromSeed, OriginVerifier, verifierKey } from '@medledger/ledger-core';
+import { PRISMA } from '@medledger/platform';
+import {
+  eventually,
+  jsonOf,
+  recordTopics,
+  startLedgerProcess,
+  startService,
+  testProducer,
+  uniqueSuffix,
+  type LedgerProcess,
+  type RunningService,
+  type TopicRecorder,
+} from '@medledger/testing';
+import { RecordsModule } from '../src/app.module';
+
+/**
+ * The event-sourcing backbone end to end, through records' Patient slice:
+ * HTTP command → event store + outbox → Kafka (signed batch) → the real ledger process → BlockSealed → receipt.
+ */
+describe('records backbone: event store, outbox, ledger receipts', () => {
+  const seed = randomBytes(32);
+  const recordsKey = verifierKey('records', ed25519PublicKeyFromSeed(seed));
+  let ledger: LedgerProcess;
+  let records: RunningService;
+  let recorder: TopicRecorder;
+  let producer: Producer;
+  /** Sits between records and the ledger; can forge the ledger's answers. */
+  let proxy: Server;
+  let tamper: 'none' | 'proof' | 'checkpoint-signature' | 'leaf' = 'none';
+
+  const http = (path: string, init?: RequestInit) => fetch(records.baseUrl + path, init);
+  const fhir = (method: string, body: unknown, headers: Record<string, string> = {}) => ({
+    method,
+    headers: { 'content-type': 'application/fhir+json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const alice = { resourceType: 'Patient', name: [{ family: 'Zweistein', given: ['Alice'] }], birthDate: '1980-02-29' };
+
+  beforeAll(async () => {
+    ledger = await startLedgerProcess({
+      topics: [PUBLIC_EVENT_TOPICS.records],
+      producerKeys: [recordsKey],
+      env: { LEDGER_BLOCK_MAX_AGE_MS: '50' },
+    });
+    proxy = createServer((request, response) => {
+      void (async () => {
+        const upstream = await fetch(ledger.baseUrl + (request.url ?? '/'));
+        let body = await upstream.text();
+        if (tamper === 'proof' && request.url?.startsWith('/v1/proofs/inclusion')) {
+          const parsed = JSON.parse(body) as { hashes: string[] };
+          const first = Buffer.from(parsed.hashes[0] ?? '', 'base64');
+          first[0] = (first[0] ?? 0) ^ 1;
+          parsed.hashes[0] = first.toString('base64');
+          body = JSON.stringify(parsed);
+        }
+        if (tamper === 'checkpoint-signature' && request.url === '/v1/checkpoint') {
+          body = body.replace(/— (\S+) (\S+)\n/, (_m, name: string, sig: string) => {
+            const bytes = Buffer.from(sig, 'base64');
+            bytes[10] = (bytes[10] ?? 0) ^ 0x80;
+            return `— ${name} ${bytes.toString('base64')}\n`;
+          });
+        }
+        if (tamper === 'leaf' && request.url?.startsWith('/v1/events/')) {
+          const parsed = JSON.parse(body) as { leafData: string };
+          parsed.leafData = Buffer.from(
+            Buffer.from(parsed.leafData, 'base64').toString('utf8').replace('"records.Patient', '"records.Xatient'),
+          ).toString('base64');
+          body = JSON.stringify(parsed);
+        }
+        response.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/plain' });
+        response.end(body);
+      })().catch((error: unknown) => {
+        response.writeHead(500);
+        response.end(String(error));
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    records = await startService('records', (config) =>
+      RecordsModule.forRoot(config, {
+        EVENT_SIGNING_KEY: seed.toString('base64'),
+        LEDGER_URL: proxyUrl,
+        LEDGER_VERIFIER_KEYS: ledger.verifierKey,
+        LEDGER_ORIGIN: ledger.origin,
+        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
+        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
+      }),
+    );
+    recorder = await recordTopics([PUBLIC_EVENT_TOPICS.records, `${LEDGER_BLOCKS_TOPIC}.dlq`]);
+    producer = await testProducer();
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([recorder?.stop(), producer?.disconnect()]);
+    await records?.close();
+    await ledger?.stop();
+    proxy?.closeAllConnections();
+    if (proxy) await new Promise((resolve) => proxy.close(resolve));
+  });
+
+  async function register(
+    resource: object = alice,
+  ): Promise<{ id: string; eventId: string; body: Record<string, unknown> }> {
+    const response = await http('/fhir/Patient', fhir('POST', resource));
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(response.status).toBe(201);
+    return { id: body['id'] as string, eventId: response.headers.get('x-medledger-event-id') as string, body };
+  }
+
+  it('registers a patient: versioned FHIR resource back, data encrypted at rest, a signed PHI-free public event', async () => {
+    const { id, eventId, body } = await register();
+    expect(body).toMatchObject({ resourceType: 'Patient', id, meta: { versionId: '1' }, birthDate: '1980-02-29' });
+    const read = await http(`/fhir/Patient/${id}`);
+    expect(read.headers.get('etag')).toBe('W/"1"');
+    expect(await read.json()).toMatchObject({ name: [{ family: 'Zweistein' }] });
+
+    const prisma = records.app.get<Sql>(PRISMA);
+    const [row] = await prisma.$queryRawUnsafe<Array<{ data: string }>>(
+      'SELECT data::text AS data FROM es_event WHERE event_id = $1::uuid',
+      eventId,
+    );
+    expect(row?.data).toContain('A256GCM');
+    expect(row?.data).not.toContain('Zweistein');
+
+    const message = await eventually(async () =>
+      recorder.messages.find((m) => (jsonOf(m.message.value) as { id?: string } | undefined)?.id === eventId),
+    );
+    const published = jsonOf(message.message.value) as Record<string, unknown>;
+    expect(message.message.key?.toString()).toBe(id);
+    expect(published).toMatchObject({
+      type: 'records.PatientRegistered',
+      source: '/medledger/records',
+      aggregateid: id,
+      aggregateversion: 1,
+      data: { patientId: id, versionId: '1' },
+    });
+    expect(new OriginVerifier([recordsKey]).verify(published, 'records')).toEqual({ ok: true, producer: 'records' });
+    const text = message.message.value?.toString() ?? '';
+    for (const phi of ['Zweistein', 'Alice', '1980-02-29']) expect(text).not.toContain(phi);
+  });
+
+  it('returns a receipt verified against the pinned ledger key, and refuses a forged one', async () => {
+    const { eventId } = await register({ ...alice, birthDate: '1990-01-01' });
+    const receipt = await eventually(
+      async () => {
+        const response = await http(`/v1/events/${eventId}/receipt`);
+        return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(receipt).toMatchObject({
+      eventId,
+      event: { id: eventId, type: 'records.PatientRegistered' },
+      verified: { checkpointSignature: true, blockSignature: true, leafMatchesEvent: true, inclusion: true },
+    });
+    expect(receipt['checkpoint']).toMatch(/^medledger\.test\/ledger\n\d+\n/);
+
+    for (const [mode, code] of [
+      ['proof', 'RECEIPT.BAD_PROOF'],
+      ['checkpoint-signature', 'RECEIPT.BAD_CHECKPOINT'],
+      ['leaf', 'RECEIPT.LEAF_MISMATCH'],
+    ] as const) {
+      tamper = mode;
+      const response = await http(`/v1/events/${eventId}/receipt`);
+      tamper = 'none';
+      expect(response.status).toBe(502);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ code });
+    }
+    expect((await http(`/v1/events/${randomUUID()}/receipt`)).status).toBe(404);
+  });
+
+  it('lets exactly one of concurrent updates of one patient win; the others conflict', async () => {
+    const { id } = await register();
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, n) =>
+        http(
+          `/fhir/Patient/${id}`,
+          fhir('PUT', { ...alice, gender: n % 2 ? 'female' : 'other' }, { 'if-match': 'W/"1"' }),
+        ),
+      ),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.every((s) => s === 200 || s === 409 || s === 412)).toBe(true);
+    const conflicts = await Promise.all(responses.filter((r) => r.status === 409).map((r) => r.json()));
+    for (const problem of conflicts) expect(problem).toMatchObject({ code: 'EVENT_STORE.VERSION_CONFLICT' });
+    expect((await http(`/fhir/Patient/${id}`)).headers.get('etag')).toBe('W/"2"');
+    const stale = await http(`/fhir/Patient/${id}`, fhir('PUT', alice, { 'if-match': 'W/"1"' }));
+    expect(stale.status).toBe(412);
+  });
+
+  it('serialises two appends racing on one stream: the second gets VERSION_CONFLICT', async () => {
+    const store = records.app.get<EventStore<Sql>>(EVENT_STORE);
+    const client = records.app.get<TransactionalSql>(PRISMA);
+    const streamId = `Race-${randomUUID()}`;
+    const append = (delayMs: number) =>
+      store.transact(client, async (tx) => {
+        await store.append(tx, {
+          streamId,
+          streamType: 'Race',
+          expectedVersion: 0,
+          events: [{ eventId: randomUUID(), type: 'Started', data: {} }],
+        });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      });
+    const first = append(400);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = append(0);
+    const [a, b] = await Promise.allSettled([first, second]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status).toBe('rejected');
+    expect((b as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflict);
+  });
+
+  it('applies a redelivered message once and dead-letters a malformed one with its reason', async () => {
+    const metric = async () => {
+      const text = await (await http('/metrics')).text();
+      const line = /inbox_messages_total\{consumer="receipts",outcome="duplicate"\} (\d+)/.exec(text);
+      return Number(line?.[1] ?? 0);
+    };
+    const before = await metric();
+    const block = JSON.stringify({
+      type: 'ledger.BlockSealed',
+      height: 900_000 + Math.floor(Math.random() * 1000),
+      treeSize: 1,
+      root: Buffer.alloc(32, 1).toString('base64'),
+      blockHash: randomBytes(32).toString('base64'),
+      checkpoint: 'medledger.test/ledger\n1\nAQ==\n',
+      events: [{ eventId: randomUUID(), index: 0 }],
+    });
+    await producer.send({ topic: LEDGER_BLOCKS_TOPIC, messages: [{ value: block }, { value: block }] });
+    await eventually(async () => ((await metric()) >= before + 1 ? true : undefined));
+    const prisma = records.app.get<Sql>(PRISMA);
+    const id = `ledger.BlockSealed/${(JSON.parse(block) as { height: number }).height}/${(JSON.parse(block) as { blockHash: string }).blockHash}`;
+    const rows = await prisma.$queryRawUnsafe<unknown[]>('SELECT 1 FROM es_inbox WHERE event_id = $1', id);
+    expect(rows).toHaveLength(1);
+
+    const garbage = `not json ${randomUUID()}`;
+    await producer.send({ topic: LEDGER_BLOCKS_TOPIC, messages: [{ value: garbage, headers: { trace: 'x1' } }] });
+    const dead = await eventually(async () =>
+      recorder.messages.find(
+        (m) =>
+          m.topic === `${LEDGER_BLOCKS_TOPIC}.dlq` &&
+          m.message.value?.toString() === garbage &&
+          m.message.headers?.['dlq-service']?.toString() === 'records',
+      ),
+    );
+    expect(dead.message.headers?.['dlq-reason-code']?.toString()).toBe('CONTRACTS.NOT_JSON');
+    expect(dead.message.headers?.['trace']?.toString()).toBe('x1');
+  });
+
+  it('rebuilds the patient projection from the events alone', async () => {
+    await register();
+    const prisma = records.app.get<Sql>(PRISMA);
+    const snapshot = () =>
+      prisma.$queryRawUnsafe<unknown[]>(
+        'SELECT patient_id::text, version_id, registered_at, last_updated FROM patient_summary ORDER BY patient_id',
+      );
+    const before = await snapshot();
+    expect(before.length).toBeGreaterThan(0);
+    await prisma.$executeRawUnsafe('DELETE FROM patient_summary');
+    const response = await http('/v1/projections/patient-summary/rebuild', { method: 'POST' });
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({ projection: 'patient-summary' });
+    expect(await snapshot()).toEqual(before);
+    expect((await http('/v1/projections/nope/rebuild', { method: 'POST' })).status).toBe(404);
+  });
+});

@@ -1,0 +1,91 @@
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationBootstrap,
+  BeforeApplicationShutdown,
+} from '@nestjs/common';
+import { LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
+import { KafkaGateway, PRISMA, type ServiceName } from '@medledger/platform';
+import { loadEventStoreConfig, type EventStoreConfig } from './config';
+import { EventStore, type EventCodec, type Projection } from './event-store';
+import { EventsController } from './events.controller';
+import { EVENT_STORE_GAUGE_SOURCES, EventStoreMetrics } from './metrics';
+import { OutboxRelay, outboxLag } from './outbox-relay';
+import { ReceiptService } from './receipts/receipt.service';
+import { ReliableConsumer } from './reliable-consumer';
+import { loadOriginSigner } from './signing-key';
+import type { Sql, TransactionalSql } from './sql';
+import { EVENT_STORE, EVENT_STORE_CONFIG, OUTBOX_RELAY } from './tokens';
+
+export interface EventStoreModuleOptions<Tx extends Sql> {
+  service: ServiceName;
+  /** Default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  codec?: EventCodec<Tx>;
+  projections?: ReadonlyArray<Projection<Tx>>;
+}
+
+/** Topics an event-sourced service needs besides its own public topic: the ledger's block announcements. */
+export const EVENT_STORE_TOPICS: readonly string[] = [LEDGER_BLOCKS_TOPIC];
+
+/** Starts the relay once the application is up; stops it before Kafka's producer is flushed and closed. */
+@Injectable()
+class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(@Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay) {}
+
+  onApplicationBootstrap(): void {
+    this.relay.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+  }
+}
+
+/**
+ * The event-sourcing backbone of a service (libs/event-store README): event store with projections and
+ * outbox, the relay to Kafka with proofs of origin, the inbox-backed reliable consumer, and ledger receipts.
+ * Import after PlatformModule (it uses the service's Prisma client, Kafka gateway and metrics registry).
+ */
+@Module({})
+export class EventStoreModule {
+  static forRoot<Tx extends Sql>(options: EventStoreModuleOptions<Tx>): DynamicModule {
+    const config = loadEventStoreConfig(options.service, options.env ?? process.env);
+    const store = new EventStore<Tx>(options.codec, options.projections);
+    return {
+      module: EventStoreModule,
+      controllers: [EventsController],
+      providers: [
+        { provide: EVENT_STORE_CONFIG, useValue: config satisfies EventStoreConfig },
+        { provide: EVENT_STORE, useValue: store },
+        ReceiptService,
+        {
+          provide: EVENT_STORE_GAUGE_SOURCES,
+          inject: [PRISMA, ReceiptService],
+          useFactory: (client: TransactionalSql, receipts: ReceiptService) => ({
+            outboxLag: () => outboxLag(client),
+            unsealedCount: () => receipts.unsealedCount(),
+          }),
+        },
+        EventStoreMetrics,
+        ReliableConsumer,
+        {
+          provide: OUTBOX_RELAY,
+          inject: [PRISMA, KafkaGateway, EventStoreMetrics],
+          useFactory: (client: TransactionalSql, kafka: KafkaGateway, metrics: EventStoreMetrics) => {
+            const relay = new OutboxRelay(client, kafka, loadOriginSigner(options.service, config), {
+              published: (count) => metrics.published.inc(count),
+              failed: () => metrics.publishFailures.inc(),
+            });
+            store.onOutboxCommitted(() => relay.wake());
+            return relay;
+          },
+        },
+        RelayLifecycle,
+      ],
+      exports: [EVENT_STORE, EVENT_STORE_CONFIG, OUTBOX_RELAY, ReliableConsumer, ReceiptService],
+    };
+  }
+}

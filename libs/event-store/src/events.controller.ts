@@ -1,0 +1,65 @@
+import { Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
+import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { BlockSealed, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
+import { PRISMA, ProblemException } from '@medledger/platform';
+import { EventStore } from './event-store';
+import { ReceiptService } from './receipts/receipt.service';
+import { ReliableConsumer } from './reliable-consumer';
+import type { TransactionalSql } from './sql';
+import { EVENT_STORE } from './tokens';
+
+/** Inbox name of the receipts consumer. */
+export const RECEIPTS_CONSUMER = 'receipts';
+
+/** The event store's internal API: receipts, unsealed events, projection rebuilds; and the BlockSealed consumer. */
+@ApiTags('events')
+@Controller('v1')
+export class EventsController {
+  constructor(
+    private readonly receipts: ReceiptService,
+    private readonly consumer: ReliableConsumer,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PRISMA) private readonly client: TransactionalSql,
+  ) {}
+
+  @Get('events/unsealed')
+  @ApiOperation({ summary: 'Published events without a ledger receipt after the configured time (or olderThanMs)' })
+  unsealed(@Query('olderThanMs') olderThanMs?: string) {
+    if (olderThanMs === undefined) return this.receipts.unsealed();
+    const value = Number(olderThanMs);
+    if (!/^\d{1,10}$/.test(olderThanMs) || !Number.isSafeInteger(value))
+      throw new ProblemException(400, 'EVENT_STORE.INVALID_PARAMETER', 'Invalid parameter', {
+        detail: 'olderThanMs must be a non-negative integer',
+      });
+    return this.receipts.unsealed(value);
+  }
+
+  @Get('events/:eventId/receipt')
+  @ApiOperation({
+    summary: 'The event, its block, an inclusion proof and a checkpoint, verified against the ledger key',
+  })
+  receipt(@Param('eventId') eventId: string) {
+    return this.receipts.receipt(eventId);
+  }
+
+  @Post('projections/:name/rebuild')
+  @ApiOperation({ summary: 'Rebuilds a projection (read model) from the events alone' })
+  async rebuild(@Param('name') name: string) {
+    const started = Date.now();
+    const replayed = await this.store.rebuild(this.client, name);
+    return { projection: name, replayed, tookMs: Date.now() - started };
+  }
+
+  @EventPattern(LEDGER_BLOCKS_TOPIC)
+  async onBlockSealed(@Payload() bytes: Buffer, @Ctx() context: KafkaContext): Promise<void> {
+    await this.consumer.consume(bytes, context, {
+      consumer: RECEIPTS_CONSUMER,
+      schema: BlockSealed,
+      messageId: (block) => `ledger.BlockSealed/${block.height}/${block.blockHash}`,
+      handle: async (tx, block) => {
+        await this.receipts.recordBlock(tx, block);
+      },
+    });
+  }
+}

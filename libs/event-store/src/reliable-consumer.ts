@@ -1,0 +1,103 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { KafkaContext } from '@nestjs/microservices';
+import type { z } from 'zod';
+import { decodeMessage } from '@medledger/contracts';
+import { KafkaGateway, PRISMA, type DeadLetterReason } from '@medledger/platform';
+import { EventStoreError } from './errors';
+import { EventStoreMetrics } from './metrics';
+import { inTransaction, type Sql, type TransactionalSql } from './sql';
+
+/** Attempts of a throwing handler before its message is dead-lettered; back-off doubles from the base. */
+export const HANDLER_MAX_ATTEMPTS = 5;
+export const HANDLER_BACKOFF_BASE_MS = 100;
+/** A dead-letter publish that fails is retried at this pace until it succeeds: a message is never dropped. */
+const DEAD_LETTER_RETRY_MS = 1_000;
+
+export type ConsumeOutcome = 'applied' | 'duplicate' | 'dead_lettered';
+
+export interface ConsumeOptions<S extends z.ZodType, Tx extends Sql> {
+  /** The consumer's name in the inbox (one per handler). */
+  consumer: string;
+  schema: S;
+  /** The id that makes a redelivery recognisable (the event id). */
+  messageId(value: z.infer<S>): string;
+  /** The effect, in the same transaction as the inbox record. */
+  handle(tx: Tx, value: z.infer<S>): Promise<void>;
+}
+
+/**
+ * Consumes one Kafka message the way every medledger consumer must: validate at the edge (invalid: dead letter
+ * with the reason and the original bytes), apply at most once (inbox row in the effect's transaction), retry a
+ * throwing handler with back-off, then dead-letter it. It never throws, so the transport never drops a message
+ * after an error; it only returns once the message is applied, known, or safely in the dead-letter topic.
+ */
+@Injectable()
+export class ReliableConsumer {
+  private readonly logger = new Logger(ReliableConsumer.name);
+
+  constructor(
+    @Inject(PRISMA) private readonly client: TransactionalSql,
+    private readonly kafka: KafkaGateway,
+    private readonly metrics: EventStoreMetrics,
+  ) {}
+
+  async consume<S extends z.ZodType, Tx extends Sql = Sql>(
+    bytes: Buffer | null,
+    context: KafkaContext,
+    options: ConsumeOptions<S, Tx>,
+  ): Promise<ConsumeOutcome> {
+    const decoded = decodeMessage(options.schema, bytes);
+    if (!decoded.ok)
+      return this.deadLetter(context, options.consumer, { code: decoded.code, message: decoded.message });
+    const value = decoded.value;
+    const id = options.messageId(value);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= HANDLER_MAX_ATTEMPTS; attempt++) {
+      try {
+        const outcome = await inTransaction(this.client, async (tx) => {
+          const inserted = await tx.$executeRawUnsafe(
+            `INSERT INTO es_inbox (consumer, event_id, processed_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`,
+            options.consumer,
+            id,
+          );
+          if (inserted === 0) return 'duplicate' as const;
+          await options.handle(tx as Tx, value);
+          return 'applied' as const;
+        });
+        this.metrics.consumed.inc({ consumer: options.consumer, outcome });
+        return outcome;
+      } catch (error) {
+        lastError = error;
+        if (attempt < HANDLER_MAX_ATTEMPTS) {
+          const delay = HANDLER_BACKOFF_BASE_MS * 2 ** (attempt - 1);
+          this.logger.warn(
+            `${options.consumer}: attempt ${attempt} for ${id} failed, retrying in ${delay} ms: ${String(error)}`,
+          );
+          await sleep(delay);
+        }
+      }
+    }
+    return this.deadLetter(context, options.consumer, {
+      code: EventStoreError.HANDLER_FAILED,
+      message: `${options.consumer} failed ${HANDLER_MAX_ATTEMPTS} times: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+    });
+  }
+
+  private async deadLetter(context: KafkaContext, consumer: string, reason: DeadLetterReason): Promise<ConsumeOutcome> {
+    const source = { topic: context.getTopic(), partition: context.getPartition(), message: context.getMessage() };
+    for (;;) {
+      try {
+        await this.kafka.deadLetter(source, reason);
+        this.metrics.consumed.inc({ consumer, outcome: 'dead_lettered' });
+        return 'dead_lettered';
+      } catch (error) {
+        this.logger.error(`dead-letter publish failed, retrying: ${(error as Error).message}`);
+        await sleep(DEAD_LETTER_RETRY_MS);
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createSigner, verifierKey } from '@medledger/ledger-core';
+import { createServiceDatabase, eventually, testKafkaBrokers, uniqueSuffix, type TestDatabase } from './suite';
+import { workspaceRoot } from './jest/env';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface LedgerProcessOptions {
+  /** Topics the ledger seals (LEDGER_TOPICS). */
+  topics: string[];
+  /** Signed-note verifier keys of the producers it accepts (LEDGER_PRODUCER_KEYS). */
+  producerKeys: string[];
+  /** Default: the suite's Kafka. */
+  brokers?: string[];
+  env?: Record<string, string>;
+}
+
+export interface LedgerProcess {
+  baseUrl: string;
+  /** The ledger's signed-note verifier key, to pin in a receipt verifier (LEDGER_VERIFIER_KEYS). */
+  verifierKey: string;
+  origin: string;
+  database: TestDatabase;
+  /** Everything the process printed (for failure messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the built ledger (dist/apps/ledger/main.js; its project's `build` must have run, as the test-int targets
+ * that use it declare) as a child process with a fresh database, fresh consumer groups and a fresh signing key.
+ * A service's tests cannot import the ledger's code (module boundaries), and should not: this is the real process.
+ */
+export async function startLedgerProcess(options: LedgerProcessOptions): Promise<LedgerProcess> {
+  const suffix = uniqueSuffix();
+  const origin = 'medledger.test/ledger';
+  const seed = randomBytes(32);
+  const signer = createSigner(origin, seed);
+  const database = await createServiceDatabase('ledger');
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const root = workspaceRoot();
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/apps/ledger/main.js')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.url,
+      KAFKA_BROKERS: (options.brokers ?? testKafkaBrokers()).join(','),
+      KAFKA_GROUP_ID: `ledger-diag-${suffix}`,
+      KAFKA_CLIENT_ID: `ledger-${suffix}`,
+      LEDGER_GROUP_ID: `ledger-${suffix}`,
+      LEDGER_TOPICS: options.topics.join(','),
+      LEDGER_PRODUCER_KEYS: options.producerKeys.join(','),
+      LEDGER_SIGNING_KEY: seed.toString('base64'),
+      LEDGER_ORIGIN: origin,
+      KEYS_DIR: join(root, '.data/test-keys', suffix),
+      LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await database.drop().catch(() => undefined);
+  };
+  try {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`the ledger exited with ${child.exitCode}:\n${output.slice(-3000)}`);
+        return (await fetch(`${baseUrl}/health`)).ok ? true : undefined;
+      },
+      { timeoutMs: 45_000, intervalMs: 250 },
+    );
+  } catch (error) {
+    await stop();
+    throw new Error(`the ledger did not become healthy: ${(error as Error).message}\n${output.slice(-3000)}`);
+  }
+  return { baseUrl, verifierKey: verifierKey(origin, signer.publicKey), origin, database, output: () => output, stop };
+}
