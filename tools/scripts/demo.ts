@@ -1,23 +1,18 @@
 /**
  * `npm run demo`: drives the running network through its public APIs and prints what happened.
  * Today: every service answers /health; a ping sent by each service crosses Kafka and is answered by every
- * other one (each side persisting what it saw); signed events are sealed by the ledger and each is proven
- * against its signed checkpoint. Later features extend this scenario.
- * Service URLs: LEDGER_URL, RECORDS_URL, TRIALS_URL, SUPPLY_URL (default http://127.0.0.1:310x); KAFKA_BROKERS.
+ * other one (each side persisting what it saw); records registers patients and the ledger seals their public
+ * events, and each receipt is verified. Later features extend this scenario.
+ * Service URLs: LEDGER_URL, RECORDS_URL, TRIALS_URL, SUPPLY_URL (default http://127.0.0.1:310x).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
-import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import {
   fromBase64,
   leafHash,
-  OriginSigner,
   parseVerifierKey,
   verifyCheckpoint,
   verifyInclusion,
   type NoteVerifier,
 } from '@medledger/ledger-core';
-import { devProducerSeed } from './dev-keys';
 import { say } from './lib';
 
 const DEFAULT_URLS: Record<string, string> = {
@@ -41,95 +36,94 @@ async function json<T>(url: string, init?: RequestInit): Promise<T> {
 
 const SEAL_TIMEOUT_MS = 30_000;
 
-/**
- * Step 3: events signed by a producer are sealed by the ledger and proven. Until the records service publishes
- * its own events (the backbone issue), the demo signs with the development records key (.data/keys), exactly
- * as the service will: one signed note per batch, an inclusion proof per event. No PHI: ids and a salted hash.
- */
-async function demoLedger(ledgerUrl: string, brokers: string[]): Promise<boolean> {
-  const records = new OriginSigner('records', devProducerSeed('records'));
-  const events = records.signBatch(
-    Array.from({ length: 5 }, () => {
-      const patientId = randomUUID();
-      return {
-        specversion: '1.0',
-        id: randomUUID(),
-        source: '/medledger/records',
-        type: 'records.PatientRegistered',
-        time: new Date().toISOString(),
-        datacontenttype: 'application/json',
-        subject: patientId,
-        data: { patientId, commitment: createHash('sha256').update(randomUUID()).digest('base64') },
-      };
-    }),
-  );
-  const producer = new Kafka({ clientId: 'medledger-demo', brokers, logLevel: logLevel.NOTHING }).producer();
-  await producer.connect();
-  try {
-    await producer.send({
-      topic: PUBLIC_EVENT_TOPICS.records,
-      messages: events.map((e) => ({ key: e.subject, value: JSON.stringify(e) })),
-    });
-  } finally {
-    await producer.disconnect();
-  }
-  say(
-    `  published ${events.length} signed events to ${PUBLIC_EVENT_TOPICS.records} (one producer signature for the batch)`,
-  );
+/** Sample patients: PHI that must stay inside records (the demo checks the public event carries none of it). */
+const PATIENTS = [
+  {
+    resourceType: 'Patient',
+    name: [{ family: 'Nakamura', given: ['Aiko'] }],
+    birthDate: '1984-03-12',
+    gender: 'female',
+  },
+  { resourceType: 'Patient', name: [{ family: 'Okafor', given: ['Chidi'] }], birthDate: '1979-11-02', gender: 'male' },
+  {
+    resourceType: 'Patient',
+    name: [{ family: 'Lindqvist', given: ['Maja'] }],
+    birthDate: '2001-07-30',
+    gender: 'female',
+  },
+];
 
-  const deadline = Date.now() + SEAL_TIMEOUT_MS;
-  const sealed: Array<{ index: number; blockHeight: number; leafData: string }> = [];
-  for (const event of events) {
-    for (;;) {
-      const response = await fetch(`${ledgerUrl}/v1/events/${event.id}`);
-      if (response.ok) {
-        sealed.push((await response.json()) as { index: number; blockHeight: number; leafData: string });
-        break;
-      }
-      if (Date.now() > deadline) {
-        say(`  event ${event.id} not sealed within ${SEAL_TIMEOUT_MS} ms`);
-        return false;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+interface Receipt {
+  event: { id: string; type: string; data: Record<string, unknown> };
+  leaf: { index: number; data: string };
+  block: { height: number };
+  checkpoint: string;
+  proof: { treeSize: number; hashes: string[] };
+}
+
+/**
+ * Step 3: records registers patients (event store + outbox, in one transaction), its relay publishes signed,
+ * PHI-free events, the ledger seals them, and records returns a receipt it verified. The demo then checks each
+ * receipt again, independently, against the keys the ledger publishes.
+ */
+async function demoReceipts(recordsUrl: string, ledgerUrl: string): Promise<boolean> {
+  const registered: Array<{ id: string; eventId: string; family: string }> = [];
+  for (const patient of PATIENTS) {
+    const response = await fetch(`${recordsUrl}/fhir/Patient`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(patient),
+    });
+    if (response.status !== 201) throw new Error(`POST /fhir/Patient -> ${response.status} ${await response.text()}`);
+    const body = (await response.json()) as { id: string; meta: { versionId: string } };
+    registered.push({
+      id: body.id,
+      eventId: response.headers.get('x-medledger-event-id') ?? '',
+      family: patient.name[0]?.family ?? '',
+    });
+    say(`  records: Patient/${body.id} version ${body.meta.versionId} registered`);
   }
+
   const keys = await json<{ keys: Array<{ verifierKey: string }> }>(`${ledgerUrl}/v1/keys`);
   const verifiers: NoteVerifier[] = keys.keys.flatMap((k) => {
     const parsed = parseVerifierKey(k.verifierKey);
     return parsed.ok ? [parsed.value] : [];
   });
-  const checkpoint = verifyCheckpoint(await (await fetch(`${ledgerUrl}/v1/checkpoint`)).text(), verifiers);
-  if (!checkpoint.ok) {
-    say(`  checkpoint does not verify: ${checkpoint.reason}`);
-    return false;
-  }
-  const { size, root } = checkpoint.checkpoint;
-  say(`  signed checkpoint verified: tree size ${size}, root ${Buffer.from(root).toString('base64')}`);
   let ok = true;
-  for (const leaf of sealed) {
-    const proof = await json<{ hashes: string[] }>(
-      `${ledgerUrl}/v1/proofs/inclusion?index=${leaf.index}&treeSize=${size}`,
-    );
-    const hashes = proof.hashes.map((h) => fromBase64(h) ?? new Uint8Array());
-    const verdict = verifyInclusion(
-      leafHash(fromBase64(leaf.leafData) ?? new Uint8Array()),
-      leaf.index,
-      size,
-      hashes,
-      root,
-    );
+  for (const patient of registered) {
+    const deadline = Date.now() + SEAL_TIMEOUT_MS;
+    let receipt: Receipt | undefined;
+    while (!receipt) {
+      const response = await fetch(`${recordsUrl}/v1/events/${patient.eventId}/receipt`);
+      if (response.ok) receipt = (await response.json()) as Receipt;
+      else if (response.status !== 404 || Date.now() > deadline) {
+        say(`  receipt of ${patient.eventId}: ${response.status} ${await response.text()}`);
+        return false;
+      } else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const checkpoint = verifyCheckpoint(receipt.checkpoint, verifiers);
+    const leaf = fromBase64(receipt.leaf.data) ?? new Uint8Array();
+    const verdict = checkpoint.ok
+      ? verifyInclusion(
+          leafHash(leaf),
+          receipt.leaf.index,
+          checkpoint.checkpoint.size,
+          receipt.proof.hashes.map((h) => fromBase64(h) ?? new Uint8Array()),
+          checkpoint.checkpoint.root,
+        )
+      : checkpoint;
+    const phiFree = !Buffer.from(leaf).toString('utf8').includes(patient.family);
     say(
-      `  leaf ${String(leaf.index).padStart(6)} in block ${leaf.blockHeight}: inclusion proof (${hashes.length} hashes) ${verdict.ok ? 'verified' : `FAILED: ${verdict.reason}`}`,
+      `  ${receipt.event.type} ${patient.eventId.slice(0, 8)}: leaf ${receipt.leaf.index} in block ${receipt.block.height}, ` +
+        `proof of ${receipt.proof.hashes.length} hashes to tree size ${receipt.proof.treeSize} ${verdict.ok ? 'verified' : `FAILED: ${verdict.reason}`}; ` +
+        `sealed data ${phiFree ? 'holds no PHI' : 'HOLDS PHI'} (commitment ${String(receipt.event.data['commitment']).slice(0, 12)}…)`,
     );
-    ok &&= verdict.ok;
+    ok &&= verdict.ok && phiFree;
   }
   return ok;
 }
 
-export async function runDemo(
-  urls: Record<string, string> = DEFAULT_URLS,
-  brokers: string[] = ['127.0.0.1:9092'],
-): Promise<boolean> {
+export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Promise<boolean> {
   const services = Object.keys(urls);
   say('demo 1/3: every service is healthy');
   for (const service of services) {
@@ -164,9 +158,9 @@ export async function runDemo(
     );
     if (missing.length) ok = false;
   }
-  if (urls['ledger']) {
-    say('demo 3/3: the ledger seals signed events and proves each one');
-    ok = (await demoLedger(urls['ledger'], brokers)) && ok;
+  if (urls['ledger'] && urls['records']) {
+    say('demo 3/3: records registers patients; the ledger seals their events; each receipt is verified');
+    ok = (await demoReceipts(urls['records'], urls['ledger'])) && ok;
   }
   say(ok ? 'demo: OK' : 'demo: FAILED');
   return ok;
@@ -176,8 +170,7 @@ if (require.main === module) {
   const urls = Object.fromEntries(
     Object.keys(DEFAULT_URLS).map((s) => [s, process.env[`${s.toUpperCase()}_URL`] ?? (DEFAULT_URLS[s] as string)]),
   );
-  const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
-  runDemo(urls, brokers).then(
+  runDemo(urls).then(
     (ok) => process.exit(ok ? 0 : 1),
     (error: unknown) => {
       process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -17,7 +17,7 @@ import {
   type Infrastructure,
 } from '@medledger/testing';
 import { runDemo } from './demo';
-import { devProducerKeyring } from './dev-keys';
+import { devLedgerVerifierKey, devProducerKeyring } from './dev-keys';
 import { bin, ROOT, runOrFail, say } from './lib';
 
 const SERVICES = [
@@ -103,8 +103,11 @@ async function main(): Promise<void> {
         PORT: String(service.port),
         DATABASE_URL: databaseUrl(postgresUrl, `medledger_${service.name}`),
         KAFKA_BROKERS: brokers,
-        // The ledger trusts the development producer keys (.data/keys); services ignore it.
+        // Development keys (.data/keys): the ledger trusts the producers' keys, and the producers sign with them
+        // (EVENT_SIGNING_KEY unset) and pin the ledger's key to verify their receipts.
         LEDGER_PRODUCER_KEYS: devProducerKeyring(),
+        LEDGER_VERIFIER_KEYS: devLedgerVerifierKey(),
+        LEDGER_URL: 'http://127.0.0.1:3100',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -131,10 +134,7 @@ async function main(): Promise<void> {
   say(`  kafka    ${brokers} (${infrastructure.mode})`);
 
   if (!args.has('--no-demo')) {
-    const ok = await runDemo(
-      Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${s.port}`])),
-      infrastructure.kafkaBrokers,
-    );
+    const ok = await runDemo(Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${s.port}`])));
     if (args.has('--exit')) await shutdown(ok ? 0 : 1);
   } else if (args.has('--exit')) {
     await shutdown(0);
