@@ -2,14 +2,26 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Producer } from 'kafkajs';
+import { KafkaContext } from '@nestjs/microservices';
+import { z } from 'zod';
 import { LEDGER_BLOCKS_TOPIC, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
-import { EVENT_STORE, VersionConflict, type EventStore, type Sql, type TransactionalSql } from '@medledger/event-store';
+import {
+  EVENT_STORE,
+  HANDLER_MAX_ATTEMPTS,
+  ReliableConsumer,
+  VersionConflict,
+  type ConsumeOutcome,
+  type EventStore,
+  type Sql,
+  type TransactionalSql,
+} from '@medledger/event-store';
 import { ed25519PublicKeyFromSeed, OriginVerifier, verifierKey } from '@medledger/ledger-core';
 import { PRISMA } from '@medledger/platform';
 import {
   eventually,
   jsonOf,
   recordTopics,
+  testKafka,
   startLedgerProcess,
   startService,
   testProducer,
@@ -273,4 +285,66 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     expect(await snapshot()).toEqual(before);
     expect((await http('/v1/projections/nope/rebuild', { method: 'POST' })).status).toBe(404);
   });
+
+  it('retries a throwing handler with back-off, then dead-letters the message with the reason; never drops it', async () => {
+    const topic = `test.${uniqueSuffix()}.flaky`;
+    const kafka = testKafka('flaky');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic }, { topic: `${topic}.dlq` }], waitForLeaders: true });
+    await admin.disconnect();
+    const dlq = await recordTopics([`${topic}.dlq`]);
+    const reliable = records.app.get(ReliableConsumer);
+    const consumer = kafka.consumer({ groupId: `flaky-${uniqueSuffix()}`, maxWaitTimeInMs: 100 });
+    const outcomes = new Map<string, ConsumeOutcome>();
+    const attempts = new Map<string, number>();
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async (payload) => {
+        const { topic: from, partition, message } = payload;
+        const context = new KafkaContext([message, partition, from, consumer, () => payload.heartbeat(), producer]);
+        const outcome = await reliable.consume(message.value, context, {
+          consumer: 'flaky',
+          schema: z.object({ id: z.string(), failures: z.number() }),
+          messageId: (value) => value.id,
+          handle: async (_tx, value) => {
+            const attempt = (attempts.get(value.id) ?? 0) + 1;
+            attempts.set(value.id, attempt);
+            if (attempt <= value.failures) throw new Error(`database says no (${attempt})`);
+            return Promise.resolve();
+          },
+        });
+        outcomes.set((jsonOf(message.value) as { id: string }).id, outcome);
+      },
+    });
+    try {
+      const [transient, permanent] = [randomUUID(), randomUUID()];
+      await producer.send({
+        topic,
+        messages: [
+          { value: JSON.stringify({ id: transient, failures: 2 }) },
+          { value: JSON.stringify({ id: permanent, failures: 99 }) },
+        ],
+      });
+      await eventually(async () => (outcomes.size === 2 ? true : undefined), { timeoutMs: 30_000 });
+      expect(outcomes.get(transient)).toBe('applied');
+      expect(attempts.get(transient)).toBe(3);
+      expect(outcomes.get(permanent)).toBe('dead_lettered');
+      expect(attempts.get(permanent)).toBe(HANDLER_MAX_ATTEMPTS);
+      const dead = await eventually(async () =>
+        dlq.messages.find((m) => m.message.value?.toString().includes(permanent)),
+      );
+      expect(dead.message.headers?.['dlq-reason-code']?.toString()).toBe('CONSUMER.HANDLER_FAILED');
+      expect(dead.message.headers?.['dlq-reason']?.toString()).toContain('database says no (5)');
+      const prisma = records.app.get<Sql>(PRISMA);
+      const inbox = await prisma.$queryRawUnsafe<Array<{ event_id: string }>>(
+        "SELECT event_id FROM es_inbox WHERE consumer = 'flaky'",
+      );
+      expect(inbox.map((row) => row.event_id)).toEqual([transient]);
+    } finally {
+      await consumer.disconnect();
+      await dlq.stop();
+    }
+  }, 60_000);
 });
