@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { eventSource, PUBLIC_EVENT_TOPICS, type UnsignedEnvelope } from '@medledger/contracts';
+import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import {
   EVENT_STORE,
   EventStore,
@@ -61,23 +61,26 @@ function view(state: Extract<PatientState, { status: 'registered' }>, eventId?: 
 /** The public, PHI-free announcement of a patient change: ids and the version's salted commitment. */
 function publicEvent(event: StoredEvent<PatientEvent>): OutboxMessage {
   const { patientId, commitment: digest, at } = event.data;
-  const registered = event.type === 'PatientRegistered';
-  const type = registered ? 'records.PatientRegistered' : 'records.PatientUpdated';
-  const envelope: UnsignedEnvelope = {
-    specversion: '1.0',
+  const versionId = String(event.version);
+  const common = {
     id: event.eventId,
-    source: eventSource('records'),
-    type,
     time: at,
     subject: `Patient/${patientId}`,
-    dataschema: `urn:medledger:event:${type}:1`,
-    datacontenttype: 'application/json',
-    data: registered
-      ? { patientId, versionId: String(event.version), commitment: digest, registeredAt: at }
-      : { patientId, versionId: String(event.version), commitment: digest, updatedAt: at },
-    aggregateid: patientId,
-    aggregateversion: event.version,
+    aggregateId: patientId,
+    aggregateVersion: event.version,
   };
+  const envelope =
+    event.type === 'PatientRegistered'
+      ? createEnvelope({
+          ...common,
+          type: 'records.PatientRegistered',
+          data: { patientId, versionId, commitment: digest, registeredAt: at },
+        })
+      : createEnvelope({
+          ...common,
+          type: 'records.PatientUpdated',
+          data: { patientId, versionId, commitment: digest, updatedAt: at },
+        });
   return { topic: PUBLIC_EVENT_TOPICS.records, key: patientId, envelope };
 }
 

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { UnsignedEnvelope } from '../envelope';
+import { CatalogueFailure, createEnvelope, EVENT_CATALOGUE, EventCatalogue } from './catalogue';
+import { dataschemaOf, defineEvent, parseDataschema } from './define';
+
+/** A fixture catalogue with a breaking change (v1 → v2 renames a field, v3 splits another): the upcaster path. */
+const v1 = defineEvent({
+  type: 'trials.ParticipantEnrolled',
+  version: 1,
+  topic: 'test.trials.events',
+  producer: 'trials',
+  consumers: ['ledger'],
+  envelope: 'cloudevents',
+  description: 'fixture v1',
+  schema: z.object({ participant: z.string(), arm: z.string() }),
+  example: { participant: 'p-1', arm: 'A' },
+});
+const v2 = defineEvent({
+  type: 'trials.ParticipantEnrolled',
+  version: 2,
+  topic: 'test.trials.events',
+  producer: 'trials',
+  consumers: ['ledger'],
+  envelope: 'cloudevents',
+  description: 'fixture v2: participant → participantId',
+  schema: z.object({ participantId: z.string(), arm: z.string() }),
+  example: { participantId: 'p-1', arm: 'A' },
+  upcast: (previous) => {
+    const { participant, ...rest } = previous as { participant: string; arm: string };
+    return { participantId: participant, ...rest };
+  },
+});
+const v3 = defineEvent({
+  type: 'trials.ParticipantEnrolled',
+  version: 3,
+  topic: 'test.trials.events',
+  producer: 'trials',
+  consumers: ['ledger'],
+  envelope: 'cloudevents',
+  description: 'fixture v3: arm → armId + blinded',
+  schema: z.object({ participantId: z.string(), armId: z.string(), blinded: z.boolean() }),
+  example: { participantId: 'p-1', armId: 'A', blinded: true },
+  upcast: (previous) => {
+    const { arm, ...rest } = previous as { participantId: string; arm: string };
+    return { ...rest, armId: arm, blinded: true };
+  },
+});
+const fixture = new EventCatalogue([v1, v2, v3]);
+
+describe('event catalogue', () => {
+  it('upcasts every kept version step by step to the latest', () => {
+    for (const definition of [v1, v2, v3]) {
+      const parsed = fixture.parseData(
+        definition.type,
+        dataschemaOf(definition.type, definition.version),
+        definition.example,
+      );
+      expect(parsed).toEqual({
+        ok: true,
+        type: definition.type,
+        version: 3,
+        fromVersion: definition.version,
+        data: v3.example,
+      });
+    }
+  });
+
+  it('reads data without dataschema as version 1', () => {
+    expect(fixture.parseData(v1.type, undefined, v1.example)).toMatchObject({ ok: true, fromVersion: 1 });
+  });
+
+  test.each([
+    ['an unknown type', 'trials.Nothing', undefined, {}, CatalogueFailure.UNKNOWN_EVENT_TYPE],
+    ['an unknown version', v1.type, dataschemaOf(v1.type, 9), v1.example, CatalogueFailure.UNKNOWN_EVENT_VERSION],
+    [
+      'a dataschema of another type',
+      v1.type,
+      dataschemaOf('records.PatientRegistered', 1),
+      v1.example,
+      CatalogueFailure.UNKNOWN_EVENT_VERSION,
+    ],
+    ['a garbage dataschema', v1.type, 'https://example.org/schema', v1.example, CatalogueFailure.UNKNOWN_EVENT_VERSION],
+    ['data of the wrong version', v1.type, dataschemaOf(v1.type, 1), v2.example, CatalogueFailure.SCHEMA_MISMATCH],
+    ['not an object', v1.type, dataschemaOf(v1.type, 2), 'text', CatalogueFailure.SCHEMA_MISMATCH],
+  ])('refuses %s with a stable code', (_name, type, dataschema, data, code) => {
+    expect(fixture.parseData(type, dataschema, data)).toMatchObject({ ok: false, code });
+  });
+
+  it('refuses a version without upcaster, and a gap in the versions', () => {
+    expect(() => defineEvent({ ...v2, upcast: undefined })).toThrow(/upcaster/);
+    expect(() => new EventCatalogue([v1, v3])).toThrow(/version 2 is missing/);
+    expect(() => defineEvent({ ...v1, example: { participant: 1 } as never })).toThrow(/example/);
+  });
+
+  it('round-trips dataschema', () => {
+    expect(parseDataschema(dataschemaOf('records.PatientRegistered', 12))).toEqual({
+      type: 'records.PatientRegistered',
+      version: 12,
+    });
+  });
+});
+
+describe('createEnvelope', () => {
+  const input = {
+    type: 'records.PatientRegistered',
+    id: '0c9b1f0e-8d62-4a59-9f3c-3c2b7e1d9a01',
+    time: '2026-11-24T10:00:00.000Z',
+    subject: 'Patient/6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    aggregateId: '6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    aggregateVersion: 1,
+    data: EVENT_CATALOGUE.latest('records.PatientRegistered')?.example as Record<string, unknown>,
+  };
+
+  it('builds a CloudEvents 1.0 envelope at the latest version', () => {
+    const envelope = createEnvelope(input);
+    expect(UnsignedEnvelope.safeParse(envelope).success).toBe(true);
+    expect(envelope).toMatchObject({
+      specversion: '1.0',
+      source: '/medledger/records',
+      dataschema: 'urn:medledger:event:records.PatientRegistered:1',
+      datacontenttype: 'application/json',
+      aggregateid: input.aggregateId,
+      aggregateversion: 1,
+    });
+    expect('correlationid' in envelope).toBe(false);
+  });
+
+  it('refuses data that does not match the schema, unknown types and invalid attributes', () => {
+    expect(() => createEnvelope({ ...input, data: { patientId: 'x' } })).toThrow(/SCHEMA_MISMATCH/);
+    expect(() => createEnvelope({ ...input, type: 'records.Nothing' })).toThrow(/UNKNOWN_EVENT_TYPE/);
+    expect(() => createEnvelope({ ...input, id: '' })).toThrow();
+    expect(() => createEnvelope({ ...input, time: 'yesterday' })).toThrow();
+    expect(() => createEnvelope({ ...input, type: 'ledger.BlockSealed', data: {} })).toThrow(/not a CloudEvents event/);
+  });
+});
