@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { LEDGER_BLOCKS_TOPIC, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import {
   EVENT_STORE,
+  EVENT_STORE_SQL,
   HANDLER_MAX_ATTEMPTS,
   ReliableConsumer,
   VersionConflict,
@@ -211,7 +212,7 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
 
   it('serialises two appends racing on one stream: the second gets VERSION_CONFLICT', async () => {
     const store = records.app.get<EventStore<Sql>>(EVENT_STORE);
-    const client = records.app.get<TransactionalSql>(PRISMA);
+    const client = records.app.get<TransactionalSql>(EVENT_STORE_SQL);
     const streamId = `Race-${randomUUID()}`;
     const append = (delayMs: number) =>
       store.transact(client, async (tx) => {

@@ -1,13 +1,14 @@
 import {
+  BeforeApplicationShutdown,
   DynamicModule,
   Inject,
   Injectable,
   Module,
   OnApplicationBootstrap,
-  BeforeApplicationShutdown,
+  OnApplicationShutdown,
 } from '@nestjs/common';
 import { LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
-import { KafkaGateway, PRISMA, type ServiceName } from '@medledger/platform';
+import { KafkaGateway, SERVICE_CONFIG, type ServiceConfig, type ServiceName } from '@medledger/platform';
 import { loadEventStoreConfig, type EventStoreConfig } from './config';
 import { EventStore, type EventCodec, type Projection } from './event-store';
 import { EventsController } from './events.controller';
@@ -17,7 +18,8 @@ import { ReceiptService } from './receipts/receipt.service';
 import { ReliableConsumer } from './reliable-consumer';
 import { loadOriginSigner } from './signing-key';
 import type { Sql, TransactionalSql } from './sql';
-import { EVENT_STORE, EVENT_STORE_CONFIG, OUTBOX_RELAY } from './tokens';
+import { EVENT_STORE, EVENT_STORE_CONFIG, EVENT_STORE_SQL, OUTBOX_RELAY } from './tokens';
+import { PgSql } from './pg-sql';
 
 export interface EventStoreModuleOptions<Tx extends Sql> {
   service: ServiceName;
@@ -30,10 +32,16 @@ export interface EventStoreModuleOptions<Tx extends Sql> {
 /** Topics an event-sourced service needs besides its own public topic: the ledger's block announcements. */
 export const EVENT_STORE_TOPICS: readonly string[] = [LEDGER_BLOCKS_TOPIC];
 
-/** Starts the relay once the application is up; stops it before Kafka's producer is flushed and closed. */
+/**
+ * Starts the relay once the application is up; stops it before Kafka's producer is flushed and closed, and closes
+ * the event store's pool last.
+ */
 @Injectable()
-class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  constructor(@Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay) {}
+class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+    @Inject(EVENT_STORE_SQL) private readonly sql: PgSql,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.relay.start();
@@ -41,6 +49,10 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.relay.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sql.end();
   }
 }
 
@@ -60,10 +72,15 @@ export class EventStoreModule {
       providers: [
         { provide: EVENT_STORE_CONFIG, useValue: config satisfies EventStoreConfig },
         { provide: EVENT_STORE, useValue: store },
+        {
+          provide: EVENT_STORE_SQL,
+          inject: [SERVICE_CONFIG],
+          useFactory: (service: ServiceConfig) => new PgSql(service.DATABASE_URL),
+        },
         ReceiptService,
         {
           provide: EVENT_STORE_GAUGE_SOURCES,
-          inject: [PRISMA, ReceiptService],
+          inject: [EVENT_STORE_SQL, ReceiptService],
           useFactory: (client: TransactionalSql, receipts: ReceiptService) => ({
             outboxLag: () => outboxLag(client),
             unsealedCount: () => receipts.unsealedCount(),
@@ -73,7 +90,7 @@ export class EventStoreModule {
         ReliableConsumer,
         {
           provide: OUTBOX_RELAY,
-          inject: [PRISMA, KafkaGateway, EventStoreMetrics],
+          inject: [EVENT_STORE_SQL, KafkaGateway, EventStoreMetrics],
           useFactory: (client: TransactionalSql, kafka: KafkaGateway, metrics: EventStoreMetrics) => {
             const relay = new OutboxRelay(client, kafka, loadOriginSigner(options.service, config), {
               published: (count) => metrics.published.inc(count),
@@ -85,7 +102,7 @@ export class EventStoreModule {
         },
         RelayLifecycle,
       ],
-      exports: [EVENT_STORE, EVENT_STORE_CONFIG, OUTBOX_RELAY, ReliableConsumer, ReceiptService],
+      exports: [EVENT_STORE, EVENT_STORE_CONFIG, EVENT_STORE_SQL, OUTBOX_RELAY, ReliableConsumer, ReceiptService],
     };
   }
 }

@@ -2,12 +2,12 @@ import { Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { BlockSealed, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
-import { PRISMA, ProblemException } from '@medledger/platform';
+import { ProblemException } from '@medledger/platform';
 import { EventStore } from './event-store';
 import { ReceiptService } from './receipts/receipt.service';
 import { ReliableConsumer } from './reliable-consumer';
 import type { TransactionalSql } from './sql';
-import { EVENT_STORE } from './tokens';
+import { EVENT_STORE, EVENT_STORE_SQL } from './tokens';
 
 /** Inbox name of the receipts consumer. */
 export const RECEIPTS_CONSUMER = 'receipts';
@@ -20,7 +20,7 @@ export class EventsController {
     private readonly receipts: ReceiptService,
     private readonly consumer: ReliableConsumer,
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(PRISMA) private readonly client: TransactionalSql,
+    @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
   ) {}
 
   @Get('events/unsealed')

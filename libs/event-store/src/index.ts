@@ -12,3 +12,4 @@ export * from './reliable-consumer';
 export * from './signing-key';
 export * from './sql';
 export * from './tokens';
+export * from './pg-sql';

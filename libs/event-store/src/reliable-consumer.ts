@@ -2,9 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { KafkaContext } from '@nestjs/microservices';
 import type { z } from 'zod';
 import { decodeMessage } from '@medledger/contracts';
-import { KafkaGateway, PRISMA, type DeadLetterReason } from '@medledger/platform';
+import { KafkaGateway, type DeadLetterReason } from '@medledger/platform';
 import { EventStoreError } from './errors';
 import { EventStoreMetrics } from './metrics';
+import { EVENT_STORE_SQL } from './tokens';
 import { inTransaction, type Sql, type TransactionalSql } from './sql';
 
 /** Attempts of a throwing handler before its message is dead-lettered; back-off doubles from the base. */
@@ -36,7 +37,7 @@ export class ReliableConsumer {
   private readonly logger = new Logger(ReliableConsumer.name);
 
   constructor(
-    @Inject(PRISMA) private readonly client: TransactionalSql,
+    @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
     private readonly kafka: KafkaGateway,
     private readonly metrics: EventStoreMetrics,
   ) {}

@@ -3,13 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import {
   EVENT_STORE,
+  EVENT_STORE_SQL,
   EventStore,
   type OutboxMessage,
   type Sql,
   type StoredEvent,
   type TransactionalSql,
 } from '@medledger/event-store';
-import { PRISMA, ProblemException } from '@medledger/platform';
+import { ProblemException } from '@medledger/platform';
 import { commitment, COMMITMENT_SALT_BYTES } from './domain/commitment';
 import {
   decide,
@@ -89,7 +90,7 @@ function publicEvent(event: StoredEvent<PatientEvent>): OutboxMessage {
 export class PatientsService {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore<Sql>,
-    @Inject(PRISMA) private readonly client: TransactionalSql,
+    @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
   ) {}
 
   register(resource: PatientResource): Promise<PatientView> {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { parseCheckpoint, parseNote, parseVerifierKey, type NoteVerifier } from '@medledger/ledger-core';
 import type { BlockSealed } from '@medledger/contracts';
-import { PRISMA, ProblemException } from '@medledger/platform';
-import { EVENT_STORE_CONFIG } from '../tokens';
+import { ProblemException } from '@medledger/platform';
+import { EVENT_STORE_CONFIG, EVENT_STORE_SQL } from '../tokens';
 import type { EventStoreConfig } from '../config';
 import type { Sql, TransactionalSql } from '../sql';
 import { LedgerClient, LedgerUnavailable } from './ledger-client';
@@ -40,7 +40,7 @@ export class ReceiptService {
   private readonly ledgerKeys: NoteVerifier[];
 
   constructor(
-    @Inject(PRISMA) private readonly client: TransactionalSql,
+    @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
     @Inject(EVENT_STORE_CONFIG) private readonly config: EventStoreConfig,
   ) {
     this.ledger = new LedgerClient(config.LEDGER_URL);

@@ -1,0 +1,72 @@
+import { Pool, type PoolClient } from 'pg';
+import type { Sql, TransactionalSql } from './sql';
+
+/** Connections of the event store's own pool (commands, relay, consumers, receipts). */
+export const EVENT_STORE_POOL_SIZE = 10;
+
+function wrap(client: Pick<PoolClient, 'query'>): Sql {
+  return {
+    async $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> {
+      return (await client.query(query, values)).rows as T;
+    },
+    async $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number> {
+      return (await client.query(query, values)).rowCount ?? 0;
+    },
+  };
+}
+
+/**
+ * The event store's SQL on a plain `pg` pool, with the same interface as a Prisma client (`Sql`). Its statements
+ * are all hand-written SQL, so Prisma's query engine only added cost: about a third of a command's CPU in
+ * `npm run bench:outbox` (docs/perf.md). Same database, same migrations (Prisma owns the schema).
+ */
+export class PgSql implements TransactionalSql {
+  private readonly pool: Pool;
+  private readonly direct: Sql;
+
+  constructor(connectionString: string, max = EVENT_STORE_POOL_SIZE) {
+    this.pool = new Pool({ connectionString, max });
+    this.direct = wrap(this.pool);
+  }
+
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> {
+    return this.direct.$queryRawUnsafe<T>(query, ...values);
+  }
+
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number> {
+    return this.direct.$executeRawUnsafe(query, ...values);
+  }
+
+  /**
+   * `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. `timeout`
+   * bounds how long the transaction may sit idle (the server ends it: idle_in_transaction_session_timeout).
+   */
+  async $transaction<R>(
+    fn: (tx: never) => Promise<R>,
+    options: { maxWait?: number; timeout?: number } = {},
+  ): Promise<R> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      if (options.timeout)
+        await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.floor(options.timeout)}`);
+      const result = await fn(wrap(client) as never);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone or unusable: do not return it to the pool
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}

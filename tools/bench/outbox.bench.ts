@@ -1,0 +1,337 @@
+/**
+ * Benchmark of the event store and its transactional outbox, through the built records service (a child process,
+ * as in production): command latency, relay throughput, and commit→Kafka latency. A script, not a test: it prints
+ * a table, then one JSON object as its last line. Results and their discussion live in docs/perf.md.
+ *
+ *   npm run bench:outbox -- [options]
+ *
+ *   --appends N        Patient registrations for the latency phase (5000)
+ *   --concurrency N    requests in flight in that phase (8)
+ *   --relay-events N   outbox rows the relay drains in the throughput phase (50000)
+ *   --rate N           registrations/s of the commit→Kafka phase (200)
+ *   --rate-seconds N   length of that phase (10)
+ *   --build | --no-build   always / never run `nx build records` (default: only when dist is older than sources)
+ *   --cpu-prof         run records with `node --cpu-prof` (profiles in .data/bench/)
+ *   --keep             keep the bench database
+ *
+ * Method (one records process, one fresh database; Kafka and PostgreSQL real, on this machine):
+ * 1. append latency: N `POST /fhir/Patient`, C in flight. Each request is one command: load the stream, decide,
+ *    encrypt the event under the patient's new data key, append it with its outbox row and projection row in one
+ *    transaction. Latency is the HTTP round trip; the relay runs meanwhile.
+ * 2. commit→Kafka: a fresh consumer of medledger.records.events; registrations at a fixed rate; the latency of an
+ *    event runs from the moment its HTTP response arrives (the commit is done) to the moment the consumer sees it.
+ * 3. relay throughput: the service is stopped, M outbox rows (copies of a real envelope with fresh ids and
+ *    aggregate ids) are inserted, the service is started again and its relay drains them. The rate is M over the
+ *    span of their `published_at` stamps (first to last acknowledged round).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
+import {
+  createDatabaseFromTemplate,
+  databaseUrl,
+  dropDatabase,
+  migrateServiceDatabase,
+  startInfrastructure,
+  type Infrastructure,
+} from '@medledger/testing';
+
+const ROOT = resolve(__dirname, '../..');
+const argv = process.argv.slice(2);
+function numberOption(name: string, fallback: number): number {
+  const at = argv.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+  if (at < 0) return fallback;
+  const arg = argv[at] as string;
+  const value = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[at + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+const flag = (name: string) => argv.includes(`--${name}`);
+
+const APPENDS = numberOption('appends', 5_000);
+const CONCURRENCY = numberOption('concurrency', 8);
+const RELAY_EVENTS = numberOption('relay-events', 50_000);
+const RATE = numberOption('rate', 200);
+const RATE_SECONDS = numberOption('rate-seconds', 10);
+const HEALTH_TIMEOUT_MS = 60_000;
+/** After the last fixed-rate request, how long to wait for its event on Kafka. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+
+function summary(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+  return { count: sorted.length, p50: round(at(50), 2), p99: round(at(99), 2), max: round(sorted.at(-1) ?? NaN, 2) };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function recordsBuildIsStale(): boolean {
+  const output = join(ROOT, 'dist/apps/records/main.js');
+  if (!existsSync(output)) return true;
+  const built = statSync(output).mtimeMs;
+  const newer = (dir: string): boolean =>
+    existsSync(dir) &&
+    readdirSync(dir, { withFileTypes: true }).some((entry) => {
+      const path = join(dir, entry.name);
+      return entry.isDirectory() ? newer(path) : statSync(path).mtimeMs > built;
+    });
+  return ['apps/records/src', 'apps/records/prisma', 'libs/contracts/src', 'libs/event-store/src', 'libs/platform/src']
+    .map((dir) => join(ROOT, dir))
+    .some(newer);
+}
+
+async function buildRecords(databaseUrlForPrisma: string): Promise<void> {
+  const child = spawn(join(ROOT, 'node_modules/.bin/nx'), ['build', 'records', '--outputStyle=stream'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, DATABASE_URL: databaseUrlForPrisma },
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`nx build records exited with ${code}`);
+}
+
+interface RecordsProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+}
+
+async function startRecords(env: Record<string, string>): Promise<RecordsProcess> {
+  const port = await freePort();
+  let output = '';
+  const profile = flag('cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, '.data/bench')}`] : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist/apps/records/main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-20_000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`records exited with ${child.exitCode}:\n${output}`);
+    try {
+      if ((await fetch(`${baseUrl}/health`)).ok) return { child, baseUrl, output: () => output };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`records did not become healthy:\n${output}`);
+    await sleep(200);
+  }
+}
+
+async function stopRecords(records: RecordsProcess | undefined): Promise<void> {
+  if (!records || records.child.exitCode !== null) return;
+  records.child.kill('SIGTERM');
+  await once(records.child, 'exit');
+}
+
+const PATIENT = { resourceType: 'Patient', gender: 'unknown', birthDate: '1970-01-01', name: [{ family: 'Bench' }] };
+
+async function register(baseUrl: string): Promise<{ ms: number; eventId: string; doneAt: number }> {
+  const started = performance.now();
+  const response = await fetch(`${baseUrl}/fhir/Patient`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(PATIENT),
+  });
+  await response.arrayBuffer();
+  const doneAt = performance.now();
+  if (response.status !== 201) throw new Error(`POST /fhir/Patient -> ${response.status}`);
+  return { ms: doneAt - started, eventId: response.headers.get('x-medledger-event-id') ?? '', doneAt };
+}
+
+async function pending(pg: Client): Promise<number> {
+  const result = await pg.query<{ n: string }>('SELECT count(*) AS n FROM es_outbox WHERE published_at IS NULL');
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+async function waitForEmptyOutbox(pg: Client, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await pending(pg)) > 0) {
+    if (Date.now() > deadline) throw new Error('the outbox did not drain in time');
+    await sleep(50);
+  }
+}
+
+async function main(): Promise<void> {
+  const suffix = randomBytes(4).toString('hex');
+  let infrastructure: Infrastructure | undefined;
+  let records: RecordsProcess | undefined;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
+    const brokers = infrastructure.kafkaBrokers;
+    if (flag('build') || (!flag('no-build') && recordsBuildIsStale())) {
+      say('building records (nx build records)...');
+      await buildRecords(process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
+    }
+    const adminUrl = infrastructure.postgresUrl;
+    const database = `medledger_records_bench_${suffix}`;
+    await createDatabaseFromTemplate(adminUrl, 'template0', database);
+    if (!flag('keep')) cleanups.push(() => dropDatabase(adminUrl, database));
+    const url = databaseUrl(adminUrl, database);
+    say(`database ${database}: migrating...`);
+    await migrateServiceDatabase(ROOT, 'records', url);
+    const pg = new Client({ connectionString: url });
+    await pg.connect();
+    cleanups.unshift(() => pg.end());
+
+    const env = {
+      NODE_ENV: 'development',
+      DATABASE_URL: url,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_GROUP_ID: `records-bench-${suffix}`,
+      KAFKA_CLIENT_ID: `records-bench-${suffix}`,
+      EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
+      RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
+      LEDGER_URL: 'http://127.0.0.1:9',
+      LOG_LEVEL: 'warn',
+    };
+    records = await startRecords(env);
+
+    // 1. Append latency.
+    say(`phase 1: ${APPENDS} registrations, ${CONCURRENCY} in flight`);
+    for (let i = 0; i < 50; i++) await register(records.baseUrl); // warm-up
+    const latencies: number[] = [];
+    let next = 0;
+    const phase1Start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < APPENDS) {
+          next++;
+          latencies.push((await register(records?.baseUrl ?? '')).ms);
+        }
+      }),
+    );
+    const phase1Seconds = (performance.now() - phase1Start) / 1000;
+    await waitForEmptyOutbox(pg, 120_000);
+    const append = summary(latencies);
+    say(`  p50 ${append.p50} ms, p99 ${append.p99} ms, ${round(APPENDS / phase1Seconds)} commands/s`);
+
+    // 2. Commit→Kafka latency at a fixed rate.
+    say(`phase 2: ${RATE}/s for ${RATE_SECONDS} s, commit→Kafka`);
+    const seen = new Map<string, number>();
+    const consumer = new Kafka({ clientId: `bench-${suffix}`, brokers, logLevel: logLevel.NOTHING }).consumer({
+      groupId: `bench-outbox-${suffix}`,
+      maxWaitTimeInMs: 20,
+    });
+    await consumer.connect();
+    cleanups.unshift(() => consumer.disconnect());
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.subscribe({ topic: PUBLIC_EVENT_TOPICS.records, fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const at = performance.now();
+        const id = /"id":"([^"]+)"/.exec(message.value?.toString('utf8') ?? '')?.[1];
+        if (id) seen.set(id, at);
+        return Promise.resolve();
+      },
+    });
+    await joined;
+    await sleep(1_000);
+    const sent: Array<{ eventId: string; doneAt: number }> = [];
+    const inFlight: Array<Promise<void>> = [];
+    const interval = 1000 / RATE;
+    const phase2Start = performance.now();
+    for (let i = 0; i < RATE * RATE_SECONDS; i++) {
+      const due = phase2Start + i * interval;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      inFlight.push(register(records.baseUrl).then((r) => void sent.push(r)));
+    }
+    await Promise.all(inFlight);
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (sent.some((s) => !seen.has(s.eventId)) && Date.now() < deadline) await sleep(50);
+    const missing = sent.filter((s) => !seen.has(s.eventId)).length;
+    const commitToKafka = summary(
+      sent.filter((s) => seen.has(s.eventId)).map((s) => (seen.get(s.eventId) as number) - s.doneAt),
+    );
+    say(`  p50 ${commitToKafka.p50} ms, p99 ${commitToKafka.p99} ms, missing ${missing}`);
+
+    // 3. Relay throughput.
+    say(`phase 3: the relay drains ${RELAY_EVENTS} outbox rows`);
+    await stopRecords(records);
+    records = undefined;
+    await pg.query(
+      `INSERT INTO es_outbox (event_id, topic, key, envelope, created_at)
+       SELECT g.id, t.topic, g.agg, jsonb_set(jsonb_set(t.envelope, '{id}', to_jsonb(g.id)), '{aggregateid}', to_jsonb(g.agg)), now()
+       FROM (SELECT topic, envelope FROM es_outbox ORDER BY position LIMIT 1) t,
+            (SELECT gen_random_uuid()::text AS id, gen_random_uuid()::text AS agg FROM generate_series(1, $1)) g`,
+      [RELAY_EVENTS],
+    );
+    const firstBulk = await pg.query<{ p: string }>(
+      'SELECT min(position) AS p FROM es_outbox WHERE published_at IS NULL',
+    );
+    records = await startRecords(env);
+    await waitForEmptyOutbox(pg, 600_000);
+    const span = await pg.query<{ seconds: number; n: string }>(
+      `SELECT extract(epoch FROM max(published_at) - min(published_at))::float8 AS seconds, count(*) AS n
+       FROM es_outbox WHERE position >= $1`,
+      [firstBulk.rows[0]?.p ?? '0'],
+    );
+    const seconds = Number(span.rows[0]?.seconds ?? NaN);
+    const relayRate = round(RELAY_EVENTS / seconds, 0);
+    say(`  ${RELAY_EVENTS} events in ${round(seconds, 2)} s: ${relayRate} events/s`);
+
+    const result = {
+      bench: 'outbox',
+      machine: { cpus: cpus().length, node: process.version },
+      appendLatencyMs: { ...append, concurrency: CONCURRENCY, commandsPerSecond: round(APPENDS / phase1Seconds) },
+      commitToKafkaMs: { ...commitToKafka, rate: RATE, seconds: RATE_SECONDS, missing },
+      relayEventsPerSecond: relayRate,
+      relayEvents: RELAY_EVENTS,
+    };
+    process.stdout.write(
+      [
+        '',
+        '| measure | value |',
+        '| ------- | ----- |',
+        `| append latency (HTTP POST /fhir/Patient, ${CONCURRENCY} in flight) p50 / p99 / max | ${append.p50} / ${append.p99} / ${append.max} ms |`,
+        `| commands/s in that phase | ${result.appendLatencyMs.commandsPerSecond} |`,
+        `| commit→Kafka at ${RATE}/s p50 / p99 / max | ${commitToKafka.p50} / ${commitToKafka.p99} / ${commitToKafka.max} ms (missing ${missing}) |`,
+        `| relay throughput (${RELAY_EVENTS} rows) | ${relayRate} events/s |`,
+        '',
+        '',
+      ].join('\n'),
+    );
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } catch (error) {
+    if (records) process.stderr.write(`--- records output ---\n${records.output()}\n`);
+    throw error;
+  } finally {
+    await stopRecords(records);
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    await infrastructure?.stop?.();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
