@@ -18,7 +18,7 @@
  * 1. append latency: N `POST /fhir/Patient`, C in flight. Each request is one command: load the stream, decide,
  *    encrypt the event under the patient's new data key, append it with its outbox row and projection row in one
  *    transaction. Latency is the HTTP round trip; the relay runs meanwhile.
- * 2. commit→Kafka: a fresh consumer of medledger.records.events; registrations at a fixed rate; the latency of an
+ * 2. commit→Kafka: a fresh consumer of the bench's topic (PUBLIC_EVENTS_TOPIC, not the shared records topic); registrations at a fixed rate; the latency of an
  *    event runs from the moment its HTTP response arrives (the commit is done) to the moment the consumer sees it.
  * 3. relay throughput: the service is stopped, M outbox rows (copies of a real envelope with fresh ids and
  *    aggregate ids) are inserted, the service is started again and its relay drains them. The rate is M over the
@@ -35,7 +35,6 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import {
   createDatabaseFromTemplate,
   databaseUrl,
@@ -199,6 +198,7 @@ async function main(): Promise<void> {
     await pg.connect();
     cleanups.unshift(() => pg.end());
 
+    const topic = `bench.${suffix}.records.events`;
     const env = {
       NODE_ENV: 'development',
       DATABASE_URL: url,
@@ -208,6 +208,8 @@ async function main(): Promise<void> {
       EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
       RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
       LEDGER_URL: 'http://127.0.0.1:9',
+      // A topic of its own: the bench must not fill the shared records topic that tests and the ledger read.
+      PUBLIC_EVENTS_TOPIC: topic,
       LOG_LEVEL: 'warn',
     };
     records = await startRecords(env);
@@ -241,7 +243,7 @@ async function main(): Promise<void> {
     await consumer.connect();
     cleanups.unshift(() => consumer.disconnect());
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    await consumer.subscribe({ topic: PUBLIC_EVENT_TOPICS.records, fromBeginning: false });
+    await consumer.subscribe({ topic, fromBeginning: false });
     await consumer.run({
       eachMessage: async ({ message }) => {
         const at = performance.now();

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Producer } from 'kafkajs';
 import { KafkaContext } from '@nestjs/microservices';
 import { z } from 'zod';
-import { LEDGER_BLOCKS_TOPIC, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
+import { LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
 import {
   EVENT_STORE,
   EVENT_STORE_SQL,
@@ -39,6 +39,8 @@ import { RecordsModule } from '../src/app.module';
  */
 describe('records backbone: event store, outbox, ledger receipts', () => {
   const seed = randomBytes(32);
+  /** This suite's own public topic (PUBLIC_EVENTS_TOPIC): the shared records topic may hold a long history. */
+  const eventsTopic = `test.${uniqueSuffix()}.records.events`;
   const recordsKey = verifierKey('records', ed25519PublicKeyFromSeed(seed));
   let ledger: LedgerProcess;
   let records: RunningService;
@@ -58,7 +60,7 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
 
   beforeAll(async () => {
     ledger = await startLedgerProcess({
-      topics: [PUBLIC_EVENT_TOPICS.records],
+      topics: [eventsTopic],
       producerKeys: [recordsKey],
       env: { LEDGER_BLOCK_MAX_AGE_MS: '50' },
     });
@@ -99,6 +101,7 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     records = await startService('records', (config) =>
       RecordsModule.forRoot(config, {
         EVENT_SIGNING_KEY: seed.toString('base64'),
+        PUBLIC_EVENTS_TOPIC: eventsTopic,
         LEDGER_URL: proxyUrl,
         LEDGER_VERIFIER_KEYS: ledger.verifierKey,
         LEDGER_ORIGIN: ledger.origin,
@@ -106,7 +109,7 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
         KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
       }),
     );
-    recorder = await recordTopics([PUBLIC_EVENT_TOPICS.records, `${LEDGER_BLOCKS_TOPIC}.dlq`]);
+    recorder = await recordTopics([eventsTopic, `${LEDGER_BLOCKS_TOPIC}.dlq`]);
     producer = await testProducer();
   }, 120_000);
 

@@ -22,6 +22,15 @@ export const eventStoreConfigSchema = z.object({
   LEDGER_VERIFIER_KEYS: list.default([]),
   LEDGER_ORIGIN: z.string().trim().default('medledger.local/ledger'),
   RECEIPT_UNSEALED_AFTER_MS: z.coerce.number().int().min(1).default(RECEIPT_UNSEALED_AFTER_MS),
+  /**
+   * Publishes every public event to this topic instead of its catalogue topic: a namespace for isolated runs
+   * (integration tests, benchmarks) on a shared broker. Unset in a normal deployment.
+   */
+  PUBLIC_EVENTS_TOPIC: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a Kafka topic name')
+    .optional(),
 });
 export type EventStoreConfig = z.infer<typeof eventStoreConfigSchema>;
 

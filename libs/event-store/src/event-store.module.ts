@@ -13,7 +13,7 @@ import { loadEventStoreConfig, type EventStoreConfig } from './config';
 import { EventStore, type EventCodec, type Projection } from './event-store';
 import { EventsController } from './events.controller';
 import { EVENT_STORE_GAUGE_SOURCES, EventStoreMetrics } from './metrics';
-import { OutboxRelay, outboxLag } from './outbox-relay';
+import { OUTBOX_BATCH_SIZE, OutboxRelay, outboxLag } from './outbox-relay';
 import { ReceiptService } from './receipts/receipt.service';
 import { ReliableConsumer } from './reliable-consumer';
 import { loadOriginSigner } from './signing-key';
@@ -41,9 +41,12 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
   constructor(
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(EVENT_STORE_SQL) private readonly sql: PgSql,
+    @Inject(EVENT_STORE_CONFIG) private readonly config: EventStoreConfig,
+    private readonly kafka: KafkaGateway,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.PUBLIC_EVENTS_TOPIC) await this.kafka.ensureTopics([this.config.PUBLIC_EVENTS_TOPIC]);
     this.relay.start();
   }
 
@@ -92,10 +95,14 @@ export class EventStoreModule {
           provide: OUTBOX_RELAY,
           inject: [EVENT_STORE_SQL, KafkaGateway, EventStoreMetrics],
           useFactory: (client: TransactionalSql, kafka: KafkaGateway, metrics: EventStoreMetrics) => {
-            const relay = new OutboxRelay(client, kafka, loadOriginSigner(options.service, config), {
-              published: (count) => metrics.published.inc(count),
-              failed: () => metrics.publishFailures.inc(),
-            });
+            const relay = new OutboxRelay(
+              client,
+              kafka,
+              loadOriginSigner(options.service, config),
+              { published: (count) => metrics.published.inc(count), failed: () => metrics.publishFailures.inc() },
+              OUTBOX_BATCH_SIZE,
+              config.PUBLIC_EVENTS_TOPIC,
+            );
             store.onOutboxCommitted(() => relay.wake());
             return relay;
           },

@@ -64,6 +64,8 @@ export class OutboxRelay {
     private readonly signer: OriginSigner,
     private readonly metrics: OutboxRelayMetrics = { published: () => undefined, failed: () => undefined },
     private readonly batchSize = OUTBOX_BATCH_SIZE,
+    /** Send everything to this topic instead of each row's (PUBLIC_EVENTS_TOPIC). */
+    private readonly topicOverride?: string,
   ) {}
 
   start(): void {
@@ -103,9 +105,10 @@ export class OutboxRelay {
         const signed = this.signer.signBatch(rows.map((row) => row.envelope));
         const byTopic = new Map<string, TopicMessages>();
         rows.forEach((row, i) => {
-          const entry = byTopic.get(row.topic) ?? { topic: row.topic, messages: [] };
+          const topic = this.topicOverride ?? row.topic;
+          const entry = byTopic.get(topic) ?? { topic, messages: [] };
           entry.messages.push({ key: row.key, value: JSON.stringify(signed[i]) });
-          byTopic.set(row.topic, entry);
+          byTopic.set(topic, entry);
         });
         await this.producer.sendBatch([...byTopic.values()]);
         const placeholders = rows.map((_, i) => `$${i + 1}::bigint`).join(', ');
