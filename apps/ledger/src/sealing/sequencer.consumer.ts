@@ -76,6 +76,7 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     const key = `${batch.topic}:${batch.partition}`;
     const accepted: AcceptedEvent[] = [];
     const acceptedIds = new Set<string>();
+    const rejected: Array<{ message: KafkaMessage; code: string; reason: string }> = [];
     for (const message of batch.messages) {
       if (!payload.isRunning() || payload.isStale()) break;
       const partition = this.partitionState(key);
@@ -90,18 +91,28 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
           accepted.push({ ...verdict.event, topic: batch.topic, partition: batch.partition, offset: message.offset });
         }
       } else {
-        await this.deadLetter(batch.topic, batch.partition, message, verdict.code, verdict.reason);
+        rejected.push({ message, code: verdict.code, reason: verdict.reason });
       }
       payload.resolveOffset(message.offset);
     }
+    // Before anything of this batch can be committed: one produce request for all its dead letters (a flood of
+    // bad events must not cost a round trip each). If it fails, kafkajs delivers the batch again.
+    await this.deadLetterAll(batch.topic, batch.partition, rejected);
     await this.sequencer.accept(accepted);
     await this.commitSafeOffsets();
     await payload.heartbeat();
   }
 
-  private async deadLetter(topic: string, partition: number, message: KafkaMessage, code: string, reason: string) {
-    this.metrics.deadLettered.inc({ reason: code });
-    await this.kafka.deadLetter({ topic, partition, message }, { code, message: reason });
+  private async deadLetterAll(
+    topic: string,
+    partition: number,
+    rejected: ReadonlyArray<{ message: KafkaMessage; code: string; reason: string }>,
+  ): Promise<void> {
+    if (rejected.length === 0) return;
+    await this.kafka.deadLetterMany(
+      rejected.map(({ message, code, reason }) => ({ topic, partition, message, reason: { code, message: reason } })),
+    );
+    for (const { code } of rejected) this.metrics.deadLettered.inc({ reason: code });
   }
 
   private partitionState(key: string) {

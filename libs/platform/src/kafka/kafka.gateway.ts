@@ -9,6 +9,12 @@ export const KAFKA_TOPICS = Symbol('KAFKA_TOPICS');
 
 export const DEAD_LETTER_SUFFIX = '.dlq';
 
+/**
+ * Bytes of dead letters per produce request: half of Kafka's default `message.max.bytes` (1 MiB per record batch),
+ * so one request's batch for a dead-letter partition always fits (headers counted at 512 bytes a message).
+ */
+export const DEAD_LETTER_REQUEST_BYTES = 512 * 1024;
+
 export interface DeadLetterReason {
   /** Stable code, e.g. `CONTRACTS.INVALID_MESSAGE`. */
   code: string;
@@ -76,20 +82,59 @@ export class KafkaGateway implements OnModuleInit, OnApplicationShutdown {
     source: { topic: string; partition: number; message: KafkaMessage },
     reason: DeadLetterReason,
   ): Promise<void> {
-    const headers: IHeaders = {
-      ...source.message.headers,
-      'dlq-reason-code': reason.code,
-      'dlq-reason': reason.message,
-      'dlq-original-topic': source.topic,
-      'dlq-original-partition': String(source.partition),
-      'dlq-original-offset': source.message.offset,
-      'dlq-failed-at': new Date().toISOString(),
-      'dlq-service': this.config.service,
-    };
-    await this.publish(source.topic + DEAD_LETTER_SUFFIX, [
-      { key: source.message.key, value: source.message.value, headers },
-    ]);
-    this.logger.warn({ topic: source.topic, offset: source.message.offset, reason }, 'message dead-lettered');
+    await this.deadLetterMany([{ ...source, reason }]);
+  }
+
+  /**
+   * Dead-letters several messages in one produce request (a consumer that meets a flood of bad messages must
+   * not spend a round trip on each). Each goes to its own `<topic>.dlq` with its original bytes and headers.
+   */
+  async deadLetterMany(
+    entries: ReadonlyArray<{ topic: string; partition: number; message: KafkaMessage; reason: DeadLetterReason }>,
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    const failedAt = new Date().toISOString();
+    let byTopic = new Map<string, TopicMessages>();
+    let bytes = 0;
+    const topics = new Set<string>();
+    for (const { topic, partition, message, reason } of entries) {
+      const headers: IHeaders = {
+        ...message.headers,
+        'dlq-reason-code': reason.code,
+        'dlq-reason': reason.message,
+        'dlq-original-topic': topic,
+        'dlq-original-partition': String(partition),
+        'dlq-original-offset': message.offset,
+        'dlq-failed-at': failedAt,
+        'dlq-service': this.config.service,
+      };
+      const target = topic + DEAD_LETTER_SUFFIX;
+      topics.add(target);
+      const size = (message.value?.length ?? 0) + (message.key?.length ?? 0) + 512;
+      if (bytes + size > DEAD_LETTER_REQUEST_BYTES && bytes > 0) {
+        await this.sendBatch([...byTopic.values()]);
+        byTopic = new Map();
+        bytes = 0;
+      }
+      const group = byTopic.get(target) ?? { topic: target, messages: [] };
+      group.messages.push({ key: message.key, value: message.value, headers });
+      byTopic.set(target, group);
+      bytes += size;
+    }
+    await this.sendBatch([...byTopic.values()]);
+    if (entries.length === 1) {
+      const [only] = entries as [(typeof entries)[number]];
+      this.logger.warn(
+        { topic: only.topic, offset: only.message.offset, reason: only.reason },
+        'message dead-lettered',
+      );
+    } else {
+      const codes = [...new Set(entries.map((e) => e.reason.code))].join(', ');
+      this.logger.warn(
+        { count: entries.length, topics: [...topics], codes, first: entries[0]?.reason },
+        'messages dead-lettered',
+      );
+    }
   }
 
   /** Health probe: one metadata round trip to the cluster. */
