@@ -509,8 +509,12 @@ async function fixedRatePhase(
     eachMessage: async ({ message }) => {
       const arrived = performance.now();
       if (!message.value) return;
-      const block = JSON.parse(message.value.toString('utf8')) as { events?: Array<{ eventId: string }> };
-      for (const event of block.events ?? []) {
+      // ledger.BlockSealed v2 carries the block in `data` (a CloudEvents envelope); v1 was the bare block.
+      const parsed = JSON.parse(message.value.toString('utf8')) as {
+        events?: Array<{ eventId: string }>;
+        data?: { events?: Array<{ eventId: string }> };
+      };
+      for (const event of parsed.data?.events ?? parsed.events ?? []) {
         const sent = publishedAt.get(event.eventId);
         if (sent === undefined) continue; // another ledger's block, or not ours
         publishedAt.delete(event.eventId);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import { BlockSealed, LEDGER_BLOCKS_TOPIC, type UnsignedEnvelope } from '@medledger/contracts';
+import { BlockSealedMessage, LEDGER_BLOCKS_TOPIC, type UnsignedEnvelope } from '@medledger/contracts';
 import {
   blockHash,
   generateEd25519KeyPair,
@@ -46,7 +46,8 @@ describe('ledger sealing', () => {
   let recorder: TopicRecorder;
   const sealed = () =>
     recorder.messages.flatMap((m) => {
-      const parsed = m.topic === LEDGER_BLOCKS_TOPIC ? BlockSealed.safeParse(jsonOf(m.message.value)) : undefined;
+      const parsed =
+        m.topic === LEDGER_BLOCKS_TOPIC ? BlockSealedMessage.safeParse(jsonOf(m.message.value)) : undefined;
       return parsed?.success ? [parsed.data] : [];
     });
   const http = async <T>(path: string) => {

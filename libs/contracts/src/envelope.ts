@@ -56,9 +56,8 @@ export const EventEnvelope = UnsignedEnvelope.extend({
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 
-/** `ledger.BlockSealed`: what the producing services need to keep receipts. No PHI: ids and hashes only. */
-export const BlockSealed = z.object({
-  type: z.literal('ledger.BlockSealed'),
+/** The content of `ledger.BlockSealed`: what the producing services need to keep receipts. Ids and hashes only. */
+export const BlockSealedData = z.object({
   height: z.number().int().nonnegative(),
   treeSize: z.number().int().nonnegative(),
   root: base64Hash,
@@ -66,4 +65,43 @@ export const BlockSealed = z.object({
   checkpoint: z.string().min(1),
   events: z.array(z.object({ eventId: z.string().min(1), index: z.number().int().nonnegative() })),
 });
+export type BlockSealedData = z.infer<typeof BlockSealedData>;
+
+/** `ledger.BlockSealed` v1: the bare JSON message the ledger published before v2 (still read, never written). */
+export const BlockSealed = BlockSealedData.extend({ type: z.literal('ledger.BlockSealed') });
 export type BlockSealed = z.infer<typeof BlockSealed>;
+
+/** The CloudEvents `dataschema` of `ledger.BlockSealed` v2 (kept equal to the catalogue's, a spec checks). */
+export const BLOCK_SEALED_V2_DATASCHEMA = 'urn:medledger:event:ledger.BlockSealed:2';
+
+/** `ledger.BlockSealed` v2: a CloudEvents envelope whose data is {@link BlockSealedData}. */
+export const BlockSealedEnvelope = UnsignedEnvelope.extend({
+  type: z.literal('ledger.BlockSealed'),
+  source: z.literal('/medledger/ledger'),
+  dataschema: z.literal(BLOCK_SEALED_V2_DATASCHEMA),
+  data: BlockSealedData,
+});
+
+/** Any `ledger.BlockSealed` message on the topic, v1 (bare) or v2 (CloudEvents), read as its data. */
+export const BlockSealedMessage = z.union([
+  BlockSealedEnvelope.transform((envelope) => envelope.data),
+  BlockSealed.transform(({ type: _type, ...data }) => data),
+]);
+
+/** The v2 envelope of a sealed block. Its id is derived from the block, so a repeated announcement is recognisable. */
+export function blockSealedEnvelope(data: BlockSealedData, origin: string, sealedAt: string): UnsignedEnvelope {
+  const envelope = {
+    specversion: '1.0' as const,
+    id: `block-${data.height}-${Buffer.from(data.blockHash, 'base64').subarray(0, 8).toString('hex')}`,
+    source: eventSource('ledger'),
+    type: 'ledger.BlockSealed',
+    time: sealedAt,
+    subject: `${origin}/block/${data.height}`,
+    dataschema: BLOCK_SEALED_V2_DATASCHEMA,
+    datacontenttype: 'application/json' as const,
+    data,
+    aggregateid: origin,
+    aggregateversion: data.height,
+  };
+  return BlockSealedEnvelope.parse(envelope);
+}

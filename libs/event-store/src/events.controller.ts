@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { BlockSealed, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
+import { BlockSealedMessage, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
 import { ProblemException } from '@medledger/platform';
 import { EventStore } from './event-store';
 import { ReceiptService } from './receipts/receipt.service';
@@ -55,7 +55,8 @@ export class EventsController {
   async onBlockSealed(@Payload() bytes: Buffer, @Ctx() context: KafkaContext): Promise<void> {
     await this.consumer.consume(bytes, context, {
       consumer: RECEIPTS_CONSUMER,
-      schema: BlockSealed,
+      // v2 (CloudEvents) and the v1 bare messages still on the topic.
+      schema: BlockSealedMessage,
       messageId: (block) => `ledger.BlockSealed/${block.height}/${block.blockHash}`,
       handle: async (tx, block) => {
         await this.receipts.recordBlock(tx, block);

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Consumer, Kafka, logLevel, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
-import { LEDGER_BLOCKS_TOPIC, type BlockSealed } from '@medledger/contracts';
+import { blockSealedEnvelope, LEDGER_BLOCKS_TOPIC, type BlockSealedData } from '@medledger/contracts';
 import {
   CONSUMER_GROUP_TIMEOUTS,
   KafkaGateway,
@@ -127,12 +127,14 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
   /** SealListener: the block is durable; announce it, then let Kafka forget the sealed messages. */
   async onSealed(
     events: readonly AcceptedEvent[],
-    _block: StoredBlock | null,
-    announcement: BlockSealed | null,
+    block: StoredBlock | null,
+    announcement: BlockSealedData | null,
   ): Promise<void> {
-    if (announcement) {
+    if (announcement && block) {
+      // ledger.BlockSealed v2: a CloudEvents envelope (docs/events.md).
+      const envelope = blockSealedEnvelope(announcement, this.ledger.LEDGER_ORIGIN, block.sealedAt.toISOString());
       await this.kafka.publish(LEDGER_BLOCKS_TOPIC, [
-        { key: String(announcement.height), value: JSON.stringify(announcement) },
+        { key: String(announcement.height), value: JSON.stringify(envelope) },
       ]);
     }
     const sealedUpTo = new Map<string, bigint>();

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { BlockSealed } from '@medledger/contracts';
+import type { BlockSealedData } from '@medledger/contracts';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
 import { LedgerRepository, type StoredBlock, type StoredLeaf } from './ledger.repository';
 import { LedgerSigner } from './ledger-signer';
@@ -22,7 +22,7 @@ export interface SealListener {
   onSealed(
     events: readonly AcceptedEvent[],
     block: StoredBlock | null,
-    announcement: BlockSealed | null,
+    announcement: BlockSealedData | null,
   ): Promise<void>;
 }
 
@@ -163,8 +163,7 @@ export class Sequencer {
     await this.repository.commitBlock(block, leaves, appended.upserts);
     this.tree.commitAppend(appended, block);
 
-    const announcement: BlockSealed = {
-      type: 'ledger.BlockSealed',
+    const announcement: BlockSealedData = {
       height: block.height,
       treeSize: block.treeSize,
       root: Buffer.from(block.root).toString('base64'),

@@ -1,5 +1,12 @@
+import { CloudEvent } from 'cloudevents';
 import { z } from 'zod';
-import { UnsignedEnvelope } from '../envelope';
+import {
+  BLOCK_SEALED_V2_DATASCHEMA,
+  BlockSealedMessage,
+  blockSealedEnvelope,
+  UnsignedEnvelope,
+  type BlockSealedData,
+} from '../envelope';
 import { CatalogueFailure, createEnvelope, EVENT_CATALOGUE, EventCatalogue } from './catalogue';
 import { dataschemaOf, defineEvent, parseDataschema } from './define';
 
@@ -130,6 +137,30 @@ describe('createEnvelope', () => {
     expect(() => createEnvelope({ ...input, type: 'records.Nothing' })).toThrow(/UNKNOWN_EVENT_TYPE/);
     expect(() => createEnvelope({ ...input, id: '' })).toThrow();
     expect(() => createEnvelope({ ...input, time: 'yesterday' })).toThrow();
-    expect(() => createEnvelope({ ...input, type: 'ledger.BlockSealed', data: {} })).toThrow(/not a CloudEvents event/);
+    expect(() => createEnvelope({ ...input, type: 'diagnostics.PingSent', data: {} })).toThrow(
+      /not a CloudEvents event/,
+    );
+  });
+});
+
+describe('ledger.BlockSealed', () => {
+  const data = EVENT_CATALOGUE.latest('ledger.BlockSealed')?.example as BlockSealedData;
+
+  it('v2 is a CloudEvents envelope with the catalogue dataschema, derived id, and the block as data', () => {
+    expect(BLOCK_SEALED_V2_DATASCHEMA).toBe(dataschemaOf('ledger.BlockSealed', 2));
+    const envelope = blockSealedEnvelope(data, 'medledger.local/ledger', '2026-11-24T10:00:00.000Z');
+    expect(() => new CloudEvent(envelope, true)).not.toThrow();
+    expect(envelope).toMatchObject({ id: 'block-12-496aca80e4d8f29f', aggregateversion: 12, data });
+    expect(blockSealedEnvelope(data, 'medledger.local/ledger', '2026-11-24T10:00:09.000Z').id).toBe(envelope.id);
+  });
+
+  it('reads both versions from the topic as the same data', () => {
+    const v2 = blockSealedEnvelope(data, 'medledger.local/ledger', '2026-11-24T10:00:00.000Z');
+    const v1 = EVENT_CATALOGUE.get('ledger.BlockSealed', 1)?.example;
+    expect(BlockSealedMessage.parse(JSON.parse(JSON.stringify(v2)))).toEqual(data);
+    expect(BlockSealedMessage.parse(v1)).toEqual(data);
+    expect(BlockSealedMessage.safeParse({ ...v2, dataschema: dataschemaOf('ledger.BlockSealed', 1) }).success).toBe(
+      false,
+    );
   });
 });

@@ -2,7 +2,14 @@ import { CloudEvent } from 'cloudevents';
 import type { z } from 'zod';
 import { eventSource, UnsignedEnvelope } from '../envelope';
 import { dataschemaOf, parseDataschema, type EventDefinition } from './define';
-import { BlockSealedV1, PatientRegisteredV1, PatientUpdatedV1, PingAnsweredV1, PingSentV1 } from './events';
+import {
+  BlockSealedV1,
+  BlockSealedV2,
+  PatientRegisteredV1,
+  PatientUpdatedV1,
+  PingAnsweredV1,
+  PingSentV1,
+} from './events';
 
 /** Stable reasons a message's data is refused (dead-letter reason codes). */
 export const CatalogueFailure = {
@@ -102,6 +109,7 @@ export const EVENT_CATALOGUE = new EventCatalogue([
   PatientRegisteredV1,
   PatientUpdatedV1,
   BlockSealedV1,
+  BlockSealedV2,
   PingSentV1,
   PingAnsweredV1,
 ]);

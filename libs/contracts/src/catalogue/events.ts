@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DIAGNOSTICS_TOPIC, PingAnswered, PingSent } from '../diagnostics';
-import { LEDGER_BLOCKS_TOPIC, PUBLIC_EVENT_TOPICS } from '../envelope';
+import { BlockSealedData, LEDGER_BLOCKS_TOPIC, PUBLIC_EVENT_TOPICS } from '../envelope';
 import { defineEvent } from './define';
 
 const base64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be base64 of 32 bytes');
@@ -60,7 +60,7 @@ export const PatientUpdatedV1 = defineEvent({
   },
 });
 
-/** ledger: a block was sealed. Today a bare JSON message on its topic (see the catalogue's envelope column). */
+/** ledger: a block was sealed; v1 was a bare JSON message on its topic (superseded by v2). */
 export const BlockSealedV1 = defineEvent({
   type: 'ledger.BlockSealed',
   version: 1,
@@ -127,5 +127,40 @@ export const PingAnsweredV1 = defineEvent({
     answeredBy: 'ledger',
     receivedAt: '2026-11-23T10:00:00.012Z',
     answeredAt: '2026-11-23T10:00:00.015Z',
+  },
+});
+
+/** ledger: a block was sealed; v2 travels in a CloudEvents envelope (v1 was the bare message, `type` included). */
+export const BlockSealedV2 = defineEvent({
+  type: 'ledger.BlockSealed',
+  version: 2,
+  topic: LEDGER_BLOCKS_TOPIC,
+  producer: 'ledger',
+  consumers: ['records', 'trials', 'supply'],
+  envelope: 'cloudevents',
+  description:
+    'The ledger sealed a block: its height, the tree after it, its signed checkpoint, and the leaf index of every event in it (producers keep receipts from it). CloudEvents id `block-<height>-<first 8 bytes of the block hash, hex>`, aggregateid the log origin, aggregateversion the height.',
+  schema: BlockSealedData.extend({
+    height: BlockSealedData.shape.height.describe('block height (0 = first block)'),
+    treeSize: BlockSealedData.shape.treeSize.describe('leaves in the log after this block'),
+    root: BlockSealedData.shape.root.describe('RFC 6962 root of the log at treeSize'),
+    blockHash: BlockSealedData.shape.blockHash.describe(
+      'SHA-256 of the signed block header (docs/design/ledger-format.md)',
+    ),
+    checkpoint: BlockSealedData.shape.checkpoint.describe('C2SP signed note of the checkpoint at treeSize'),
+    events: BlockSealedData.shape.events.describe('each sealed event id with its leaf index'),
+  }),
+  example: {
+    height: 12,
+    treeSize: 1_843,
+    root: 'SBNJTRN+FjG7owHVrKtue7eqdM4RhdRWVl71HXN2d7I=',
+    blockHash: 'SWrKgOTY8p+46M2BbDr7SNPxA5cLOi7hYAwIymcybe4=',
+    checkpoint:
+      'medledger.local/ledger\n1843\nSBNJTRN+FjG7owHVrKtue7eqdM4RhdRWVl71HXN2d7I=\n\n— medledger.local/ledger AAAAAA==\n',
+    events: [{ eventId: '8d3f9c0e-7b1a-4c52-a0e1-5d2b7c4f9a10', index: 1842 }],
+  },
+  upcast: (previous) => {
+    const { type: _type, ...data } = previous as Record<string, unknown>;
+    return data;
   },
 });

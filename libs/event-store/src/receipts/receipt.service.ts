@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { parseCheckpoint, parseNote, parseVerifierKey, type NoteVerifier } from '@medledger/ledger-core';
-import type { BlockSealed } from '@medledger/contracts';
+import type { BlockSealedData } from '@medledger/contracts';
 import { ProblemException } from '@medledger/platform';
 import { EVENT_STORE_CONFIG, EVENT_STORE_SQL } from '../tokens';
 import type { EventStoreConfig } from '../config';
@@ -52,7 +52,7 @@ export class ReceiptService {
   }
 
   /** Stores the receipts of our own events in a sealed block (others' events are not ours to keep). */
-  async recordBlock(tx: Sql, block: BlockSealed): Promise<number> {
+  async recordBlock(tx: Sql, block: BlockSealedData): Promise<number> {
     if (block.events.length === 0) return 0;
     return tx.$executeRawUnsafe(
       `INSERT INTO es_receipt (event_id, leaf_index, block_height, tree_size, checkpoint, received_at)
