@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import { DIAGNOSTICS_TOPIC, PingAnswered, type PingSent } from '@medledger/contracts';
+import { DIAGNOSTICS_TOPIC, DiagnosticsMessage, diagnosticsEnvelope, type PingSent } from '@medledger/contracts';
 import { DEAD_LETTER_SUFFIX } from '@medledger/platform';
 import {
   eventually,
@@ -40,14 +40,18 @@ describe('ledger over Kafka', () => {
       origin: 'records',
       sentAt: new Date().toISOString(),
     };
-    await producer.send({ topic: DIAGNOSTICS_TOPIC, messages: [{ key: ping.pingId, value: JSON.stringify(ping) }] });
+    const envelope = diagnosticsEnvelope(ping, 'records', randomUUID());
+    await producer.send({
+      topic: DIAGNOSTICS_TOPIC,
+      messages: [{ key: ping.pingId, value: JSON.stringify(envelope) }],
+    });
 
-    const answer = await eventually(
-      async () =>
-        recorder.messages
-          .filter((m) => m.topic === DIAGNOSTICS_TOPIC)
-          .map((m) => PingAnswered.safeParse(jsonOf(m.message.value)))
-          .find((parsed) => parsed.success && parsed.data.pingId === ping.pingId)?.data,
+    const answer = await eventually(async () =>
+      recorder.messages
+        .filter((m) => m.topic === DIAGNOSTICS_TOPIC)
+        .map((m) => DiagnosticsMessage.safeParse(jsonOf(m.message.value)))
+        .map((parsed) => (parsed.success && parsed.data.type === 'diagnostics.PingAnswered' ? parsed.data : undefined))
+        .find((answer) => answer?.pingId === ping.pingId),
     );
     expect(answer).toMatchObject({ origin: 'records', answeredBy: 'ledger' });
     expect(Date.parse(answer.answeredAt)).toBeGreaterThanOrEqual(Date.parse(ping.sentAt));

@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import { DIAGNOSTICS_TOPIC, PingSent, type PingAnswered } from '@medledger/contracts';
+import { DIAGNOSTICS_TOPIC, DiagnosticsMessage, type PingAnswered } from '@medledger/contracts';
 import {
   eventually,
   jsonOf,
@@ -18,8 +18,8 @@ describe('records service', () => {
   let recorder: TopicRecorder;
   const pings = () =>
     recorder.messages.flatMap((m) => {
-      const parsed = PingSent.safeParse(jsonOf(m.message.value));
-      return parsed.success ? [parsed.data] : [];
+      const parsed = DiagnosticsMessage.safeParse(jsonOf(m.message.value));
+      return parsed.success && parsed.data.type === 'diagnostics.PingSent' ? [parsed.data] : [];
     });
 
   beforeAll(async () => {
@@ -73,10 +73,12 @@ describe('records service', () => {
       const body = (await (await http(location)).json()) as {
         answers: Array<{ service: string; roundTripMs: number }>;
       };
-      return body.answers.length > 0 ? body : undefined;
+      return body.answers.some((a) => a.service === 'trials') ? body : undefined;
     });
-    expect(view.answers).toEqual([expect.objectContaining({ service: 'trials' })]);
-    expect(view.answers[0]?.roundTripMs).toBeGreaterThanOrEqual(0);
+    // Services of other suites running at the same time may answer too; the redelivered copy must not count.
+    const fromTrials = view.answers.filter((a) => a.service === 'trials');
+    expect(fromTrials).toHaveLength(1);
+    expect(fromTrials[0]?.roundTripMs).toBeGreaterThanOrEqual(0);
   });
 
   it.each([

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { eventSource, UnsignedEnvelope } from './envelope';
 import { ServiceName } from './services';
 
 /**
@@ -49,3 +50,48 @@ export const DIAGNOSTICS_EXAMPLES = {
     answeredAt: '2026-11-23T10:00:00.015Z',
   },
 } as const satisfies Record<string, DiagnosticsEvent>;
+
+/** The CloudEvents `dataschema` of the diagnostics events since v2 (kept equal to the catalogue's, a spec checks). */
+export const DIAGNOSTICS_V2_DATASCHEMA = {
+  'diagnostics.PingSent': 'urn:medledger:event:diagnostics.PingSent:2',
+  'diagnostics.PingAnswered': 'urn:medledger:event:diagnostics.PingAnswered:2',
+} as const;
+
+const PingSentEnvelope = UnsignedEnvelope.extend({
+  type: z.literal('diagnostics.PingSent'),
+  dataschema: z.literal(DIAGNOSTICS_V2_DATASCHEMA['diagnostics.PingSent']),
+  data: PingSent.omit({ type: true }),
+});
+const PingAnsweredEnvelope = UnsignedEnvelope.extend({
+  type: z.literal('diagnostics.PingAnswered'),
+  dataschema: z.literal(DIAGNOSTICS_V2_DATASCHEMA['diagnostics.PingAnswered']),
+  data: PingAnswered.omit({ type: true }),
+});
+
+/**
+ * Any diagnostics message on the topic, v2 (CloudEvents envelope) or v1 (the bare message), read as the v1 shape
+ * with its `type`, which the handlers switch on.
+ */
+export const DiagnosticsMessage = z.union([
+  PingSentEnvelope.transform((e): PingSent => ({ type: 'diagnostics.PingSent', ...e.data })),
+  PingAnsweredEnvelope.transform((e): PingAnswered => ({ type: 'diagnostics.PingAnswered', ...e.data })),
+  DiagnosticsEvent,
+]);
+
+/** The v2 envelope of a diagnostics event published by `service`. */
+export function diagnosticsEnvelope(event: DiagnosticsEvent, service: ServiceName, id: string): UnsignedEnvelope {
+  const { type, ...data } = event;
+  return UnsignedEnvelope.parse({
+    specversion: '1.0',
+    id,
+    source: eventSource(service),
+    type,
+    time: new Date().toISOString(),
+    subject: `ping/${event.pingId}`,
+    dataschema: DIAGNOSTICS_V2_DATASCHEMA[type],
+    datacontenttype: 'application/json',
+    data,
+    aggregateid: event.pingId,
+    aggregateversion: type === 'diagnostics.PingSent' ? 1 : 2,
+  });
+}

@@ -1,4 +1,5 @@
 import { CloudEvent } from 'cloudevents';
+import { DIAGNOSTICS_V2_DATASCHEMA, DiagnosticsMessage, diagnosticsEnvelope, type PingSent } from '../diagnostics';
 import { z } from 'zod';
 import {
   BLOCK_SEALED_V2_DATASCHEMA,
@@ -137,9 +138,10 @@ describe('createEnvelope', () => {
     expect(() => createEnvelope({ ...input, type: 'records.Nothing' })).toThrow(/UNKNOWN_EVENT_TYPE/);
     expect(() => createEnvelope({ ...input, id: '' })).toThrow();
     expect(() => createEnvelope({ ...input, time: 'yesterday' })).toThrow();
-    expect(() => createEnvelope({ ...input, type: 'diagnostics.PingSent', data: {} })).toThrow(
-      /not a CloudEvents event/,
-    );
+    const plain = defineEvent({ ...v1, type: 'trials.LegacyNoticed', envelope: 'plain' });
+    expect(() =>
+      createEnvelope({ ...input, type: plain.type, data: plain.example }, new EventCatalogue([plain])),
+    ).toThrow(/not a CloudEvents event/);
   });
 });
 
@@ -162,5 +164,23 @@ describe('ledger.BlockSealed', () => {
     expect(BlockSealedMessage.safeParse({ ...v2, dataschema: dataschemaOf('ledger.BlockSealed', 1) }).success).toBe(
       false,
     );
+  });
+});
+
+describe('diagnostics', () => {
+  it('v2 envelopes carry the catalogue dataschema and read back as the event; v1 bare messages still read', () => {
+    const ping = {
+      type: 'diagnostics.PingSent' as const,
+      ...(EVENT_CATALOGUE.get('diagnostics.PingSent', 2)?.example as object),
+    } as PingSent;
+    const envelope = diagnosticsEnvelope(ping, 'trials', '5b0c7a4e-2f1d-4e7a-9c3b-1a2b3c4d5e6f');
+    expect(() => new CloudEvent(envelope, true)).not.toThrow();
+    expect(envelope).toMatchObject({
+      source: '/medledger/trials',
+      dataschema: dataschemaOf('diagnostics.PingSent', 2),
+    });
+    expect(DIAGNOSTICS_V2_DATASCHEMA['diagnostics.PingAnswered']).toBe(dataschemaOf('diagnostics.PingAnswered', 2));
+    expect(DiagnosticsMessage.parse(JSON.parse(JSON.stringify(envelope)))).toEqual(ping);
+    expect(DiagnosticsMessage.parse(EVENT_CATALOGUE.get('diagnostics.PingSent', 1)?.example)).toEqual(ping);
   });
 });

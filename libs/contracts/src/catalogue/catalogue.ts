@@ -8,7 +8,9 @@ import {
   PatientRegisteredV1,
   PatientUpdatedV1,
   PingAnsweredV1,
+  PingAnsweredV2,
   PingSentV1,
+  PingSentV2,
 } from './events';
 
 /** Stable reasons a message's data is refused (dead-letter reason codes). */
@@ -111,7 +113,9 @@ export const EVENT_CATALOGUE = new EventCatalogue([
   BlockSealedV1,
   BlockSealedV2,
   PingSentV1,
+  PingSentV2,
   PingAnsweredV1,
+  PingAnsweredV2,
 ]);
 
 export interface EnvelopeInput<D> {

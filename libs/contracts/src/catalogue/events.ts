@@ -164,3 +164,42 @@ export const BlockSealedV2 = defineEvent({
     return data;
   },
 });
+
+const withoutType = (previous: unknown) => {
+  const { type: _type, ...data } = previous as Record<string, unknown>;
+  return data;
+};
+
+export const PingSentV2 = defineEvent({
+  type: 'diagnostics.PingSent',
+  version: 2,
+  topic: DIAGNOSTICS_TOPIC,
+  producer: 'records',
+  consumers: ['ledger', 'records', 'trials', 'supply'],
+  envelope: 'cloudevents',
+  description:
+    'A service asks every other service to answer over Kafka (any service sends it, from its own source; records is listed as one). CloudEvents aggregateid: the ping id.',
+  schema: PingSent.omit({ type: true }),
+  example: { pingId: '0b7e3c55-3f4e-4d8e-9a59-6f0f1d2c3b4a', origin: 'records', sentAt: '2026-11-23T10:00:00.000Z' },
+  upcast: withoutType,
+});
+
+export const PingAnsweredV2 = defineEvent({
+  type: 'diagnostics.PingAnswered',
+  version: 2,
+  topic: DIAGNOSTICS_TOPIC,
+  producer: 'ledger',
+  consumers: ['ledger', 'records', 'trials', 'supply'],
+  envelope: 'cloudevents',
+  description:
+    'A service answers a ping (every service answers; the ledger is listed as one). CloudEvents aggregateid: the ping id.',
+  schema: PingAnswered.omit({ type: true }),
+  example: {
+    pingId: '0b7e3c55-3f4e-4d8e-9a59-6f0f1d2c3b4a',
+    origin: 'records',
+    answeredBy: 'ledger',
+    receivedAt: '2026-11-23T10:00:00.012Z',
+    answeredAt: '2026-11-23T10:00:00.015Z',
+  },
+  upcast: withoutType,
+});

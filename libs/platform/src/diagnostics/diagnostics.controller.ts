@@ -4,7 +4,8 @@ import { ApiAcceptedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from
 import { randomUUID } from 'node:crypto';
 import {
   decodeMessage,
-  DiagnosticsEvent,
+  DiagnosticsMessage,
+  diagnosticsEnvelope,
   DIAGNOSTICS_TOPIC,
   PingAnswered,
   PingSent,
@@ -56,7 +57,8 @@ export class DiagnosticsController {
     };
     // Stored before publishing so an answer can never arrive for a ping we do not know.
     await this.store.recordSent(ping);
-    await this.kafka.publish(DIAGNOSTICS_TOPIC, [{ key: ping.pingId, value: JSON.stringify(ping) }]);
+    const envelope = diagnosticsEnvelope(ping, this.config.service, randomUUID());
+    await this.kafka.publish(DIAGNOSTICS_TOPIC, [{ key: ping.pingId, value: JSON.stringify(envelope) }]);
     return { pingId: ping.pingId, sentAt: ping.sentAt, location: `/v1/diagnostics/pings/${ping.pingId}` };
   }
 
@@ -80,7 +82,8 @@ export class DiagnosticsController {
   @EventPattern(DIAGNOSTICS_TOPIC)
   async onDiagnosticsEvent(@Payload() bytes: Buffer, @Ctx() context: KafkaContext): Promise<void> {
     const receivedAt = new Date();
-    const decoded = decodeMessage(DiagnosticsEvent, bytes);
+    // v2 CloudEvents envelopes, and v1 bare messages (older senders, the topic's history).
+    const decoded = decodeMessage(DiagnosticsMessage, bytes);
     if (!decoded.ok) {
       const { code, message } = decoded;
       await this.kafka.deadLetter(
@@ -109,7 +112,8 @@ export class DiagnosticsController {
       receivedAt: receivedAt.toISOString(),
       answeredAt: new Date().toISOString(),
     };
-    await this.kafka.publish(DIAGNOSTICS_TOPIC, [{ key: ping.pingId, value: JSON.stringify(answer) }]);
+    const envelope = diagnosticsEnvelope(answer, this.config.service, randomUUID());
+    await this.kafka.publish(DIAGNOSTICS_TOPIC, [{ key: ping.pingId, value: JSON.stringify(envelope) }]);
   }
 
   private async collect(answer: PingAnswered, receivedBackAt: Date): Promise<void> {
