@@ -351,4 +351,36 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
       await dlq.stop();
     }
   }, 60_000);
+
+  it('serves history and versions, and proves an old version is the one anchored without showing it', async () => {
+    const { id } = await register();
+    const updated = await http(
+      `/fhir/Patient/${id}`,
+      fhir('PUT', { ...alice, gender: 'female' }, { 'if-match': 'W/"1"' }),
+    );
+    expect(updated.status).toBe(200);
+
+    const history = (await (await http(`/fhir/Patient/${id}/_history`)).json()) as {
+      type: string;
+      total: number;
+      entry: Array<{ resource: { meta: { versionId: string }; gender?: string } }>;
+    };
+    expect(history).toMatchObject({ type: 'history', total: 2 });
+    expect(history.entry.map((e) => e.resource.meta.versionId)).toEqual(['2', '1']);
+    const v1 = await http(`/fhir/Patient/${id}/_history/1`);
+    expect(v1.status).toBe(200);
+    expect(await v1.json()).not.toHaveProperty('gender');
+    expect((await http(`/fhir/Patient/${id}/_history/3`)).status).toBe(404);
+
+    const proof = await eventually(
+      async () => {
+        const response = await http(`/fhir/Patient/${id}/_history/1/$verify`);
+        return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(proof).toMatchObject({ versionId: '1', matchesStored: true, matchesSealed: true });
+    expect(JSON.stringify(proof)).not.toContain('Zweistein');
+    expect((proof['receipt'] as { verified: Record<string, boolean> }).verified).toMatchObject({ inclusion: true });
+  });
 });

@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseIntPipe,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Res,
+} from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ProblemException } from '@medledger/platform';
@@ -60,6 +72,46 @@ export class PatientsController {
   @ApiOperation({ summary: 'Reads a patient (FHIR read)' })
   async read(@Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) response: Response) {
     return send(response, await this.patients.read(id));
+  }
+
+  @Get(':id/_history')
+  @ApiOperation({ summary: 'Every version of a patient, newest first (FHIR history Bundle)' })
+  async history(@Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) response: Response) {
+    const versions = await this.patients.history(id);
+    response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
+    return {
+      resourceType: 'Bundle',
+      type: 'history',
+      total: versions.length,
+      entry: [...versions].reverse().map((v) => ({
+        fullUrl: `Patient/${id}/_history/${v.version}`,
+        resource: v.resource,
+        request: { method: v.version === 1 ? 'POST' : 'PUT', url: v.version === 1 ? 'Patient' : `Patient/${id}` },
+        response: {
+          status: v.version === 1 ? '201' : '200',
+          etag: `W/"${v.version}"`,
+          lastModified: v.resource.meta.lastUpdated,
+        },
+      })),
+    };
+  }
+
+  @Get(':id/_history/:vid')
+  @ApiOperation({ summary: 'One version of a patient (FHIR vread)' })
+  async vread(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('vid', ParseIntPipe) vid: number,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    return send(response, await this.patients.version(id, vid));
+  }
+
+  @Get(':id/_history/:vid/$verify')
+  @ApiOperation({
+    summary: 'Proves a version is the one anchored: its salted commitment recomputed, and its verified ledger receipt',
+  })
+  verify(@Param('id', ParseUUIDPipe) id: string, @Param('vid', ParseIntPipe) vid: number) {
+    return this.patients.verify(id, vid);
   }
 
   @Put(':id')

@@ -4,6 +4,7 @@ import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import {
   EVENT_STORE,
   EVENT_STORE_SQL,
+  ReceiptService,
   EventStore,
   type OutboxMessage,
   type Sql,
@@ -38,6 +39,7 @@ const ERROR_STATUS: Record<PatientError['code'], number> = {
   [PatientErrorCode.ALREADY_REGISTERED]: 409,
   [PatientErrorCode.NOT_FOUND]: 404,
   [PatientErrorCode.VERSION_MISMATCH]: 412,
+  [PatientErrorCode.VERSION_NOT_FOUND]: 404,
 };
 
 export interface PatientView {
@@ -91,6 +93,7 @@ export class PatientsService {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore<Sql>,
     @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
+    private readonly receipts: ReceiptService,
   ) {}
 
   register(resource: PatientResource): Promise<PatientView> {
@@ -113,6 +116,60 @@ export class PatientsService {
         detail: `no patient ${patientId}`,
       });
     return view(state);
+  }
+
+  /** Every version, oldest first, each with the event that made it (the one anchored in the ledger). */
+  async history(
+    patientId: string,
+  ): Promise<Array<PatientView & { eventId: string; salt: string; commitment: string }>> {
+    const stream = await this.store.load<PatientEvent>(this.client, patientStreamId(patientId));
+    if (stream.events.length === 0)
+      throw new ProblemException(404, PatientErrorCode.NOT_FOUND, 'No such patient', {
+        detail: `no patient ${patientId}`,
+      });
+    let state: PatientState = INITIAL_PATIENT;
+    return stream.events.map((event) => {
+      state = fold(state, event);
+      if (state.status !== 'registered') throw new Error('a patient event left no patient');
+      return {
+        ...view(state, event.eventId),
+        eventId: event.eventId,
+        salt: event.data.salt,
+        commitment: event.data.commitment,
+      };
+    });
+  }
+
+  async version(patientId: string, versionId: number) {
+    const found = (await this.history(patientId)).find((v) => v.version === versionId);
+    if (!found)
+      throw new ProblemException(404, PatientErrorCode.VERSION_NOT_FOUND, 'No such version', {
+        detail: `patient ${patientId} has no version ${versionId}`,
+      });
+    return found;
+  }
+
+  /**
+   * Proves that a version is the one anchored, without showing it: recomputes the salted commitment from the
+   * stored resource, and returns it with the ledger receipt of the event that published it (verified against the
+   * pinned ledger key by the receipt service). An auditor compares the commitment in the sealed event with it.
+   */
+  async verify(patientId: string, versionId: number) {
+    const version = await this.version(patientId, versionId);
+    const { meta: _meta, ...stored } = version.resource;
+    const recomputed = commitment(stored, Buffer.from(version.salt, 'base64'));
+    const receipt = await this.receipts.receipt(version.eventId);
+    const sealedCommitment = (receipt.event['data'] as { commitment?: unknown } | undefined)?.commitment;
+    return {
+      resourceType: 'Patient',
+      id: patientId,
+      versionId: String(versionId),
+      eventId: version.eventId,
+      commitment: recomputed,
+      matchesStored: recomputed === version.commitment,
+      matchesSealed: recomputed === sealedCommitment,
+      receipt,
+    };
   }
 
   private execute(command: PatientCommand): Promise<PatientView> {

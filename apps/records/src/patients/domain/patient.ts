@@ -27,6 +27,7 @@ export const PatientErrorCode = {
   ALREADY_REGISTERED: 'RECORDS.PATIENT_ALREADY_REGISTERED',
   NOT_FOUND: 'RECORDS.PATIENT_NOT_FOUND',
   VERSION_MISMATCH: 'RECORDS.VERSION_MISMATCH',
+  VERSION_NOT_FOUND: 'RECORDS.VERSION_NOT_FOUND',
 } as const;
 
 export type PatientError = { code: (typeof PatientErrorCode)[keyof typeof PatientErrorCode]; message: string };
