@@ -35,6 +35,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
+import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
+import { mintToken } from '@medledger/platform';
 import {
   createDatabaseFromTemplate,
   databaseUrl,
@@ -149,11 +151,15 @@ async function stopRecords(records: RecordsProcess | undefined): Promise<void> {
 
 const PATIENT = { resourceType: 'Patient', gender: 'unknown', birthDate: '1970-01-01', name: [{ family: 'Bench' }] };
 
+/** The bench's own token issuer: records trusts its key (AUTH_PUBLIC_KEYS), the requests carry its token. */
+const AUTH_SEED = randomBytes(32);
+let authorization = '';
+
 async function register(baseUrl: string): Promise<{ ms: number; eventId: string; doneAt: number }> {
   const started = performance.now();
   const response = await fetch(`${baseUrl}/fhir/Patient`, {
     method: 'POST',
-    headers: { 'content-type': 'application/fhir+json' },
+    headers: { 'content-type': 'application/fhir+json', authorization },
     body: JSON.stringify(PATIENT),
   });
   await response.arrayBuffer();
@@ -211,7 +217,15 @@ async function main(): Promise<void> {
       // A topic of its own: the bench must not fill the shared records topic that tests and the ledger read.
       PUBLIC_EVENTS_TOPIC: topic,
       LOG_LEVEL: 'warn',
+      AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(AUTH_SEED)).toString('base64'),
     };
+    authorization = `Bearer ${await mintToken(AUTH_SEED, {
+      sub: 'Practitioner/bench',
+      role: 'practitioner',
+      issuer: 'medledger.local',
+      audience: 'medledger-records',
+      expiresIn: '2h',
+    })}`;
     records = await startRecords(env);
 
     // 1. Append latency.

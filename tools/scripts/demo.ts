@@ -14,6 +14,7 @@ import {
   type NoteVerifier,
 } from '@medledger/ledger-core';
 import { say } from './lib';
+import { devToken } from './token';
 
 const DEFAULT_URLS: Record<string, string> = {
   ledger: 'http://127.0.0.1:3100',
@@ -67,11 +68,13 @@ interface Receipt {
  * receipt again, independently, against the keys the ledger publishes.
  */
 async function demoReceipts(recordsUrl: string, ledgerUrl: string): Promise<boolean> {
+  // A practitioner's token from the development issuer key (records trusts it outside production).
+  const authorization = `Bearer ${await devToken('Practitioner/demo-gp', 'practitioner')}`;
   const registered: Array<{ id: string; eventId: string; family: string }> = [];
   for (const patient of PATIENTS) {
     const response = await fetch(`${recordsUrl}/fhir/Patient`, {
       method: 'POST',
-      headers: { 'content-type': 'application/fhir+json' },
+      headers: { 'content-type': 'application/fhir+json', authorization },
       body: JSON.stringify(patient),
     });
     if (response.status !== 201) throw new Error(`POST /fhir/Patient -> ${response.status} ${await response.text()}`);
@@ -94,7 +97,9 @@ async function demoReceipts(recordsUrl: string, ledgerUrl: string): Promise<bool
     const deadline = Date.now() + SEAL_TIMEOUT_MS;
     let receipt: Receipt | undefined;
     while (!receipt) {
-      const response = await fetch(`${recordsUrl}/v1/events/${patient.eventId}/receipt`);
+      const response = await fetch(`${recordsUrl}/v1/events/${patient.eventId}/receipt`, {
+        headers: { authorization },
+      });
       if (response.ok) receipt = (await response.json()) as Receipt;
       else if (response.status !== 404 || Date.now() > deadline) {
         say(`  receipt of ${patient.eventId}: ${response.status} ${await response.text()}`);

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import { EVENT_STORE_TOPICS, EventStoreModule, type Sql } from '@medledger/event-store';
-import { PlatformModule, ServiceConfig } from '@medledger/platform';
+import { AuthModule, PlatformModule, ServiceConfig } from '@medledger/platform';
 import { PrismaClient } from './generated/prisma/client';
 import { PatientKeyCodec } from './patients/infra/patient-keys';
 import { patientSummaryProjection } from './patients/infra/patient-summary.projection';
@@ -25,6 +25,8 @@ export class RecordsModule {
           prisma: (adapter) => new PrismaClient({ adapter }),
           topics: [PUBLIC_EVENT_TOPICS.records, ...EVENT_STORE_TOPICS],
         }),
+        // Every records route needs a bearer token (health, metrics, docs and diagnostics excepted).
+        AuthModule.forRoot('records', env),
         EventStoreModule.forRoot<Sql>({
           service: 'records',
           env,

@@ -25,6 +25,7 @@ import {
   testKafka,
   startLedgerProcess,
   startService,
+  testAuth,
   testProducer,
   uniqueSuffix,
   type LedgerProcess,
@@ -50,7 +51,10 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
   let proxy: Server;
   let tamper: 'none' | 'proof' | 'checkpoint-signature' | 'leaf' = 'none';
 
-  const http = (path: string, init?: RequestInit) => fetch(records.baseUrl + path, init);
+  const auth = testAuth('records');
+  let bearer: Record<string, string> = {};
+  const http = (path: string, init: RequestInit = {}) =>
+    fetch(records.baseUrl + path, { ...init, headers: { ...bearer, ...(init.headers as Record<string, string>) } });
   const fhir = (method: string, body: unknown, headers: Record<string, string> = {}) => ({
     method,
     headers: { 'content-type': 'application/fhir+json', ...headers },
@@ -107,8 +111,10 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
         LEDGER_ORIGIN: ledger.origin,
         RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
         KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
+        ...auth.env,
       }),
     );
+    bearer = await auth.headers('Practitioner/dr-backbone', 'practitioner');
     recorder = await recordTopics([eventsTopic, `${LEDGER_BLOCKS_TOPIC}.dlq`]);
     producer = await testProducer();
   }, 120_000);

@@ -11,6 +11,7 @@ import {
   recordTopics,
   startLocalKafka,
   startService,
+  testAuth,
   stopLocalKafka,
   uniqueSuffix,
   workspaceRoot,
@@ -34,7 +35,10 @@ describe('outbox relay across a Kafka outage', () => {
   let brokers: string[];
   let records: RunningService;
 
-  const http = (path: string, init?: RequestInit) => fetch(records.baseUrl + path, init);
+  const auth = testAuth('records');
+  let bearer: Record<string, string> = {};
+  const http = (path: string, init: RequestInit = {}) =>
+    fetch(records.baseUrl + path, { ...init, headers: { ...bearer, ...(init.headers as Record<string, string>) } });
   const post = (n: number) =>
     http('/fhir/Patient', {
       method: 'POST',
@@ -57,9 +61,11 @@ describe('outbox relay across a Kafka outage', () => {
           EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
           RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
           LEDGER_URL: 'http://127.0.0.1:9',
+          ...auth.env,
         }),
       { KAFKA_BROKERS: brokers.join(',') },
     );
+    bearer = await auth.headers('Practitioner/dr-outage', 'practitioner');
   }, 120_000);
 
   afterAll(async () => {

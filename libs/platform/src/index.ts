@@ -10,3 +10,4 @@ export * from './prisma/prisma';
 export * from './tokens';
 export * from './http/json-body';
 export * from './kafka/kafka-logging';
+export * from './auth';

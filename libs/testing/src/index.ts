@@ -5,3 +5,4 @@ export * from './infra/postgres';
 export * from './suite';
 export * from './kafka';
 export * from './ledger-process';
+export * from './auth';

@@ -17,6 +17,7 @@ import { KafkaGateway } from '../kafka/kafka.gateway';
 import { SERVICE_CONFIG } from '../tokens';
 import type { ServiceConfig } from '../config/config';
 import { PING_STORE, PingStore, PingView } from './ping-store';
+import { Public } from '../auth/auth.guard';
 
 const PingIdParam = z.uuid();
 
@@ -34,6 +35,8 @@ function present(view: PingView) {
 }
 
 @ApiTags('diagnostics')
+// Operational probes carry no PHI; where a service requires bearer tokens, these stay open.
+@Public()
 @Controller('v1/diagnostics/pings')
 export class DiagnosticsController {
   private readonly logger = new Logger(DiagnosticsController.name);

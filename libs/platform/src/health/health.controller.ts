@@ -3,6 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { KafkaGateway } from '../kafka/kafka.gateway';
 import { DATABASE_PING, DatabasePing } from '../tokens';
+import { Public } from '../auth/auth.guard';
 
 /** A dependency that does not answer within this long is reported down (a health check must not hang). */
 const HEALTH_PROBE_TIMEOUT_MS = 3_000;
@@ -19,6 +20,7 @@ function withTimeout(probe: Promise<void>, what: string): Promise<void> {
 }
 
 @ApiTags('operations')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

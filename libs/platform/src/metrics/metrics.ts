@@ -2,6 +2,7 @@ import { Controller, Get, Header, Injectable, NestMiddleware } from '@nestjs/com
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Public } from '../auth/auth.guard';
 
 /** One registry per application instance, so several apps can share a process (tests) without clashes. */
 @Injectable()
@@ -36,6 +37,7 @@ export class HttpMetricsMiddleware implements NestMiddleware {
 }
 
 @ApiExcludeController()
+@Public()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: MetricsRegistry) {}

@@ -1,0 +1,5 @@
+export * from './actor';
+export * from './auth.config';
+export * from './auth.guard';
+export * from './auth.module';
+export * from './tokens';

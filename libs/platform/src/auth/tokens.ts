@@ -1,0 +1,90 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { ed25519PublicKeyFromSeed, pkcs8FromSeed } from '@medledger/ledger-core';
+import { ActorClaims, type ActorRole, type AuthenticatedActor } from './actor';
+import { AUTH_CLOCK_TOLERANCE_S } from './auth.config';
+
+const base64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+
+/** `kid` of an Ed25519 public key: the first 8 bytes of its SHA-256, hex (stable, short, no secret). */
+export function authKeyId(publicKey: Uint8Array): string {
+  return createHash('sha256').update(publicKey).digest('hex').slice(0, 16);
+}
+
+function publicJwk(publicKey: Uint8Array): JWK {
+  return { kty: 'OKP', crv: 'Ed25519', x: base64url(publicKey), alg: 'EdDSA', kid: authKeyId(publicKey), use: 'sig' };
+}
+
+export interface MintOptions {
+  sub: string;
+  role: ActorRole;
+  org?: string;
+  issuer: string;
+  audience: string;
+  /** jose duration, e.g. `1h`. */
+  expiresIn: string;
+}
+
+/** Signs an EdDSA (Ed25519, RFC 8037) bearer token: for dev tools, tests and the demo. */
+export async function mintToken(seed: Uint8Array, options: MintOptions): Promise<string> {
+  const publicKey = ed25519PublicKeyFromSeed(seed);
+  const { x: _x, ...rest } = publicJwk(publicKey);
+  const privateJwk: JWK = { ...rest, x: base64url(publicKey), d: base64url(seedOf(seed)) };
+  const key = await importJWK(privateJwk, 'EdDSA');
+  return new SignJWT({ role: options.role, ...(options.org ? { org: options.org } : {}) })
+    .setProtectedHeader({ alg: 'EdDSA', kid: authKeyId(publicKey), typ: 'JWT' })
+    .setSubject(options.sub)
+    .setIssuer(options.issuer)
+    .setAudience(options.audience)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(options.expiresIn)
+    .sign(key);
+}
+
+/** The raw 32-byte seed (the JWK `d` of an Ed25519 key), checked to be one. */
+function seedOf(seed: Uint8Array): Uint8Array {
+  pkcs8FromSeed(seed); // throws on a wrong length
+  return seed;
+}
+
+export type TokenVerdict = { ok: true; actor: AuthenticatedActor } | { ok: false; reason: string };
+
+/** Verifies bearer tokens against a fixed set of Ed25519 public keys, issuer and audience. */
+export class TokenVerifier {
+  private readonly keys: ReturnType<typeof createLocalJWKSet>;
+
+  constructor(
+    publicKeys: readonly Uint8Array[],
+    private readonly issuer: string,
+    private readonly audience: string,
+  ) {
+    this.keys = createLocalJWKSet({ keys: publicKeys.map(publicJwk) });
+  }
+
+  async verify(token: string): Promise<TokenVerdict> {
+    try {
+      const { payload } = await jwtVerify(token, this.keys, {
+        issuer: this.issuer,
+        audience: this.audience,
+        algorithms: ['EdDSA'],
+        clockTolerance: AUTH_CLOCK_TOLERANCE_S,
+        requiredClaims: ['exp', 'sub'],
+      });
+      const claims = ActorClaims.safeParse(payload);
+      if (!claims.success)
+        return { ok: false, reason: claims.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+      return {
+        ok: true,
+        actor: {
+          reference: claims.data.sub,
+          role: claims.data.role,
+          ...(claims.data.org ? { organization: claims.data.org } : {}),
+          ...(typeof payload.jti === 'string' ? { tokenId: payload.jti } : {}),
+        },
+      };
+    } catch (error) {
+      return { ok: false, reason: (error as Error).message };
+    }
+  }
+}
