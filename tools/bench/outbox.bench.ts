@@ -28,8 +28,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,6 +39,7 @@ import {
   createDatabaseFromTemplate,
   databaseUrl,
   dropDatabase,
+  freePort,
   migrateServiceDatabase,
   startInfrastructure,
   type Infrastructure,
@@ -76,14 +75,6 @@ function summary(samples: number[]) {
   const at = (p: number) =>
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
   return { count: sorted.length, p50: round(at(50), 2), p99: round(at(99), 2), max: round(sorted.at(-1) ?? NaN, 2) };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function recordsBuildIsStale(): boolean {

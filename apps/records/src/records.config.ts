@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { z } from 'zod';
-import { ConfigError, parseEnvironment } from '@medledger/platform';
+import { ConfigError, devSeed, parseEnvironment } from '@medledger/platform';
 
 export const recordsConfigSchema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -28,16 +26,8 @@ export function loadMasterKey(config: RecordsConfig): Uint8Array {
     return key;
   }
   const file = join(config.KEYS_DIR, 'records-master.key');
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    try {
-      writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
   new Logger('RecordsConfig').warn(
     `RECORDS_MASTER_KEY is not set: using the development master key in ${file}; never in production`,
   );
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  return devSeed(file);
 }

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { OriginSigner } from '@medledger/ledger-core';
-import { ConfigError, type ServiceName } from '@medledger/platform';
+import { ConfigError, devSeed, type ServiceName } from '@medledger/platform';
 import type { EventStoreConfig } from './config';
 
 const logger = new Logger('EventSigningKey');
@@ -31,15 +29,7 @@ function loadSeed(service: ServiceName, config: EventStoreConfig): Uint8Array {
     return seed;
   }
   const file = devSigningKeyFile(config.KEYS_DIR, service);
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    try {
-      writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      // Another process (the stack script, a second instance) created it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
+  const seed = devSeed(file);
   logger.warn(`EVENT_SIGNING_KEY is not set: signing events with the development key in ${file}; never in production`);
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  return seed;
 }

@@ -11,3 +11,4 @@ export * from './tokens';
 export * from './http/json-body';
 export * from './kafka/kafka-logging';
 export * from './auth';
+export * from './config/dev-seed';

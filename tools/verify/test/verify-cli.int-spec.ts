@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -14,6 +13,7 @@ import {
   verifierKey,
 } from '@medledger/ledger-core';
 import {
+  freePort,
   createServiceDatabase,
   eventually,
   testKafkaBrokers,
@@ -63,14 +63,6 @@ function expectExit(run: CliRun, code: number): void {
   if (run.code !== code) {
     throw new Error(`exit ${run.code}, expected ${code}\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`);
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('medledger-verify against a running ledger', () => {

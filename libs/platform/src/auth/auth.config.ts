@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
 import { ConfigError, parseEnvironment, type ServiceName } from '../config/config';
+import { devSeed } from '../config/dev-seed';
 
 /** Clock skew accepted on `exp`/`nbf`/`iat`, in seconds (RFC 7519 §4.1.4 leaves it to the verifier). */
 export const AUTH_CLOCK_TOLERANCE_S = 30;
@@ -37,16 +36,7 @@ export interface AuthConfig {
 
 /** The development issuer key: created once under KEYS_DIR (git-ignored); never used in production. */
 export function devAuthSeed(keysDir: string): Uint8Array {
-  const file = join(keysDir, 'auth-signing.seed');
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    try {
-      writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  return devSeed(join(keysDir, 'auth-signing.seed'));
 }
 
 function decodeKey(service: ServiceName, variable: string, text: string): Uint8Array {
