@@ -56,7 +56,8 @@ const HEADER_FIELDS = [
   'sealedAt',
   'keyId',
 ] as const satisfies readonly (keyof BlockHeader)[];
-const SIGNED_FIELDS = [...HEADER_FIELDS, 'signature'] as const satisfies readonly (keyof SignedBlockHeader)[];
+/** The fields of a signed block header, in no particular order (JCS orders them). */
+export const SIGNED_FIELDS = [...HEADER_FIELDS, 'signature'] as const satisfies readonly (keyof SignedBlockHeader)[];
 
 export const BlockFailure = {
   /** A field is missing, extra, of the wrong type or out of range. */

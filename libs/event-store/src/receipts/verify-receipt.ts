@@ -4,6 +4,7 @@ import {
   leafHash,
   ORIGIN_ATTRIBUTES,
   parseSignedBlockHeader,
+  SIGNED_FIELDS,
   verifyCheckpoint,
   verifyHeader,
   verifyInclusion,
@@ -47,23 +48,11 @@ function fail(code: ReceiptFailureCode, reason: string): ReceiptVerdict {
   return { ok: false, code, reason };
 }
 
-const HEADER_FIELDS = [
-  'height',
-  'previousHash',
-  'firstLeafIndex',
-  'leafCount',
-  'treeSize',
-  'root',
-  'sealedAt',
-  'keyId',
-  'signature',
-] as const;
-
 /** The signed header inside the ledger's block representation (which adds derived fields such as its hash). */
 function signedHeaderFields(block: unknown): unknown {
   if (typeof block !== 'object' || block === null) return block;
   const source = block as Record<string, unknown>;
-  return Object.fromEntries(HEADER_FIELDS.filter((field) => field in source).map((field) => [field, source[field]]));
+  return Object.fromEntries(SIGNED_FIELDS.filter((field) => field in source).map((field) => [field, source[field]]));
 }
 
 function withoutProofOfOrigin(event: Record<string, unknown>): Record<string, unknown> {
