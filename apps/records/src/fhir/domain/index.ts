@@ -1,0 +1,6 @@
+export { validateResource, isStoredResourceType, STORED_TYPES } from './validate';
+export type { StoredResource, StoredResourceType, ValidationResult } from './validate';
+export type { IssueCode } from './outcome';
+export { patientOf } from './patient-of';
+export { searchIndex } from './search';
+export type { SearchDate, SearchIndex, SearchToken } from './search';
