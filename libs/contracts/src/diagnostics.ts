@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { eventSource, UnsignedEnvelope } from './envelope';
+import { dataschemaOf } from './catalogue/define';
+import { UnsignedEnvelope } from './envelope';
 import { ServiceName } from './services';
 
 /**
@@ -51,20 +52,14 @@ export const DIAGNOSTICS_EXAMPLES = {
   },
 } as const satisfies Record<string, DiagnosticsEvent>;
 
-/** The CloudEvents `dataschema` of the diagnostics events since v2 (kept equal to the catalogue's, a spec checks). */
-export const DIAGNOSTICS_V2_DATASCHEMA = {
-  'diagnostics.PingSent': 'urn:medledger:event:diagnostics.PingSent:2',
-  'diagnostics.PingAnswered': 'urn:medledger:event:diagnostics.PingAnswered:2',
-} as const;
-
 const PingSentEnvelope = UnsignedEnvelope.extend({
   type: z.literal('diagnostics.PingSent'),
-  dataschema: z.literal(DIAGNOSTICS_V2_DATASCHEMA['diagnostics.PingSent']),
+  dataschema: z.literal(dataschemaOf('diagnostics.PingSent', 2)),
   data: PingSent.omit({ type: true }),
 });
 const PingAnsweredEnvelope = UnsignedEnvelope.extend({
   type: z.literal('diagnostics.PingAnswered'),
-  dataschema: z.literal(DIAGNOSTICS_V2_DATASCHEMA['diagnostics.PingAnswered']),
+  dataschema: z.literal(dataschemaOf('diagnostics.PingAnswered', 2)),
   data: PingAnswered.omit({ type: true }),
 });
 
@@ -77,21 +72,3 @@ export const DiagnosticsMessage = z.union([
   PingAnsweredEnvelope.transform((e): PingAnswered => ({ type: 'diagnostics.PingAnswered', ...e.data })),
   DiagnosticsEvent,
 ]);
-
-/** The v2 envelope of a diagnostics event published by `service`. */
-export function diagnosticsEnvelope(event: DiagnosticsEvent, service: ServiceName, id: string): UnsignedEnvelope {
-  const { type, ...data } = event;
-  return UnsignedEnvelope.parse({
-    specversion: '1.0',
-    id,
-    source: eventSource(service),
-    type,
-    time: new Date().toISOString(),
-    subject: `ping/${event.pingId}`,
-    dataschema: DIAGNOSTICS_V2_DATASCHEMA[type],
-    datacontenttype: 'application/json',
-    data,
-    aggregateid: event.pingId,
-    aggregateversion: type === 'diagnostics.PingSent' ? 1 : 2,
-  });
-}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dataschemaOf } from './catalogue/define';
 import { SERVICE_NAMES, type ServiceName } from './services';
 
 /**
@@ -25,7 +26,7 @@ export function serviceOfSource(source: string): ServiceName | undefined {
   return (SERVICE_NAMES as readonly string[]).includes(name ?? '') ? (name as ServiceName) : undefined;
 }
 
-const base64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be base64 of 32 bytes');
+export const Base64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be base64 of 32 bytes');
 
 // Loose: CloudEvents allows further extension attributes; they are kept, signed and sealed as received.
 /** What a producer signs: the envelope without its proof of origin. */
@@ -52,7 +53,7 @@ export const EventEnvelope = UnsignedEnvelope.extend({
   producerkey: z.string().regex(/^[0-9a-f]{8}$/, 'must be the 8-hex-digit key id'),
   batchnote: z.string().min(1),
   batchindex: z.number().int().nonnegative(),
-  batchproof: z.array(base64Hash).max(64),
+  batchproof: z.array(Base64Hash).max(64),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 
@@ -60,8 +61,8 @@ export type EventEnvelope = z.infer<typeof EventEnvelope>;
 export const BlockSealedData = z.object({
   height: z.number().int().nonnegative(),
   treeSize: z.number().int().nonnegative(),
-  root: base64Hash,
-  blockHash: base64Hash,
+  root: Base64Hash,
+  blockHash: Base64Hash,
   checkpoint: z.string().min(1),
   events: z.array(z.object({ eventId: z.string().min(1), index: z.number().int().nonnegative() })),
 });
@@ -71,14 +72,11 @@ export type BlockSealedData = z.infer<typeof BlockSealedData>;
 export const BlockSealed = BlockSealedData.extend({ type: z.literal('ledger.BlockSealed') });
 export type BlockSealed = z.infer<typeof BlockSealed>;
 
-/** The CloudEvents `dataschema` of `ledger.BlockSealed` v2 (kept equal to the catalogue's, a spec checks). */
-export const BLOCK_SEALED_V2_DATASCHEMA = 'urn:medledger:event:ledger.BlockSealed:2';
-
 /** `ledger.BlockSealed` v2: a CloudEvents envelope whose data is {@link BlockSealedData}. */
 export const BlockSealedEnvelope = UnsignedEnvelope.extend({
   type: z.literal('ledger.BlockSealed'),
   source: z.literal('/medledger/ledger'),
-  dataschema: z.literal(BLOCK_SEALED_V2_DATASCHEMA),
+  dataschema: z.literal(dataschemaOf('ledger.BlockSealed', 2)),
   data: BlockSealedData,
 });
 
@@ -87,21 +85,3 @@ export const BlockSealedMessage = z.union([
   BlockSealedEnvelope.transform((envelope) => envelope.data),
   BlockSealed.transform(({ type: _type, ...data }) => data),
 ]);
-
-/** The v2 envelope of a sealed block. Its id is derived from the block, so a repeated announcement is recognisable. */
-export function blockSealedEnvelope(data: BlockSealedData, origin: string, sealedAt: string): UnsignedEnvelope {
-  const envelope = {
-    specversion: '1.0' as const,
-    id: `block-${data.height}-${Buffer.from(data.blockHash, 'base64').subarray(0, 8).toString('hex')}`,
-    source: eventSource('ledger'),
-    type: 'ledger.BlockSealed',
-    time: sealedAt,
-    subject: `${origin}/block/${data.height}`,
-    dataschema: BLOCK_SEALED_V2_DATASCHEMA,
-    datacontenttype: 'application/json' as const,
-    data,
-    aggregateid: origin,
-    aggregateversion: data.height,
-  };
-  return BlockSealedEnvelope.parse(envelope);
-}

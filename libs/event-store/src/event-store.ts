@@ -1,6 +1,6 @@
 import type { UnsignedEnvelope } from '@medledger/contracts';
 import { EventStoreError, VersionConflict } from './errors';
-import { inTransaction, type Sql, type TransactionalSql } from './sql';
+import type { Sql, TransactionalSql } from './sql';
 import { ProblemException } from '@medledger/platform';
 
 /** A domain event as the service's domain code produces it. */
@@ -22,7 +22,7 @@ export interface StoredEvent<E extends DomainEvent = DomainEvent> {
   recordedAt: Date;
 }
 
-/** A public event to publish with the append: it goes to the outbox in the same transaction. */
+/** A public event for the outbox ({@link EventStore.enqueue}), written in the append's transaction. */
 export interface OutboxMessage {
   topic: string;
   /** Kafka key: the aggregate id, so each aggregate stays in order on one partition. */
@@ -37,7 +37,6 @@ export interface AppendRequest<E extends DomainEvent = DomainEvent> {
   /** The version the caller decided on: 0 when the stream must not exist yet. */
   expectedVersion: number;
   events: ReadonlyArray<E & { eventId: string; metadata?: Record<string, unknown> }>;
-  publish?: readonly OutboxMessage[];
 }
 
 /**
@@ -107,7 +106,7 @@ export class EventStore<Tx extends Sql = Sql> {
     for (const projection of projections) this.projections.set(projection.name, projection);
   }
 
-  /** Called after a transaction of {@link transact} that wrote to the outbox has committed (wakes the relay). */
+  /** Called after each transaction of {@link transact} has committed (wakes the relay). */
   onOutboxCommitted(listener: () => void): void {
     this.committedListeners.push(listener);
   }
@@ -117,17 +116,8 @@ export class EventStore<Tx extends Sql = Sql> {
    * A {@link VersionConflict} thrown inside rolls everything back.
    */
   async transact<R>(client: TransactionalSql, fn: (tx: Tx) => Promise<R>): Promise<R> {
-    let wrote = false;
-    const result = await inTransaction(
-      client,
-      async (tx) => {
-        const out = await fn(tx as Tx);
-        wrote = true;
-        return out;
-      },
-      { timeout: COMMAND_TIMEOUT_MS },
-    );
-    if (wrote) for (const listener of this.committedListeners) listener();
+    const result = await client.$transaction((tx) => fn(tx as Tx), { timeout: COMMAND_TIMEOUT_MS });
+    for (const listener of this.committedListeners) listener();
     return result;
   }
 
@@ -153,9 +143,9 @@ export class EventStore<Tx extends Sql = Sql> {
   }
 
   /**
-   * Appends events to a stream if it is still at `expectedVersion`, writes `publish` to the outbox and updates
-   * the projections, all in `tx`. Concurrent appends to one stream serialise on its row: the loser gets a
-   * {@link VersionConflict} (409), never a lost update.
+   * Appends events to a stream if it is still at `expectedVersion` and updates the projections, all in `tx`.
+   * Concurrent appends to one stream serialise on its row: the loser gets a {@link VersionConflict} (409), never a
+   * lost update.
    */
   async append<E extends DomainEvent>(tx: Tx, request: AppendRequest<E>): Promise<Array<StoredEvent<E>>> {
     const { streamId, streamType, expectedVersion, events } = request;
@@ -211,8 +201,6 @@ export class EventStore<Tx extends Sql = Sql> {
       });
     }
 
-    await this.enqueue(tx, request.publish ?? []);
-
     for (const projection of this.projections.values()) {
       if (!projection.streamTypes.includes(streamType)) continue;
       for (const event of stored) await projection.apply(tx, event);
@@ -244,8 +232,7 @@ export class EventStore<Tx extends Sql = Sql> {
         detail: `projections: ${[...this.projections.keys()].join(', ') || '(none)'}`,
       });
     }
-    return inTransaction(
-      client,
+    return client.$transaction(
       async (sql) => {
         const tx = sql as Tx;
         await projection.reset(tx);

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { TopicMessages } from 'kafkajs';
 import type { OriginSigner } from '@medledger/ledger-core';
 import type { UnsignedEnvelope } from '@medledger/contracts';
-import { inTransaction, type Sql, type TransactionalSql } from './sql';
+import type { Sql, TransactionalSql } from './sql';
 
 /**
  * Rows signed and sent per round: one producer batch, one signature. A round waits on Kafka's acknowledgement,
@@ -89,8 +89,7 @@ export class OutboxRelay {
 
   /** One round: publishes up to one batch. Returns how many rows it published (0: none, or another relay holds the lock). */
   async publishOnce(): Promise<number> {
-    return inTransaction(
-      this.client,
+    return this.client.$transaction(
       async (tx) => {
         const [lock] = await tx.$queryRawUnsafe<Array<{ locked: boolean }>>(
           'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
@@ -118,7 +117,7 @@ export class OutboxRelay {
         );
         return rows.length;
       },
-      { timeout: ROUND_TIMEOUT_MS, maxWait: ROUND_TIMEOUT_MS },
+      { timeout: ROUND_TIMEOUT_MS },
     );
   }
 

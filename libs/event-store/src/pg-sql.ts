@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Pool, type PoolClient } from 'pg';
 import type { Sql, TransactionalSql } from './sql';
 
@@ -21,11 +22,15 @@ function wrap(client: Pick<PoolClient, 'query'>): Sql {
  * `npm run bench:outbox` (docs/perf.md). Same database, same migrations (Prisma owns the schema).
  */
 export class PgSql implements TransactionalSql {
+  private static readonly logger = new Logger('PgSql');
   private readonly pool: Pool;
   private readonly direct: Sql;
 
   constructor(connectionString: string, max = EVENT_STORE_POOL_SIZE) {
     this.pool = new Pool({ connectionString, max });
+    // An idle connection the server ends (restart, failover, a dropped database) is reported here; without a
+    // listener node-postgres would throw it as an unhandled 'error' event. The pool replaces it on the next use.
+    this.pool.on('error', (error) => PgSql.logger.warn(`idle connection lost: ${error.message}`));
     this.direct = wrap(this.pool);
   }
 
@@ -41,17 +46,14 @@ export class PgSql implements TransactionalSql {
    * `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. `timeout`
    * bounds how long the transaction may sit idle (the server ends it: idle_in_transaction_session_timeout).
    */
-  async $transaction<R>(
-    fn: (tx: never) => Promise<R>,
-    options: { maxWait?: number; timeout?: number } = {},
-  ): Promise<R> {
+  async $transaction<R>(fn: (tx: Sql) => Promise<R>, options: { timeout?: number } = {}): Promise<R> {
     const client = await this.pool.connect();
     let broken = false;
     try {
       await client.query('BEGIN');
       if (options.timeout)
         await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.floor(options.timeout)}`);
-      const result = await fn(wrap(client) as never);
+      const result = await fn(wrap(client));
       await client.query('COMMIT');
       return result;
     } catch (error) {

@@ -6,7 +6,7 @@ import { KafkaGateway, type DeadLetterReason } from '@medledger/platform';
 import { EventStoreError } from './errors';
 import { EventStoreMetrics } from './metrics';
 import { EVENT_STORE_SQL } from './tokens';
-import { inTransaction, type Sql, type TransactionalSql } from './sql';
+import type { Sql, TransactionalSql } from './sql';
 
 /** Attempts of a throwing handler before its message is dead-lettered; back-off doubles from the base. */
 export const HANDLER_MAX_ATTEMPTS = 5;
@@ -55,7 +55,7 @@ export class ReliableConsumer {
     let lastError: unknown;
     for (let attempt = 1; attempt <= HANDLER_MAX_ATTEMPTS; attempt++) {
       try {
-        const outcome = await inTransaction(this.client, async (tx) => {
+        const outcome = await this.client.$transaction(async (tx) => {
           const inserted = await tx.$executeRawUnsafe(
             `INSERT INTO es_inbox (consumer, event_id, processed_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`,
             options.consumer,

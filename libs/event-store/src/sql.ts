@@ -1,23 +1,14 @@
 /**
- * The slice of a Prisma client, or of one of its interactive transactions, that the event store runs its SQL
- * through. The event store's tables are in every event-sourced service's own schema (prisma/event-store.prisma),
- * so it cannot use any one service's generated model API: it speaks SQL, and services pass their client or `tx`.
+ * The SQL the event store runs: its tables are in every event-sourced service's own schema
+ * (prisma/event-store.prisma), so it cannot use any one service's generated model API. The shape follows Prisma's
+ * raw API; the implementation is {@link PgSql} (ADR 0004).
  */
 export interface Sql {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
   $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
 }
 
-/** A client that can open interactive transactions (a generated PrismaClient is one). */
+/** A client that can run a function in one transaction: committed when it resolves, rolled back when it throws. */
 export interface TransactionalSql extends Sql {
-  $transaction<R>(fn: (tx: never) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
-}
-
-/** Runs `fn` in one interactive transaction of `client`; `tx` is typed as the slice the event store needs. */
-export function inTransaction<R>(
-  client: TransactionalSql,
-  fn: (tx: Sql) => Promise<R>,
-  options: { maxWait?: number; timeout?: number } = {},
-): Promise<R> {
-  return client.$transaction(fn, options);
+  $transaction<R>(fn: (tx: Sql) => Promise<R>, options?: { timeout?: number }): Promise<R>;
 }

@@ -187,7 +187,6 @@ export class PatientsService {
         streamType: PATIENT_STREAM_TYPE,
         expectedVersion: version,
         events,
-        publish: [],
       });
       await this.store.enqueue(tx, stored.map(publicEvent));
       const next = stored.reduce(fold, state);

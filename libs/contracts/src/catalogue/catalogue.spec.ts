@@ -1,13 +1,8 @@
 import { CloudEvent } from 'cloudevents';
-import { DIAGNOSTICS_V2_DATASCHEMA, DiagnosticsMessage, diagnosticsEnvelope, type PingSent } from '../diagnostics';
+import { DiagnosticsMessage, type PingAnswered, type PingSent } from '../diagnostics';
 import { z } from 'zod';
-import {
-  BLOCK_SEALED_V2_DATASCHEMA,
-  BlockSealedMessage,
-  blockSealedEnvelope,
-  UnsignedEnvelope,
-  type BlockSealedData,
-} from '../envelope';
+import { BlockSealedMessage, UnsignedEnvelope, type BlockSealedData } from '../envelope';
+import { blockSealedEnvelope, diagnosticsEnvelope } from './messages';
 import { CatalogueFailure, createEnvelope, EVENT_CATALOGUE, EventCatalogue } from './catalogue';
 import { dataschemaOf, defineEvent, parseDataschema } from './define';
 
@@ -149,9 +144,9 @@ describe('ledger.BlockSealed', () => {
   const data = EVENT_CATALOGUE.latest('ledger.BlockSealed')?.example as BlockSealedData;
 
   it('v2 is a CloudEvents envelope with the catalogue dataschema, derived id, and the block as data', () => {
-    expect(BLOCK_SEALED_V2_DATASCHEMA).toBe(dataschemaOf('ledger.BlockSealed', 2));
     const envelope = blockSealedEnvelope(data, 'medledger.local/ledger', '2026-11-24T10:00:00.000Z');
     expect(() => new CloudEvent(envelope, true)).not.toThrow();
+    expect(envelope.dataschema).toBe(dataschemaOf('ledger.BlockSealed', 2));
     expect(envelope).toMatchObject({ id: 'block-12-496aca80e4d8f29f', aggregateversion: 12, data });
     expect(blockSealedEnvelope(data, 'medledger.local/ledger', '2026-11-24T10:00:09.000Z').id).toBe(envelope.id);
   });
@@ -179,7 +174,13 @@ describe('diagnostics', () => {
       source: '/medledger/trials',
       dataschema: dataschemaOf('diagnostics.PingSent', 2),
     });
-    expect(DIAGNOSTICS_V2_DATASCHEMA['diagnostics.PingAnswered']).toBe(dataschemaOf('diagnostics.PingAnswered', 2));
+    const answer = {
+      type: 'diagnostics.PingAnswered' as const,
+      ...(EVENT_CATALOGUE.get('diagnostics.PingAnswered', 2)?.example as object),
+    } as PingAnswered;
+    expect(diagnosticsEnvelope(answer, 'ledger', '6b0c7a4e-2f1d-4e7a-9c3b-1a2b3c4d5e6f').dataschema).toBe(
+      dataschemaOf('diagnostics.PingAnswered', 2),
+    );
     expect(DiagnosticsMessage.parse(JSON.parse(JSON.stringify(envelope)))).toEqual(ping);
     expect(DiagnosticsMessage.parse(EVENT_CATALOGUE.get('diagnostics.PingSent', 1)?.example)).toEqual(ping);
   });

@@ -1,6 +1,7 @@
 import { CloudEvent } from 'cloudevents';
 import type { z } from 'zod';
 import { eventSource, UnsignedEnvelope } from '../envelope';
+import type { ServiceName } from '../services';
 import { dataschemaOf, parseDataschema, type EventDefinition } from './define';
 import {
   BlockSealedV1,
@@ -129,6 +130,8 @@ export interface EnvelopeInput<D> {
   aggregateVersion: number;
   correlationId?: string;
   causationId?: string;
+  /** The sending service, for events any service may send (diagnostics); default the catalogue's producer. */
+  source?: ServiceName;
 }
 
 /**
@@ -147,7 +150,7 @@ export function createEnvelope<D extends Record<string, unknown>>(
   const envelope: UnsignedEnvelope = {
     specversion: '1.0',
     id: input.id,
-    source: eventSource(definition.producer),
+    source: eventSource(input.source ?? definition.producer),
     type: input.type,
     time: input.time,
     ...(input.subject !== undefined ? { subject: input.subject } : {}),

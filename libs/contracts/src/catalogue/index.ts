@@ -1,3 +1,4 @@
 export * from './catalogue';
 export * from './define';
 export * from './events';
+export * from './messages';
