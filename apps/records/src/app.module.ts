@@ -3,10 +3,13 @@ import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import { EVENT_STORE_TOPICS, EventStoreModule, type Sql } from '@medledger/event-store';
 import { AuthModule, PlatformModule, ServiceConfig } from '@medledger/platform';
 import { PrismaClient } from './generated/prisma/client';
-import { PatientKeyCodec } from './patients/infra/patient-keys';
-import { patientSummaryProjection } from './patients/infra/patient-summary.projection';
-import { PatientsController } from './patients/patients.controller';
-import { PatientsService } from './patients/patients.service';
+import { AccessService } from './access/access.service';
+import { AuditService } from './audit/audit.service';
+import { PatientKeyCodec } from './resources/infra/patient-keys';
+import { auditLogProjection, breakGlassProjection, resourceIndexProjection } from './resources/infra/projections';
+import { ResourceRepository } from './resources/resource.repository';
+import { PatientRecordController, ResourcesController } from './resources/resources.controller';
+import { ResourcesService } from './resources/resources.service';
 import { loadMasterKey, loadRecordsConfig } from './records.config';
 
 @Module({})
@@ -31,11 +34,12 @@ export class RecordsModule {
           service: 'records',
           env,
           codec: new PatientKeyCodec(loadMasterKey(records)),
-          projections: [patientSummaryProjection],
+          projections: [resourceIndexProjection, breakGlassProjection, auditLogProjection],
         }),
       ],
-      controllers: [PatientsController],
-      providers: [PatientsService],
+      // PatientRecordController first: its fixed paths (AuditEvent, $break-glass) win over /fhir/:type.
+      controllers: [PatientRecordController, ResourcesController],
+      providers: [ResourceRepository, AuditService, AccessService, ResourcesService],
     };
   }
 }

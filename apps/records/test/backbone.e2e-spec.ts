@@ -55,6 +55,12 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
   let bearer: Record<string, string> = {};
   const http = (path: string, init: RequestInit = {}) =>
     fetch(records.baseUrl + path, { ...init, headers: { ...bearer, ...(init.headers as Record<string, string>) } });
+  /** As the patient themself: anyone else needs the patient's consent. */
+  const asPatient = async (id: string, path: string, init: RequestInit = {}) =>
+    fetch(records.baseUrl + path, {
+      ...init,
+      headers: { ...(await auth.headers(`Patient/${id}`, 'patient')), ...(init.headers as Record<string, string>) },
+    });
   const fhir = (method: string, body: unknown, headers: Record<string, string> = {}) => ({
     method,
     headers: { 'content-type': 'application/fhir+json', ...headers },
@@ -139,7 +145,7 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
   it('registers a patient: versioned FHIR resource back, data encrypted at rest, a signed PHI-free public event', async () => {
     const { id, eventId, body } = await register();
     expect(body).toMatchObject({ resourceType: 'Patient', id, meta: { versionId: '1' }, birthDate: '1980-02-29' });
-    const read = await http(`/fhir/Patient/${id}`);
+    const read = await asPatient(id, `/fhir/Patient/${id}`);
     expect(read.headers.get('etag')).toBe('W/"1"');
     expect(await read.json()).toMatchObject({ name: [{ family: 'Zweistein' }] });
 
@@ -203,7 +209,8 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     const { id } = await register();
     const responses = await Promise.all(
       Array.from({ length: 6 }, (_, n) =>
-        http(
+        asPatient(
+          id,
           `/fhir/Patient/${id}`,
           fhir('PUT', { ...alice, gender: n % 2 ? 'female' : 'other' }, { 'if-match': 'W/"1"' }),
         ),
@@ -214,8 +221,8 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     expect(statuses.every((s) => s === 200 || s === 409 || s === 412)).toBe(true);
     const conflicts = await Promise.all(responses.filter((r) => r.status === 409).map((r) => r.json()));
     for (const problem of conflicts) expect(problem).toMatchObject({ code: 'EVENT_STORE.VERSION_CONFLICT' });
-    expect((await http(`/fhir/Patient/${id}`)).headers.get('etag')).toBe('W/"2"');
-    const stale = await http(`/fhir/Patient/${id}`, fhir('PUT', alice, { 'if-match': 'W/"1"' }));
+    expect((await asPatient(id, `/fhir/Patient/${id}`)).headers.get('etag')).toBe('W/"2"');
+    const stale = await asPatient(id, `/fhir/Patient/${id}`, fhir('PUT', alice, { 'if-match': 'W/"1"' }));
     expect(stale.status).toBe(412);
   });
 
@@ -279,19 +286,19 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     expect(dead.message.headers?.['trace']?.toString()).toBe('x1');
   });
 
-  it('rebuilds the patient projection from the events alone', async () => {
+  it('rebuilds the resource index from the events alone', async () => {
     await register();
     const prisma = records.app.get<Sql>(PRISMA);
     const snapshot = () =>
       prisma.$queryRawUnsafe<unknown[]>(
-        'SELECT patient_id::text, version_id, registered_at, last_updated FROM patient_summary ORDER BY patient_id',
+        'SELECT resource_type, resource_id::text, patient_id::text, stream_id, version_id, created_at, last_updated FROM resource_index ORDER BY resource_type, resource_id',
       );
     const before = await snapshot();
     expect(before.length).toBeGreaterThan(0);
-    await prisma.$executeRawUnsafe('DELETE FROM patient_summary');
-    const response = await http('/v1/projections/patient-summary/rebuild', { method: 'POST' });
+    await prisma.$executeRawUnsafe('DELETE FROM resource_index');
+    const response = await http('/v1/projections/resource-index/rebuild', { method: 'POST' });
     expect(response.status).toBe(201);
-    expect(await response.json()).toMatchObject({ projection: 'patient-summary' });
+    expect(await response.json()).toMatchObject({ projection: 'resource-index' });
     expect(await snapshot()).toEqual(before);
     expect((await http('/v1/projections/nope/rebuild', { method: 'POST' })).status).toBe(404);
   });
@@ -360,27 +367,28 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
 
   it('serves history and versions, and proves an old version is the one anchored without showing it', async () => {
     const { id } = await register();
-    const updated = await http(
+    const updated = await asPatient(
+      id,
       `/fhir/Patient/${id}`,
       fhir('PUT', { ...alice, gender: 'female' }, { 'if-match': 'W/"1"' }),
     );
     expect(updated.status).toBe(200);
 
-    const history = (await (await http(`/fhir/Patient/${id}/_history`)).json()) as {
+    const history = (await (await asPatient(id, `/fhir/Patient/${id}/_history`)).json()) as {
       type: string;
       total: number;
       entry: Array<{ resource: { meta: { versionId: string }; gender?: string } }>;
     };
     expect(history).toMatchObject({ type: 'history', total: 2 });
     expect(history.entry.map((e) => e.resource.meta.versionId)).toEqual(['2', '1']);
-    const v1 = await http(`/fhir/Patient/${id}/_history/1`);
+    const v1 = await asPatient(id, `/fhir/Patient/${id}/_history/1`);
     expect(v1.status).toBe(200);
     expect(await v1.json()).not.toHaveProperty('gender');
-    expect((await http(`/fhir/Patient/${id}/_history/3`)).status).toBe(404);
+    expect((await asPatient(id, `/fhir/Patient/${id}/_history/3`)).status).toBe(404);
 
     const proof = await eventually(
       async () => {
-        const response = await http(`/fhir/Patient/${id}/_history/1/$verify`);
+        const response = await asPatient(id, `/fhir/Patient/${id}/_history/1/$verify`);
         return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 200 },

@@ -91,16 +91,22 @@ describe('outbox relay across a Kafka outage', () => {
       // Updates of one patient while Kafka is away: their order must survive.
       const first = created[0] as string;
       for (let version = 1; version <= 5; version++) {
+        // As the patient: anyone else would need their consent.
         const response = await http(`/fhir/Patient/${first}`, {
           method: 'PUT',
-          headers: { 'content-type': 'application/fhir+json', 'if-match': `W/"${version}"` },
+          headers: {
+            ...(await auth.headers(`Patient/${first}`, 'patient')),
+            'content-type': 'application/fhir+json',
+            'if-match': `W/"${version}"`,
+          },
           body: JSON.stringify({ resourceType: 'Patient', gender: version % 2 ? 'female' : 'male' }),
         });
         expect(response.status).toBe(200);
       }
-      expect(await metric('outbox_lag_events')).toBe(15);
+      // Each command publishes its change and the AuditEvent of the access (records.AccessAudited).
+      expect(await metric('outbox_lag_events')).toBe(30);
       const unsealed = (await (await http('/v1/events/unsealed?olderThanMs=0')).json()) as { events: unknown[] };
-      expect(unsealed.events.length).toBeGreaterThanOrEqual(18);
+      expect(unsealed.events.length).toBeGreaterThanOrEqual(36);
       await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
       expect(await metric('outbox_publish_failures_total')).toBeGreaterThan(0);
 
@@ -115,10 +121,10 @@ describe('outbox relay across a Kafka outage', () => {
       const committed = await prisma.$queryRawUnsafe<Array<{ event_id: string; key: string }>>(
         'SELECT event_id, key FROM es_outbox ORDER BY position',
       );
-      expect(committed).toHaveLength(18);
+      expect(committed).toHaveLength(36);
       const recorder = await recordTopics([PUBLIC_EVENT_TOPICS.records], brokers);
       try {
-        await eventually(async () => (recorder.messages.length >= 18 ? true : undefined));
+        await eventually(async () => (recorder.messages.length >= 36 ? true : undefined));
         await new Promise((resolve) => setTimeout(resolve, 500));
         const seen = recorder.messages.map(
           (m) => jsonOf(m.message.value) as { id: string; aggregateid: string; aggregateversion: number },

@@ -4,7 +4,9 @@ import { eventSource, UnsignedEnvelope } from '../envelope';
 import type { ServiceName } from '../services';
 import { dataschemaOf, parseDataschema, type EventDefinition } from './define';
 import {
+  AccessAuditedV1,
   BlockSealedV1,
+  EmergencyAccessGrantedV1,
   BlockSealedV2,
   PatientRegisteredV1,
   PatientUpdatedV1,
@@ -12,6 +14,8 @@ import {
   PingAnsweredV2,
   PingSentV1,
   PingSentV2,
+  ResourceCreatedV1,
+  ResourceUpdatedV1,
 } from './events';
 
 /** Stable reasons a message's data is refused (dead-letter reason codes). */
@@ -111,6 +115,10 @@ export class EventCatalogue {
 export const EVENT_CATALOGUE = new EventCatalogue([
   PatientRegisteredV1,
   PatientUpdatedV1,
+  ResourceCreatedV1,
+  ResourceUpdatedV1,
+  EmergencyAccessGrantedV1,
+  AccessAuditedV1,
   BlockSealedV1,
   BlockSealedV2,
   PingSentV1,

@@ -63,6 +63,143 @@ export const PatientUpdatedV1 = defineEvent({
   },
 });
 
+/** The clinical resource types records stores besides Patient, and the patient's own Consent resources. */
+export const RECORDS_RESOURCE_TYPES = [
+  'Observation',
+  'Condition',
+  'MedicationStatement',
+  'AllergyIntolerance',
+  'DocumentReference',
+  'Consent',
+] as const;
+
+/** The data of a records event that anchors one version of a patient's resource: ids and a commitment. */
+function resourceVersion(atField: 'createdAt' | 'updatedAt', what: string, when: string) {
+  return z.object({
+    resourceType: z.enum(RECORDS_RESOURCE_TYPES).describe('FHIR resource type'),
+    resourceId: z.uuid().describe('id of the resource in records'),
+    patientId: z.uuid().describe('id of the FHIR Patient whose record holds it'),
+    versionId: z
+      .string()
+      .regex(/^[1-9]\d*$/)
+      .describe(`FHIR meta.versionId of the ${what}`),
+    commitment: Base64Hash.describe(
+      'base64 SHA-256 over a 32-byte salt and the RFC 8785 JSON of the resource version; the salt stays in records',
+    ),
+    [atField]: z.iso.datetime().describe(`when records committed the ${when}`),
+  });
+}
+
+/** records: a resource was created in a patient's record (an observation, a condition, a consent…). */
+export const ResourceCreatedV1 = defineEvent({
+  ...recordsEvent,
+  type: 'records.ResourceCreated',
+  version: 1,
+  description:
+    "A FHIR resource was created in a patient's record (version 1), a Consent the patient wrote included. Anchors the commitment of that version.",
+  schema: resourceVersion('createdAt', 'created resource', 'creation'),
+  example: {
+    resourceType: 'Observation',
+    resourceId: '2b0f6d8e-4c1a-4e5b-9a7d-1f3e5c7a9b20',
+    patientId: '6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    versionId: '1',
+    commitment: 'ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs=',
+    createdAt: '2026-11-24T10:05:00.000Z',
+  },
+});
+
+/** records: a resource in a patient's record has a new version (a correction, a revoked consent…). */
+export const ResourceUpdatedV1 = defineEvent({
+  ...recordsEvent,
+  type: 'records.ResourceUpdated',
+  version: 1,
+  description:
+    "A new version of a FHIR resource in a patient's record was committed (a revoked Consent is one). Anchors the commitment of that version.",
+  schema: resourceVersion('updatedAt', 'new version', 'update'),
+  example: {
+    resourceType: 'Consent',
+    resourceId: '9c3e1f27-5d6b-4a8c-b1e2-7f4a3c5d6e80',
+    patientId: '6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    versionId: '2',
+    commitment: 'PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=',
+    updatedAt: '2026-11-24T12:00:00.000Z',
+  },
+});
+
+const FhirReference = z
+  .string()
+  .regex(/^(Patient|Practitioner|RelatedPerson|Organization|Device)\/[A-Za-z0-9\-.]{1,64}$/);
+
+/** records: a practitioner claimed emergency access to a patient's record (the patient is told by this event). */
+export const EmergencyAccessGrantedV1 = defineEvent({
+  ...recordsEvent,
+  type: 'records.EmergencyAccessGranted',
+  version: 1,
+  description:
+    "A practitioner claimed break-glass access to a patient's record, over the patient's consents, for a short window. It notifies the patient; every access it allows is audited with basis break-glass.",
+  schema: z.object({
+    grantId: z.uuid().describe('id of the grant'),
+    patientId: z.uuid().describe('id of the FHIR Patient'),
+    actor: FhirReference.describe('the practitioner, a FHIR reference'),
+    grantedAt: z.iso.datetime().describe('when records granted it'),
+    until: z.iso.datetime().describe('end of the window'),
+    reasonCommitment: Base64Hash.describe(
+      'base64 SHA-256 over a 32-byte salt and the stated reason (the reason is free text and stays in records)',
+    ),
+  }),
+  example: {
+    grantId: '4d2c6a8e-1b3f-4e5a-8c7d-9e0f1a2b3c40',
+    patientId: '6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    actor: 'Practitioner/dr-emergency',
+    grantedAt: '2026-11-24T03:12:00.000Z',
+    until: '2026-11-24T03:27:00.000Z',
+    reasonCommitment: 'Ln0sA6lQeuJl7PW1NWiFpTOTogKdJBOUmXJloaJa78Y=',
+  },
+});
+
+/** records: one audited access to a patient's record (read, write, search, or a denial). */
+export const AccessAuditedV1 = defineEvent({
+  ...recordsEvent,
+  type: 'records.AccessAudited',
+  version: 1,
+  description:
+    "An access to a patient's record was audited (a FHIR AuditEvent kept in records): who, what interaction, on which resource, the outcome and on what basis. Ids only; the search parameters and the resources stay in records.",
+  schema: z.object({
+    auditEventId: z.uuid().describe('id of the AuditEvent in records'),
+    patientId: z.uuid().describe('id of the FHIR Patient whose record was accessed'),
+    actor: FhirReference.describe('who asked, a FHIR reference'),
+    role: z.enum(['patient', 'practitioner', 'related-person', 'org-admin', 'auditor']).describe('their role'),
+    interaction: z
+      .enum(['create', 'read', 'vread', 'history', 'search', 'update', 'verify', 'break-glass', 'disclosures'])
+      .describe('the FHIR interaction or operation'),
+    outcome: z
+      .enum(['0', '4', '8'])
+      .describe('FHIR AuditEvent.outcome: 0 success, 4 minor failure (denied), 8 failure'),
+    basis: z
+      .enum(['self', 'consent', 'break-glass', 'role', 'default-deny', 'consent-deny', 'role-deny'])
+      .describe('why it was allowed or refused'),
+    resourceType: z.string().optional().describe('the resource type concerned'),
+    resourceId: z.uuid().optional().describe('the resource concerned, when one'),
+    recorded: z.iso.datetime().describe('AuditEvent.recorded'),
+    commitment: Base64Hash.describe(
+      'base64 SHA-256 over a 32-byte salt and the RFC 8785 JSON of the AuditEvent; the salt stays in records',
+    ),
+  }),
+  example: {
+    auditEventId: '7a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c30',
+    patientId: '6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    actor: 'Practitioner/dr-house',
+    role: 'practitioner',
+    interaction: 'read',
+    outcome: '0',
+    basis: 'consent',
+    resourceType: 'Observation',
+    resourceId: '2b0f6d8e-4c1a-4e5b-9a7d-1f3e5c7a9b20',
+    recorded: '2026-11-24T10:06:00.000Z',
+    commitment: 'GKw+c0PwFokMUQ6T+TUmEWnZ4/VlQ2Qpgw+vCTT0+OQ=',
+  },
+});
+
 // ------------------------------------------------------------------------------------------------ ledger
 
 const blockSealedData = BlockSealedData.extend({

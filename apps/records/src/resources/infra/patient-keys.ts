@@ -39,6 +39,16 @@ function open(key: Uint8Array, sealed: Sealed, aad: string): Buffer {
 }
 
 /**
+ * Whose key encrypts a stream: the patient's stream itself (`Patient-<id>`) for every stream of their record
+ * (`Patient-<id>/<anything>`). The full stream id is the AEAD's associated data, so a sealed event cannot be moved
+ * to another stream.
+ */
+export function keyOwner(streamId: string): string {
+  const slash = streamId.indexOf('/');
+  return slash === -1 ? streamId : streamId.slice(0, slash);
+}
+
+/**
  * Envelope encryption of the records service's events: each patient has a random data key, stored only
  * wrapped (AES-256-GCM) under the master key from configuration. Destroying a patient's wrapped key makes their
  * events unreadable (erasure, issue 5) without touching the event log or the ledger.
@@ -49,15 +59,16 @@ export class PatientKeyCodec implements EventCodec<Sql> {
   }
 
   async encode(tx: Sql, streamId: string, data: Record<string, unknown>): Promise<unknown> {
-    const key = (await this.key(tx, streamId)) ?? (await this.createKey(tx, streamId));
+    const owner = keyOwner(streamId);
+    const key = (await this.key(tx, owner)) ?? (await this.createKey(tx, owner));
     return seal(key, Buffer.from(JSON.stringify(data)), streamId);
   }
 
   async decode(tx: Sql, streamId: string, stored: unknown): Promise<Record<string, unknown>> {
-    const key = await this.key(tx, streamId);
+    const key = await this.key(tx, keyOwner(streamId));
     if (!key)
       throw new ProblemException(410, RecordsCryptoError.PATIENT_ERASED, 'The data of this patient was erased', {
-        detail: `no data key for ${streamId}`,
+        detail: `no data key for ${keyOwner(streamId)}`,
       });
     return JSON.parse(open(key, stored as Sealed, streamId).toString('utf8')) as Record<string, unknown>;
   }

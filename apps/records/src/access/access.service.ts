@@ -1,0 +1,220 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
+import { EVENT_STORE, EVENT_STORE_SQL, EventStore, type Sql, type TransactionalSql } from '@medledger/event-store';
+import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
+import { AuditService } from '../audit/audit.service';
+import type { AuditBasis, AuditInteraction } from '../audit/domain/audit';
+import { decideAccess, type ConsentAction, type ConsentResource } from '../consent/domain/consent-policy';
+import { ResourceRepository } from '../resources/resource.repository';
+import {
+  BREAK_GLASS_REASON_MAX,
+  BREAK_GLASS_WINDOW_MS,
+  breakGlassStreamId,
+  type EmergencyAccessGranted,
+} from './domain/break-glass';
+import { roleGate } from './domain/roles';
+
+export const AccessErrorCode = {
+  DENIED: 'RECORDS.ACCESS_DENIED',
+  INVALID_BREAK_GLASS: 'RECORDS.INVALID_BREAK_GLASS',
+} as const;
+
+/** The request an access decision is about. */
+export interface AccessQuery {
+  patientId: string;
+  interaction: AuditInteraction;
+  resourceType: string;
+  resourceId?: string;
+  versionId?: string;
+  /** v3 PurposeOfUse code the caller declared (X-Purpose-Of-Use). */
+  purpose?: string;
+}
+
+export interface Permit {
+  basis: Extract<AuditBasis, 'self' | 'role' | 'consent' | 'break-glass'>;
+  consentId?: string;
+}
+
+const WRITES: readonly AuditInteraction[] = ['create', 'update'];
+
+function consentAction(interaction: AuditInteraction): ConsentAction {
+  return WRITES.includes(interaction) ? 'correct' : 'access';
+}
+
+/**
+ * Decides every access to a patient's record: the role gate, then (for anyone but the patient) the patient's active
+ * privacy consents and any break-glass grant, read in the request's transaction, so a revocation or an expiry takes
+ * effect on the next request. A refusal is audited and anchored before the 403 goes out.
+ */
+@Injectable()
+export class AccessService {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore<Sql>,
+    @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
+    private readonly resources: ResourceRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Permits the access or throws 403 RECORDS.ACCESS_DENIED (after auditing the refusal). */
+  async authorize(actor: AuthenticatedActor, query: AccessQuery): Promise<Permit> {
+    // Outside the caller's transaction: a refusal commits its audit on its own while the request fails, and a
+    // request never holds two pooled connections at once.
+    const verdict = await this.decide(this.client, actor, query);
+    if ('reason' in verdict) {
+      await this.audit.recordAlone(actor, { ...this.auditFields(query), outcome: '4', ...verdict });
+      throw new ProblemException(403, AccessErrorCode.DENIED, 'Access refused', {
+        detail: verdict.reason,
+        basis: verdict.basis,
+      });
+    }
+    return verdict;
+  }
+
+  /** The audit fields of an access: what it was about. */
+  auditFields(query: AccessQuery) {
+    return {
+      patientId: query.patientId,
+      interaction: query.interaction,
+      resourceType: query.resourceType,
+      ...(query.resourceId !== undefined && { resourceId: query.resourceId }),
+      ...(query.versionId !== undefined && { versionId: query.versionId }),
+      ...(query.purpose !== undefined && { purpose: query.purpose }),
+    };
+  }
+
+  private async decide(
+    tx: Sql,
+    actor: AuthenticatedActor,
+    query: AccessQuery,
+  ): Promise<Permit | { basis: Extract<AuditBasis, `${string}-deny`>; reason: string; consentId?: string }> {
+    const gate = roleGate(actor, query.patientId, query.interaction, query.resourceType);
+    if (gate.kind === 'allow') return { basis: gate.basis };
+    if (gate.kind === 'deny') return { basis: 'role-deny', reason: gate.reason };
+    const now = new Date().toISOString();
+    const consents = (await this.resources.ofPatient(tx, query.patientId, 'Consent')).map(
+      (c) => c.resource as unknown as ConsentResource,
+    );
+    const grants = await tx.$queryRawUnsafe<Array<{ until: Date }>>(
+      'SELECT until FROM break_glass_grant WHERE patient_id = $1::uuid AND actor = $2 AND until > $3::timestamptz',
+      query.patientId,
+      actor.reference,
+      now,
+    );
+    const decision = decideAccess(
+      {
+        actor: {
+          reference: actor.reference,
+          role: actor.role,
+          ...(actor.organization !== undefined && { organization: actor.organization }),
+        },
+        patient: `Patient/${query.patientId}`,
+        action: consentAction(query.interaction),
+        resourceType: query.resourceType,
+        ...(query.purpose !== undefined && { purpose: query.purpose }),
+        now,
+      },
+      consents,
+      grants.map((g) => ({
+        actor: actor.reference,
+        patient: `Patient/${query.patientId}`,
+        until: g.until.toISOString(),
+        reason: '',
+      })),
+    );
+    if (decision.permit)
+      return {
+        basis: decision.basis === 'self' ? 'self' : decision.basis,
+        ...(decision.consentId !== undefined && { consentId: decision.consentId }),
+      };
+    return {
+      basis: decision.basis,
+      reason: decision.reason,
+      ...(decision.consentId !== undefined && { consentId: decision.consentId }),
+    };
+  }
+
+  /**
+   * A practitioner claims emergency access to a patient's record: granted for BREAK_GLASS_WINDOW_MS, audited, and
+   * announced by records.EmergencyAccessGranted (the patient's notification), all in one transaction.
+   */
+  async breakGlass(
+    actor: AuthenticatedActor,
+    patientId: string,
+    body: unknown,
+  ): Promise<{ grantId: string; patientId: string; until: string; eventId: string }> {
+    const { reason, purpose } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > BREAK_GLASS_REASON_MAX)
+      throw new ProblemException(400, AccessErrorCode.INVALID_BREAK_GLASS, 'A reason is required', {
+        detail: `body: {"reason": "<why, 1 to ${BREAK_GLASS_REASON_MAX} characters>"}`,
+      });
+    if (!(await this.resources.locate(this.client, 'Patient', patientId)))
+      throw new ProblemException(404, 'RECORDS.RESOURCE_NOT_FOUND', 'No such patient', {
+        detail: `no Patient/${patientId}`,
+      });
+    const query: AccessQuery = {
+      patientId,
+      interaction: 'break-glass',
+      resourceType: 'Patient',
+      resourceId: patientId,
+      ...(typeof purpose === 'string' && { purpose }),
+    };
+    await this.authorize(actor, query);
+    return this.store.transact(this.client, async (tx) => {
+      const grantId = randomUUID();
+      const grantedAt = new Date();
+      const until = new Date(grantedAt.getTime() + BREAK_GLASS_WINDOW_MS).toISOString();
+      const salt = randomBytes(32);
+      const reasonCommitment = commitReason(reason, salt);
+      const event: EmergencyAccessGranted = {
+        type: 'EmergencyAccessGranted',
+        data: {
+          grantId,
+          patientId,
+          actor: actor.reference,
+          reason,
+          ...(typeof purpose === 'string' && { purpose }),
+          salt: salt.toString('base64'),
+          reasonCommitment,
+          grantedAt: grantedAt.toISOString(),
+          until,
+        },
+      };
+      const [stored] = await this.store.append(tx, {
+        streamId: breakGlassStreamId(patientId, grantId),
+        streamType: 'BreakGlass',
+        expectedVersion: 0,
+        events: [{ ...event, eventId: randomUUID() }],
+      });
+      if (!stored) throw new Error('the grant was not stored');
+      await this.store.enqueue(tx, [
+        {
+          topic: PUBLIC_EVENT_TOPICS.records,
+          key: patientId,
+          envelope: createEnvelope({
+            type: 'records.EmergencyAccessGranted',
+            id: stored.eventId,
+            time: event.data.grantedAt,
+            subject: `Patient/${patientId}`,
+            aggregateId: grantId,
+            aggregateVersion: 1,
+            data: {
+              grantId,
+              patientId,
+              actor: actor.reference,
+              grantedAt: event.data.grantedAt,
+              until,
+              reasonCommitment,
+            },
+          }),
+        },
+      ]);
+      await this.audit.record(tx, actor, { ...this.auditFields(query), outcome: '0', basis: 'break-glass' });
+      return { grantId, patientId, until, eventId: stored.eventId };
+    });
+  }
+}
+
+function commitReason(reason: string, salt: Uint8Array): string {
+  return createHash('sha256').update(salt).update(reason, 'utf8').digest('base64');
+}

@@ -1,0 +1,169 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
+import { EVENT_STORE, EVENT_STORE_SQL, EventStore, type Sql, type TransactionalSql } from '@medledger/event-store';
+import type { AuthenticatedActor } from '@medledger/platform';
+import { commitment, COMMITMENT_SALT_BYTES } from '../resources/domain/commitment';
+import { auditStreamId, toAuditEvent, type AuditEntry, type AuditEvent } from './domain/audit';
+
+/** What a caller says about one access; the service adds the id, the time and the actor's role. */
+export type AuditInput = Omit<AuditEntry, 'auditEventId' | 'recorded' | 'actor' | 'role'>;
+
+export const AUDIT_SOURCE = 'medledger records';
+
+/** One entry of the accounting of disclosures, with where the ledger sealed it. */
+export interface Disclosure {
+  auditEventId: string;
+  recorded: string;
+  actor: string;
+  role: string;
+  interaction: string;
+  outcome: string;
+  basis: string;
+  resourceType?: string;
+  resourceId?: string;
+  purpose?: string;
+  /** The public records.AccessAudited event; its verified receipt: GET /v1/events/{eventId}/receipt. */
+  eventId: string;
+  receipt: { leafIndex: number; blockHeight: number; treeSize: number; checkpoint: string } | null;
+}
+
+/**
+ * Writes the audit trail: one AuditEvent per access, in the transaction of what it audits (a write and its audit
+ * commit together; a read is served only once its audit is committed), and its public records.AccessAudited event.
+ */
+@Injectable()
+export class AuditService {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore<Sql>,
+    @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
+  ) {}
+
+  async record(tx: Sql, actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
+    const entry: AuditEntry = {
+      ...input,
+      auditEventId: randomUUID(),
+      actor: actor.reference,
+      role: actor.role,
+      recorded: new Date().toISOString(),
+    };
+    const auditEvent = toAuditEvent(entry, AUDIT_SOURCE);
+    const salt = randomBytes(COMMITMENT_SALT_BYTES);
+    const digest = commitment(auditEvent as unknown as Record<string, unknown> & { resourceType: string }, salt);
+    const event: AuditEvent = {
+      type: 'AccessAudited',
+      data: { entry, auditEvent, salt: salt.toString('base64'), commitment: digest },
+    };
+    const [stored] = await this.store.append(tx, {
+      streamId: auditStreamId(entry.patientId, entry.auditEventId),
+      streamType: 'AuditEvent',
+      expectedVersion: 0,
+      events: [{ ...event, eventId: randomUUID() }],
+    });
+    if (!stored) throw new Error('the audit event was not stored');
+    await this.store.enqueue(tx, [
+      {
+        topic: PUBLIC_EVENT_TOPICS.records,
+        key: entry.patientId,
+        envelope: createEnvelope({
+          type: 'records.AccessAudited',
+          id: stored.eventId,
+          time: entry.recorded,
+          subject: `Patient/${entry.patientId}`,
+          aggregateId: entry.auditEventId,
+          aggregateVersion: 1,
+          data: {
+            auditEventId: entry.auditEventId,
+            patientId: entry.patientId,
+            actor: entry.actor,
+            role: entry.role,
+            interaction: entry.interaction,
+            outcome: entry.outcome,
+            basis: entry.basis,
+            ...(entry.resourceType !== undefined && { resourceType: entry.resourceType }),
+            ...(entry.resourceId !== undefined && { resourceId: entry.resourceId }),
+            recorded: entry.recorded,
+            commitment: digest,
+          },
+        }),
+      },
+    ]);
+    return entry;
+  }
+
+  /** Audits an access that changed nothing else (a refusal), in its own transaction. */
+  recordAlone(actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
+    return this.store.transact(this.client, (tx) => this.record(tx, actor, input));
+  }
+
+  /**
+   * The accounting of disclosures (HIPAA §164.528): every access to the patient's record by anyone but the patient,
+   * refusals included, oldest first, each with where the ledger sealed its audit event (null until sealed).
+   */
+  async disclosures(patientId: string): Promise<Disclosure[]> {
+    const rows = await this.client.$queryRawUnsafe<
+      Array<{
+        audit_event_id: string;
+        recorded: Date;
+        actor: string;
+        role: string;
+        interaction: string;
+        outcome: string;
+        basis: string;
+        resource_type: string | null;
+        resource_id: string | null;
+        purpose: string | null;
+        event_id: string;
+        leaf_index: string | null;
+        block_height: string | null;
+        tree_size: string | null;
+        checkpoint: string | null;
+      }>
+    >(
+      `SELECT a.audit_event_id::text, a.recorded, a.actor, a.role, a.interaction, a.outcome, a.basis, a.resource_type,
+              a.resource_id::text, a.purpose, a.event_id::text, r.leaf_index::text, r.block_height::text,
+              r.tree_size::text, r.checkpoint
+         FROM audit_log a LEFT JOIN es_receipt r ON r.event_id = a.event_id::text
+        WHERE a.patient_id = $1::uuid AND a.actor <> $2
+        ORDER BY a.recorded, a.audit_event_id`,
+      patientId,
+      `Patient/${patientId}`,
+    );
+    return rows.map((row) => ({
+      auditEventId: row.audit_event_id,
+      recorded: row.recorded.toISOString(),
+      actor: row.actor,
+      role: row.role,
+      interaction: row.interaction,
+      outcome: row.outcome,
+      basis: row.basis,
+      ...(row.resource_type !== null && { resourceType: row.resource_type }),
+      ...(row.resource_id !== null && { resourceId: row.resource_id }),
+      ...(row.purpose !== null && { purpose: row.purpose }),
+      eventId: row.event_id,
+      receipt:
+        row.leaf_index === null
+          ? null
+          : {
+              leafIndex: Number(row.leaf_index),
+              blockHeight: Number(row.block_height),
+              treeSize: Number(row.tree_size),
+              checkpoint: row.checkpoint as string,
+            },
+    }));
+  }
+
+  /** The patient's AuditEvents (FHIR), oldest first: decrypted from their streams. */
+  async auditEvents(patientId: string): Promise<AuditEvent['data']['auditEvent'][]> {
+    const rows = await this.client.$queryRawUnsafe<Array<{ audit_event_id: string }>>(
+      'SELECT audit_event_id::text FROM audit_log WHERE patient_id = $1::uuid ORDER BY recorded, audit_event_id',
+      patientId,
+    );
+    const events: AuditEvent['data']['auditEvent'][] = [];
+    for (const row of rows) {
+      const stream = await this.store.load<AuditEvent>(this.client, auditStreamId(patientId, row.audit_event_id));
+      for (const event of stream.events) events.push(event.data.auditEvent);
+    }
+    return events;
+  }
+}

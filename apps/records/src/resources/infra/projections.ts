@@ -1,0 +1,82 @@
+import type { Projection, Sql, StoredEvent } from '@medledger/event-store';
+import type { AuditEvent as AuditRecorded } from '../../audit/domain/audit';
+import type { EmergencyAccessGranted } from '../../access/domain/break-glass';
+import { evolve, ABSENT, type ResourceEvent } from '../domain/resource';
+import { RESOURCE_STREAM_TYPES } from '../domain/resource-types';
+
+/**
+ * Where every resource is, whose record holds it and its current version: ids only, no PHI. Reads find a
+ * resource's stream here; searches list a patient's resources of one type.
+ */
+export const resourceIndexProjection: Projection<Sql> = {
+  name: 'resource-index',
+  streamTypes: RESOURCE_STREAM_TYPES,
+  async apply(tx, stored) {
+    const state = evolve(ABSENT, stored as StoredEvent<ResourceEvent> as unknown as ResourceEvent);
+    if (state.status !== 'present') return;
+    await tx.$executeRawUnsafe(
+      `INSERT INTO resource_index (resource_type, resource_id, patient_id, stream_id, version_id, created_at, last_updated)
+       VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6::timestamptz, $6::timestamptz)
+       ON CONFLICT (resource_type, resource_id) DO UPDATE SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated`,
+      state.resourceType,
+      state.id,
+      state.patientId,
+      stored.streamId,
+      stored.version,
+      state.lastUpdated,
+    );
+  },
+  async reset(tx) {
+    await tx.$executeRawUnsafe('DELETE FROM resource_index');
+  },
+};
+
+/** Break-glass grants by patient and actor, for the access decision (the stated reason stays in the event). */
+export const breakGlassProjection: Projection<Sql> = {
+  name: 'break-glass',
+  streamTypes: ['BreakGlass'],
+  async apply(tx, stored) {
+    const { grantId, patientId, actor, grantedAt, until } = (stored as StoredEvent<EmergencyAccessGranted>).data;
+    await tx.$executeRawUnsafe(
+      `INSERT INTO break_glass_grant (grant_id, patient_id, actor, granted_at, until)
+       VALUES ($1::uuid, $2::uuid, $3, $4::timestamptz, $5::timestamptz)`,
+      grantId,
+      patientId,
+      actor,
+      grantedAt,
+      until,
+    );
+  },
+  async reset(tx) {
+    await tx.$executeRawUnsafe('DELETE FROM break_glass_grant');
+  },
+};
+
+/** The audit trail by patient and time, ids only: the accounting of disclosures reads it. */
+export const auditLogProjection: Projection<Sql> = {
+  name: 'audit-log',
+  streamTypes: ['AuditEvent'],
+  async apply(tx, stored) {
+    const { entry } = (stored as StoredEvent<AuditRecorded>).data;
+    await tx.$executeRawUnsafe(
+      `INSERT INTO audit_log (audit_event_id, patient_id, actor, role, interaction, outcome, basis, resource_type,
+                              resource_id, purpose, recorded, event_id)
+       VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9::uuid, $10, $11::timestamptz, $12::uuid)`,
+      entry.auditEventId,
+      entry.patientId,
+      entry.actor,
+      entry.role,
+      entry.interaction,
+      entry.outcome,
+      entry.basis,
+      entry.resourceType ?? null,
+      entry.resourceId ?? null,
+      entry.purpose ?? null,
+      entry.recorded,
+      stored.eventId,
+    );
+  },
+  async reset(tx) {
+    await tx.$executeRawUnsafe('DELETE FROM audit_log');
+  },
+};

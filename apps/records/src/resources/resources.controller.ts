@@ -1,0 +1,273 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseIntPipe,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Query,
+  Res,
+  UseFilters,
+  type PipeTransform,
+} from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Actor, ProblemException, type AuthenticatedActor } from '@medledger/platform';
+import { AccessService } from '../access/access.service';
+import { AuditService } from '../audit/audit.service';
+import { FHIR_CONTENT_TYPE, OperationOutcomeFilter } from '../http/operation-outcome';
+import { isResourceType, RESOURCE_TYPES } from './domain/resource-types';
+import { ResourcesService, type ResourceView } from './resources.service';
+
+/** The route's resource type, one records serves. */
+class ResourceTypePipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!isResourceType(value))
+      throw new ProblemException(404, 'RECORDS.UNSUPPORTED_TYPE', 'Resource type not served', {
+        detail: `records serves ${RESOURCE_TYPES.join(', ')}`,
+      });
+    return value;
+  }
+}
+
+/** `W/"3"` (or `"3"`, or `3`) → 3. */
+function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim());
+  if (!match)
+    throw new ProblemException(400, 'RECORDS.INVALID_IF_MATCH', 'Invalid If-Match', {
+      detail: 'expected W/"<versionId>"',
+    });
+  return Number(match[1]);
+}
+
+/** The v3 PurposeOfUse code a caller declares (TREAT, ETREAT, HPAYMT…); consents may permit only some. */
+function purposeOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!/^[A-Z]{2,20}$/.test(header.trim()))
+    throw new ProblemException(400, 'RECORDS.INVALID_PURPOSE', 'Invalid X-Purpose-Of-Use', {
+      detail: 'a v3 PurposeOfUse code such as TREAT',
+    });
+  return header.trim();
+}
+
+const PURPOSE_HEADER = { name: 'X-Purpose-Of-Use', required: false, description: 'v3 PurposeOfUse code (TREAT…)' };
+
+function flag(response: Response, basis: string | undefined): void {
+  if (basis) response.setHeader('X-Medledger-Access-Basis', basis);
+}
+
+function send(response: Response, view: ResourceView): ResourceView['resource'] {
+  response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
+  response.setHeader('ETag', `W/"${view.version}"`);
+  response.setHeader('Last-Modified', new Date(view.resource.meta.lastUpdated).toUTCString());
+  if (view.eventId) response.setHeader('X-Medledger-Event-Id', view.eventId);
+  flag(response, view.basis);
+  return view.resource;
+}
+
+/** Operations on a patient's whole record; declared before the generic routes so `AuditEvent` is not a type. */
+@ApiTags('patients')
+@Controller('fhir')
+@UseFilters(OperationOutcomeFilter)
+export class PatientRecordController {
+  constructor(
+    private readonly access: AccessService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Post('Patient/:id/$break-glass')
+  @HttpCode(201)
+  @ApiOperation({
+    summary:
+      'A practitioner claims emergency access (body {"reason": "…"}): granted for 15 minutes over any consent, audited, and the patient notified by records.EmergencyAccessGranted',
+  })
+  breakGlass(@Actor() actor: AuthenticatedActor, @Param('id', ParseUUIDPipe) id: string, @Body() body: unknown) {
+    return this.access.breakGlass(actor, id, body);
+  }
+
+  @Get('Patient/:id/$disclosures')
+  @ApiOperation({
+    summary:
+      'The accounting of disclosures (HIPAA §164.528): who accessed the record, when, for what purpose, each with where the ledger sealed it (the patient or an auditor)',
+  })
+  async disclosures(@Actor() actor: AuthenticatedActor, @Param('id', ParseUUIDPipe) id: string) {
+    const query = { patientId: id, interaction: 'disclosures', resourceType: 'AuditEvent' } as const;
+    const permit = await this.access.authorize(actor, query);
+    const entries = await this.audit.disclosures(id);
+    await this.audit.recordAlone(actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
+    return { patient: `Patient/${id}`, total: entries.length, disclosures: entries };
+  }
+
+  @Get('AuditEvent')
+  @ApiOperation({ summary: "A patient's AuditEvents, oldest first (FHIR searchset; the patient or an auditor)" })
+  async auditEvents(
+    @Actor() actor: AuthenticatedActor,
+    @Query('patient') patient: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const id = /^(?:Patient\/)?([0-9a-f-]{36})$/i.exec(patient ?? '')?.[1];
+    if (!id)
+      throw new ProblemException(400, 'RECORDS.INVALID_SEARCH', 'patient is required', {
+        detail: 'GET /fhir/AuditEvent?patient=Patient/<id>',
+      });
+    const query = { patientId: id, interaction: 'disclosures', resourceType: 'AuditEvent' } as const;
+    const permit = await this.access.authorize(actor, query);
+    const events = await this.audit.auditEvents(id);
+    await this.audit.recordAlone(actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
+    response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
+    return {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: events.length,
+      entry: events.map((resource) => ({ fullUrl: `AuditEvent/${resource.id}`, resource, search: { mode: 'match' } })),
+    };
+  }
+}
+
+/** FHIR R4 REST for the record's resource types: create, read, update, vread, history, search, $verify. */
+@ApiTags('resources')
+@Controller('fhir/:type')
+@UseFilters(OperationOutcomeFilter)
+export class ResourcesController {
+  constructor(private readonly resources: ResourcesService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiHeader(PURPOSE_HEADER)
+  @ApiOperation({
+    summary:
+      'FHIR create; 400 with an OperationOutcome naming each invalid element; the response names the public event (X-Medledger-Event-Id)',
+  })
+  async create(
+    @Actor() actor: AuthenticatedActor,
+    @Param('type', ResourceTypePipe) type: string,
+    @Body() body: unknown,
+    @Headers('x-purpose-of-use') purpose: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const view = await this.resources.create(actor, type, body, purposeOf(purpose));
+    response.setHeader('Location', `/fhir/${type}/${view.resource.id}/_history/${view.version}`);
+    return send(response, view);
+  }
+
+  @Get()
+  @ApiHeader(PURPOSE_HEADER)
+  @ApiOperation({
+    summary:
+      "FHIR search in one patient's record: patient=Patient/<id> (required), code/type tokens [system|]code, date parameters with eq/ne/gt/lt/ge/le",
+  })
+  async search(
+    @Actor() actor: AuthenticatedActor,
+    @Param('type', ResourceTypePipe) type: string,
+    @Query() query: Record<string, unknown>,
+    @Headers('x-purpose-of-use') purpose: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const { resources, basis } = await this.resources.search(actor, type, query, purposeOf(purpose));
+    response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
+    flag(response, basis);
+    return {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: resources.length,
+      entry: resources.map((v) => ({
+        fullUrl: `${type}/${v.resource.id}`,
+        resource: v.resource,
+        search: { mode: 'match' },
+      })),
+    };
+  }
+
+  @Get(':id')
+  @ApiHeader(PURPOSE_HEADER)
+  @ApiOperation({ summary: 'FHIR read (consent enforced, audited)' })
+  async read(
+    @Actor() actor: AuthenticatedActor,
+    @Param('type', ResourceTypePipe) type: string,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Headers('x-purpose-of-use') purpose: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    return send(response, await this.resources.read(actor, type, id, purposeOf(purpose)));
+  }
+
+  @Get(':id/_history')
+  @ApiHeader(PURPOSE_HEADER)
+  @ApiOperation({ summary: 'Every version, newest first (FHIR history Bundle)' })
+  async history(
+    @Actor() actor: AuthenticatedActor,
+    @Param('type', ResourceTypePipe) type: string,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Headers('x-purpose-of-use') purpose: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const { versions, basis } = await this.resources.history(actor, type, id, purposeOf(purpose));
+    response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
+    flag(response, basis);
+    return {
+      resourceType: 'Bundle',
+      type: 'history',
+      total: versions.length,
+      entry: [...versions].reverse().map((v) => ({
+        fullUrl: `${type}/${id}/_history/${v.version}`,
+        resource: v.resource,
+        request: { method: v.version === 1 ? 'POST' : 'PUT', url: v.version === 1 ? type : `${type}/${id}` },
+        response: {
+          status: v.version === 1 ? '201' : '200',
+          etag: `W/"${v.version}"`,
+          lastModified: v.resource.meta.lastUpdated,
+        },
+      })),
+    };
+  }
+
+  @Get(':id/_history/:vid')
+  @ApiHeader(PURPOSE_HEADER)
+  @ApiOperation({ summary: 'One version (FHIR vread)' })
+  async vread(
+    @Actor() actor: AuthenticatedActor,
+    @Param('type', ResourceTypePipe) type: string,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('vid', ParseIntPipe) vid: number,
+    @Headers('x-purpose-of-use') purpose: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    return send(response, await this.resources.vread(actor, type, id, vid, purposeOf(purpose)));
+  }
+
+  @Get(':id/_history/:vid/$verify')
+  @ApiOperation({
+    summary: 'Proves a version is the one anchored: its salted commitment recomputed, and its verified ledger receipt',
+  })
+  verify(
+    @Actor() actor: AuthenticatedActor,
+    @Param('type', ResourceTypePipe) type: string,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('vid', ParseIntPipe) vid: number,
+  ) {
+    return this.resources.verify(actor, type, id, vid);
+  }
+
+  @Put(':id')
+  @ApiHeader(PURPOSE_HEADER)
+  @ApiOperation({ summary: 'FHIR update; If-Match: W/"<versionId>" guards against lost updates (412)' })
+  async update(
+    @Actor() actor: AuthenticatedActor,
+    @Param('type', ResourceTypePipe) type: string,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Headers('x-purpose-of-use') purpose: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    return send(
+      response,
+      await this.resources.update(actor, type, id, body, ifMatchVersion(ifMatch), purposeOf(purpose)),
+    );
+  }
+}

@@ -1,0 +1,429 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { createEnvelope, PUBLIC_EVENT_TOPICS, type RECORDS_RESOURCE_TYPES } from '@medledger/contracts';
+import {
+  EVENT_STORE,
+  EVENT_STORE_SQL,
+  EventStore,
+  ReceiptService,
+  type OutboxMessage,
+  type Sql,
+  type StoredEvent,
+  type TransactionalSql,
+} from '@medledger/event-store';
+import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
+import { AccessService, type AccessQuery, type Permit } from '../access/access.service';
+import { AuditService } from '../audit/audit.service';
+import type { AuditInteraction } from '../audit/domain/audit';
+import { validateConsent } from '../consent/domain/validate-consent';
+import { patientOf, searchIndex, validateResource, type StoredResource } from '../fhir/domain';
+import { refuse } from '../http/operation-outcome';
+import { commitment, COMMITMENT_SALT_BYTES } from './domain/commitment';
+import {
+  ABSENT,
+  decide,
+  evolve,
+  ResourceErrorCode,
+  resourceStreamId,
+  type Commitments,
+  type FhirResource,
+  type ResourceCommand,
+  type ResourceError,
+  type ResourceEvent,
+  type ResourceVersionData,
+} from './domain/resource';
+import { matches, parseSearch } from './domain/search-query';
+import { ResourceRepository, type PresentResource, type ResourceVersion } from './resource.repository';
+
+const randomCommitments: Commitments = {
+  commit(resource) {
+    const salt = randomBytes(COMMITMENT_SALT_BYTES);
+    return { salt: salt.toString('base64'), commitment: commitment(resource, salt) };
+  },
+};
+
+const ERROR_STATUS: Record<ResourceError['code'], number> = {
+  [ResourceErrorCode.ALREADY_EXISTS]: 409,
+  [ResourceErrorCode.NOT_FOUND]: 404,
+  [ResourceErrorCode.VERSION_MISMATCH]: 412,
+  [ResourceErrorCode.VERSION_NOT_FOUND]: 404,
+  [ResourceErrorCode.PATIENT_CHANGED]: 422,
+};
+
+export const RecordsErrorCode = {
+  INVALID_RESOURCE: 'RECORDS.INVALID_RESOURCE',
+  TYPE_MISMATCH: 'RECORDS.TYPE_MISMATCH',
+  NOT_IN_A_PATIENT_RECORD: 'RECORDS.NOT_IN_A_PATIENT_RECORD',
+  UNKNOWN_PATIENT: 'RECORDS.UNKNOWN_PATIENT',
+  INVALID_SEARCH: 'RECORDS.INVALID_SEARCH',
+} as const;
+
+/** A resource as served: the stored resource with its `meta`, and the public event of the change that made it. */
+export interface ResourceView {
+  resource: FhirResource & { id: string; meta: { versionId: string; lastUpdated: string } };
+  version: number;
+  /** The public event this version published (its ledger receipt: GET /v1/events/{id}/receipt). */
+  eventId?: string;
+  /** Why the access was allowed (`break-glass` is flagged to the client). */
+  basis?: Permit['basis'];
+}
+
+function view(state: PresentResource, extra: { eventId?: string; basis?: Permit['basis'] } = {}): ResourceView {
+  return {
+    resource: {
+      ...state.resource,
+      id: state.id,
+      meta: { versionId: String(state.version), lastUpdated: state.lastUpdated },
+    },
+    version: state.version,
+    ...extra,
+  };
+}
+
+/** The public, PHI-free announcement of a new version: ids and the version's salted commitment. */
+function publicEvent(event: StoredEvent<ResourceEvent>): OutboxMessage {
+  const data = event.data as ResourceVersionData;
+  const { resourceType, id, patientId, commitment: digest, at } = data;
+  const versionId = String(event.version);
+  const created = event.type === 'ResourceCreated';
+  const common = {
+    id: event.eventId,
+    time: at,
+    subject: `${resourceType}/${id}`,
+    aggregateId: id,
+    aggregateVersion: event.version,
+  };
+  const envelope =
+    resourceType === 'Patient'
+      ? created
+        ? createEnvelope({
+            ...common,
+            type: 'records.PatientRegistered',
+            data: { patientId, versionId, commitment: digest, registeredAt: at },
+          })
+        : createEnvelope({
+            ...common,
+            type: 'records.PatientUpdated',
+            data: { patientId, versionId, commitment: digest, updatedAt: at },
+          })
+      : createEnvelope({
+          ...common,
+          type: created ? 'records.ResourceCreated' : 'records.ResourceUpdated',
+          data: {
+            resourceType: resourceType as (typeof RECORDS_RESOURCE_TYPES)[number],
+            resourceId: id,
+            patientId,
+            versionId,
+            commitment: digest,
+            ...(created ? { createdAt: at } : { updatedAt: at }),
+          },
+        });
+  return { topic: PUBLIC_EVENT_TOPICS.records, key: patientId, envelope };
+}
+
+function fold(state: Parameters<typeof evolve>[0], event: StoredEvent) {
+  return evolve(state, event as unknown as ResourceEvent);
+}
+
+/**
+ * The FHIR interactions on a patient's record: validate, find the record's patient, ask the access service, then
+ * load or decide-and-append in one transaction with the AuditEvent of the access (and the public event of a write).
+ */
+@Injectable()
+export class ResourcesService {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore<Sql>,
+    @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
+    private readonly repository: ResourceRepository,
+    private readonly access: AccessService,
+    private readonly audit: AuditService,
+    private readonly receipts: ReceiptService,
+  ) {}
+
+  async create(actor: AuthenticatedActor, resourceType: string, body: unknown, purpose?: string) {
+    const resource = validated(resourceType, body);
+    const id = randomUUID();
+    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
+    return this.write(actor, { kind: 'Create', resourceType, id, patientId, resource }, purpose);
+  }
+
+  async update(
+    actor: AuthenticatedActor,
+    resourceType: string,
+    id: string,
+    body: unknown,
+    ifMatchVersion?: number,
+    purpose?: string,
+  ) {
+    const resource = validated(resourceType, body);
+    const located = await this.locate(resourceType, id);
+    // The patient the new version names (a change is refused by decide()); access is decided on the stored one.
+    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
+    return this.write(
+      actor,
+      {
+        kind: 'Update',
+        resourceType,
+        id,
+        patientId,
+        resource,
+        ...(ifMatchVersion !== undefined && { ifMatchVersion }),
+      },
+      purpose,
+      located.patientId,
+    );
+  }
+
+  async read(actor: AuthenticatedActor, resourceType: string, id: string, purpose?: string): Promise<ResourceView> {
+    const { patientId, streamId } = await this.locate(resourceType, id);
+    const query = {
+      patientId,
+      interaction: 'read',
+      resourceType,
+      resourceId: id,
+      ...(purpose && { purpose }),
+    } as const;
+    const permit = await this.access.authorize(actor, query);
+    return this.store.transact(this.client, async (tx) => {
+      const { state } = await this.repository.current(tx, streamId);
+      if (state.status !== 'present') throw notFound(resourceType, id);
+      await this.audited(tx, actor, query, permit, String(state.version));
+      return view(state, { basis: permit.basis });
+    });
+  }
+
+  /** Every version, oldest first, each with the event that made it. */
+  async history(
+    actor: AuthenticatedActor,
+    resourceType: string,
+    id: string,
+    purpose?: string,
+  ): Promise<{ versions: Array<ResourceView & { eventId: string }>; basis: Permit['basis'] }> {
+    const { patientId, streamId } = await this.locate(resourceType, id);
+    const query = {
+      patientId,
+      interaction: 'history',
+      resourceType,
+      resourceId: id,
+      ...(purpose && { purpose }),
+    } as const;
+    const permit = await this.access.authorize(actor, query);
+    return this.store.transact(this.client, async (tx) => {
+      const versions = await this.repository.versions(tx, streamId);
+      await this.audited(tx, actor, query, permit);
+      return { versions: versions.map((v) => ({ ...view(v.state), eventId: v.eventId })), basis: permit.basis };
+    });
+  }
+
+  async vread(
+    actor: AuthenticatedActor,
+    resourceType: string,
+    id: string,
+    versionId: number,
+    purpose?: string,
+  ): Promise<ResourceView> {
+    const { patientId, streamId } = await this.locate(resourceType, id);
+    const query = {
+      patientId,
+      interaction: 'vread',
+      resourceType,
+      resourceId: id,
+      versionId: String(versionId),
+      ...(purpose && { purpose }),
+    } as const;
+    const permit = await this.access.authorize(actor, query);
+    return this.store.transact(this.client, async (tx) => {
+      const found = await this.version(tx, streamId, resourceType, id, versionId);
+      await this.audited(tx, actor, query, permit);
+      return view(found.state, { eventId: found.eventId, basis: permit.basis });
+    });
+  }
+
+  /** The current versions in one patient's record matching the FHIR search parameters. */
+  async search(
+    actor: AuthenticatedActor,
+    resourceType: string,
+    params: Readonly<Record<string, unknown>>,
+    purpose?: string,
+  ): Promise<{ resources: ResourceView[]; basis: Permit['basis'] }> {
+    const parsed = parseSearch(resourceType, params);
+    if (!parsed.ok)
+      throw refuse(400, RecordsErrorCode.INVALID_SEARCH, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'invalid', diagnostics: parsed.message, expression: [parsed.param] }],
+      });
+    const { patientId, criteria } = parsed.query;
+    if (!(await this.repository.locate(this.client, 'Patient', patientId))) throw notFound('Patient', patientId);
+    const query = { patientId, interaction: 'search', resourceType, ...(purpose && { purpose }) } as const;
+    const permit = await this.access.authorize(actor, query);
+    return this.store.transact(this.client, async (tx) => {
+      const all = await this.repository.ofPatient(tx, patientId, resourceType);
+      const found =
+        resourceType === 'Consent'
+          ? all
+          : all.filter((r) => matches(searchIndex(r.resource as unknown as StoredResource), criteria));
+      await this.audited(tx, actor, query, permit);
+      return { resources: found.map((r) => view(r)), basis: permit.basis };
+    });
+  }
+
+  /**
+   * Proves that a version is the one anchored, without showing it: recomputes the salted commitment from the
+   * stored resource, and returns it with the ledger receipt of the event that published it (verified against the
+   * pinned ledger key by the receipt service). An auditor compares the commitment in the sealed event with it.
+   */
+  async verify(actor: AuthenticatedActor, resourceType: string, id: string, versionId: number) {
+    const { patientId, streamId } = await this.locate(resourceType, id);
+    const query = {
+      patientId,
+      interaction: 'verify',
+      resourceType,
+      resourceId: id,
+      versionId: String(versionId),
+    } as const;
+    const permit = await this.access.authorize(actor, query);
+    const found = await this.store.transact(this.client, async (tx) => {
+      const version = await this.version(tx, streamId, resourceType, id, versionId);
+      await this.audited(tx, actor, query, permit);
+      return version;
+    });
+    const recomputed = commitment(found.state.resource, Buffer.from(found.salt, 'base64'));
+    const receipt = await this.receipts.receipt(found.eventId);
+    const sealedCommitment = (receipt.event['data'] as { commitment?: unknown } | undefined)?.commitment;
+    return {
+      resourceType,
+      id,
+      versionId: String(versionId),
+      eventId: found.eventId,
+      commitment: recomputed,
+      matchesStored: recomputed === found.commitment,
+      matchesSealed: recomputed === sealedCommitment,
+      receipt,
+    };
+  }
+
+  private async write(
+    actor: AuthenticatedActor,
+    command: ResourceCommand,
+    purpose: string | undefined,
+    storedPatientId = command.patientId,
+  ): Promise<ResourceView> {
+    const interaction: AuditInteraction = command.kind === 'Create' ? 'create' : 'update';
+    const query: AccessQuery = {
+      patientId: storedPatientId,
+      interaction,
+      resourceType: command.resourceType,
+      resourceId: command.id,
+      ...(purpose && { purpose }),
+    };
+    const permit = await this.access.authorize(actor, query);
+    const streamId = resourceStreamId(command.resourceType, command.id, storedPatientId);
+    return this.store.transact(this.client, async (tx) => {
+      const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
+      const decision = decide(command, state, new Date().toISOString(), randomCommitments);
+      if (!Array.isArray(decision))
+        throw new ProblemException(ERROR_STATUS[decision.code], decision.code, 'Command refused', {
+          detail: decision.message,
+        });
+      const stored = await this.store.append(tx, {
+        streamId,
+        streamType: command.resourceType,
+        expectedVersion: version,
+        events: decision.map((event) => ({ ...event, eventId: randomUUID() })),
+      });
+      await this.store.enqueue(tx, stored.map(publicEvent));
+      const next = stored.reduce(fold, state);
+      if (next.status !== 'present') throw new Error('a write left no resource');
+      await this.audited(tx, actor, query, permit, String(next.version));
+      return view(next, { basis: permit.basis, ...(stored.at(-1) && { eventId: stored.at(-1)?.eventId }) });
+    });
+  }
+
+  private audited(tx: Sql, actor: AuthenticatedActor, query: AccessQuery, permit: Permit, versionId?: string) {
+    return this.audit.record(tx, actor, {
+      ...this.access.auditFields(query),
+      ...(versionId !== undefined && { versionId }),
+      outcome: '0',
+      basis: permit.basis,
+      ...(permit.consentId !== undefined && { consentId: permit.consentId }),
+    });
+  }
+
+  private async locate(resourceType: string, id: string) {
+    const located = await this.repository.locate(this.client, resourceType, id);
+    if (!located) throw notFound(resourceType, id);
+    return located;
+  }
+
+  private async version(
+    tx: Sql,
+    streamId: string,
+    resourceType: string,
+    id: string,
+    versionId: number,
+  ): Promise<ResourceVersion> {
+    const found = (await this.repository.versions(tx, streamId)).find((v) => v.state.version === versionId);
+    if (!found)
+      throw new ProblemException(404, ResourceErrorCode.VERSION_NOT_FOUND, 'No such version', {
+        detail: `${resourceType}/${id} has no version ${versionId}`,
+      });
+    return found;
+  }
+
+  /** The patient whose record a (non-Patient) resource belongs in: it must name one that exists here. */
+  private async recordOf(resource: FhirResource): Promise<string> {
+    const reference =
+      resource.resourceType === 'Consent'
+        ? (resource['patient'] as { reference?: string } | undefined)?.reference
+        : patientOf(resource as unknown as StoredResource);
+    const id = reference?.slice('Patient/'.length);
+    if (id === undefined)
+      throw refuse(422, RecordsErrorCode.NOT_IN_A_PATIENT_RECORD, {
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code: 'business-rule',
+            diagnostics: "records keeps resources of a patient's record: the resource must name a local Patient",
+            expression: [
+              resource.resourceType === 'AllergyIntolerance'
+                ? 'AllergyIntolerance.patient'
+                : `${resource.resourceType}.subject`,
+            ],
+          },
+        ],
+      });
+    if (!(await this.repository.locate(this.client, 'Patient', id)))
+      throw refuse(422, RecordsErrorCode.UNKNOWN_PATIENT, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'not-found', diagnostics: `no Patient/${id} in records` }],
+      });
+    return id;
+  }
+}
+
+function notFound(resourceType: string, id: string): ProblemException {
+  return new ProblemException(404, ResourceErrorCode.NOT_FOUND, 'No such resource', {
+    detail: `no ${resourceType}/${id}`,
+  });
+}
+
+/** The body as a valid resource of the route's type, or 400 with an OperationOutcome naming each problem. */
+function validated(resourceType: string, body: unknown): FhirResource {
+  const result = resourceType === 'Consent' ? validateConsent(body) : validateResource(body);
+  if (!result.ok) throw refuse(400, RecordsErrorCode.INVALID_RESOURCE, result.outcome);
+  const resource = ('consent' in result ? result.consent : result.resource) as unknown as FhirResource;
+  if (resource.resourceType !== resourceType)
+    throw refuse(400, RecordsErrorCode.TYPE_MISMATCH, {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'error',
+          code: 'invalid',
+          diagnostics: `the body is a ${resource.resourceType}, the URL says ${resourceType}`,
+          expression: ['resourceType'],
+        },
+      ],
+    });
+  return resource;
+}
