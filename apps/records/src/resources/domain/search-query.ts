@@ -47,6 +47,9 @@ export function dateRange(value: string): { start: number; end: number } | undef
   const year = Number(y);
   const month = mo === undefined ? 0 : Number(mo) - 1;
   const day = d === undefined ? 1 : Number(d);
+  const daysInMonth = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  if (month > 11 || day < 1 || day > daysInMonth || Number(h ?? 0) > 23 || Number(mi ?? 0) > 59 || Number(s ?? 0) > 59)
+    return undefined;
   const offset =
     zone === undefined || zone === 'Z'
       ? 0
