@@ -24,12 +24,8 @@
  *    aggregate ids) are inserted, the service is started again and its relay drains them. The rate is M over the
  *    span of their `published_at` stamps (first to last acknowledged round).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
@@ -39,106 +35,35 @@ import {
   createDatabaseFromTemplate,
   databaseUrl,
   dropDatabase,
-  freePort,
   migrateServiceDatabase,
   startInfrastructure,
   type Infrastructure,
 } from '@medledger/testing';
+import {
+  buildIsStale,
+  cliOptions,
+  nxBuild,
+  ROOT,
+  round,
+  run,
+  say,
+  sleep,
+  startBuiltService,
+  stopService,
+  summary,
+  type ServiceProcess,
+} from './common';
 
-const ROOT = resolve(__dirname, '../..');
-const argv = process.argv.slice(2);
-function numberOption(name: string, fallback: number): number {
-  const at = argv.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
-  if (at < 0) return fallback;
-  const arg = argv[at] as string;
-  const value = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
-const flag = (name: string) => argv.includes(`--${name}`);
-
-const APPENDS = numberOption('appends', 5_000);
-const CONCURRENCY = numberOption('concurrency', 8);
-const RELAY_EVENTS = numberOption('relay-events', 50_000);
-const RATE = numberOption('rate', 200);
-const RATE_SECONDS = numberOption('rate-seconds', 10);
-const HEALTH_TIMEOUT_MS = 60_000;
+const options = cliOptions();
+const APPENDS = options.number('appends', 5_000);
+const CONCURRENCY = options.number('concurrency', 8);
+const RELAY_EVENTS = options.number('relay-events', 50_000);
+const RATE = options.number('rate', 200);
+const RATE_SECONDS = options.number('rate-seconds', 10);
 /** After the last fixed-rate request, how long to wait for its event on Kafka. */
 const DRAIN_TIMEOUT_MS = 30_000;
-
-const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const round = (value: number, digits = 1) => Number(value.toFixed(digits));
-
-function summary(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-  return { count: sorted.length, p50: round(at(50), 2), p99: round(at(99), 2), max: round(sorted.at(-1) ?? NaN, 2) };
-}
-
-function recordsBuildIsStale(): boolean {
-  const output = join(ROOT, 'dist/apps/records/main.js');
-  if (!existsSync(output)) return true;
-  const built = statSync(output).mtimeMs;
-  const newer = (dir: string): boolean =>
-    existsSync(dir) &&
-    readdirSync(dir, { withFileTypes: true }).some((entry) => {
-      const path = join(dir, entry.name);
-      return entry.isDirectory() ? newer(path) : statSync(path).mtimeMs > built;
-    });
-  return ['apps/records/src', 'apps/records/prisma', 'libs/contracts/src', 'libs/event-store/src', 'libs/platform/src']
-    .map((dir) => join(ROOT, dir))
-    .some(newer);
-}
-
-async function buildRecords(databaseUrlForPrisma: string): Promise<void> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/nx'), ['build', 'records', '--outputStyle=stream'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    env: { ...process.env, DATABASE_URL: databaseUrlForPrisma },
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`nx build records exited with ${code}`);
-}
-
-interface RecordsProcess {
-  child: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-}
-
-async function startRecords(env: Record<string, string>): Promise<RecordsProcess> {
-  const port = await freePort();
-  let output = '';
-  const profile = flag('cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, '.data/bench')}`] : [];
-  const child = spawn(process.execPath, [...profile, join(ROOT, 'dist/apps/records/main.js')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-20_000));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`records exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${baseUrl}/health`)).ok) return { child, baseUrl, output: () => output };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`records did not become healthy:\n${output}`);
-    await sleep(200);
-  }
-}
-
-async function stopRecords(records: RecordsProcess | undefined): Promise<void> {
-  if (!records || records.child.exitCode !== null) return;
-  records.child.kill('SIGTERM');
-  await once(records.child, 'exit');
-}
+const startRecords = (env: Record<string, string>) =>
+  startBuiltService('records', env, { cpuProfile: options.flag('cpu-prof') });
 
 const PATIENT = { resourceType: 'Patient', gender: 'unknown', birthDate: '1970-01-01', name: [{ family: 'Bench' }] };
 
@@ -175,19 +100,19 @@ async function waitForEmptyOutbox(pg: Client, timeoutMs: number): Promise<void> 
 async function main(): Promise<void> {
   const suffix = randomBytes(4).toString('hex');
   let infrastructure: Infrastructure | undefined;
-  let records: RecordsProcess | undefined;
+  let records: ServiceProcess | undefined;
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
     infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
     const brokers = infrastructure.kafkaBrokers;
-    if (flag('build') || (!flag('no-build') && recordsBuildIsStale())) {
+    if (options.flag('build') || (!options.flag('no-build') && buildIsStale('records'))) {
       say('building records (nx build records)...');
-      await buildRecords(process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
+      await nxBuild('records', process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
     }
     const adminUrl = infrastructure.postgresUrl;
     const database = `medledger_records_bench_${suffix}`;
     await createDatabaseFromTemplate(adminUrl, 'template0', database);
-    if (!flag('keep')) cleanups.push(() => dropDatabase(adminUrl, database));
+    if (!options.flag('keep')) cleanups.push(() => dropDatabase(adminUrl, database));
     const url = databaseUrl(adminUrl, database);
     say(`database ${database}: migrating...`);
     await migrateServiceDatabase(ROOT, 'records', url);
@@ -280,7 +205,7 @@ async function main(): Promise<void> {
 
     // 3. Relay throughput.
     say(`phase 3: the relay drains ${RELAY_EVENTS} outbox rows`);
-    await stopRecords(records);
+    await stopService(records);
     records = undefined;
     await pg.query(
       `INSERT INTO es_outbox (event_id, topic, key, envelope, created_at)
@@ -329,16 +254,10 @@ async function main(): Promise<void> {
     if (records) process.stderr.write(`--- records output ---\n${records.output()}\n`);
     throw error;
   } finally {
-    await stopRecords(records);
+    await stopService(records);
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     await infrastructure?.stop?.();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+run(main);

@@ -7,6 +7,7 @@ import { AccessService } from './access/access.service';
 import { AuditService } from './audit/audit.service';
 import { PatientKeyCodec } from './resources/infra/patient-keys';
 import { auditLogProjection, breakGlassProjection, resourceIndexProjection } from './resources/infra/projections';
+import { ErasureService } from './resources/erasure.service';
 import { ResourceRepository } from './resources/resource.repository';
 import { PatientRecordController, ResourcesController } from './resources/resources.controller';
 import { ResourcesService } from './resources/resources.service';
@@ -39,7 +40,7 @@ export class RecordsModule {
       ],
       // PatientRecordController first: its fixed paths (AuditEvent, $break-glass) win over /fhir/:type.
       controllers: [PatientRecordController, ResourcesController],
-      providers: [ResourceRepository, AuditService, AccessService, ResourcesService],
+      providers: [ResourceRepository, AuditService, AccessService, ResourcesService, ErasureService],
     };
   }
 }

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
+import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
+import { EVENT_STORE_SQL, type Sql } from '@medledger/event-store';
 import { ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
 import {
   eventually,
@@ -11,11 +13,30 @@ import {
   startService,
   testAuth,
   uniqueSuffix,
+  workspaceRoot,
   type LedgerProcess,
   type RunningService,
   type TopicRecorder,
 } from '@medledger/testing';
 import { RecordsModule } from '../src/app.module';
+
+/** `medledger-verify chain --url <ledger>` (the CLI of tools/verify), as an auditor runs it. */
+function verifyChain(url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const root = workspaceRoot();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      join(root, 'node_modules/.bin/tsx'),
+      ['--tsconfig', join(root, 'tsconfig.base.json'), join(root, 'tools/verify/src/main.ts'), 'chain', '--url', url],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 /**
  * A patient's record through records' FHIR API, with the real ledger: HL7's examples, validation, the patient's
@@ -49,7 +70,14 @@ describe('records: the patient record', () => {
         ...auth.env,
       }),
     );
-    recorder = await recordTopics([eventsTopic, LEDGER_BLOCKS_TOPIC, `${eventsTopic}.dlq`]);
+    // Every public topic: this suite's records topic, the shared ones of every service, blocks, diagnostics, DLQs.
+    recorder = await recordTopics([
+      eventsTopic,
+      `${eventsTopic}.dlq`,
+      ...Object.values(PUBLIC_EVENT_TOPICS),
+      LEDGER_BLOCKS_TOPIC,
+      DIAGNOSTICS_TOPIC,
+    ]);
   }, 120_000);
 
   afterAll(async () => {
@@ -539,6 +567,64 @@ describe('records: the patient record', () => {
     });
     expect((await call(DR_A, 'GET', `/fhir/Patient/${p}/$disclosures`)).status).toBe(403);
   });
+
+  it("erases a patient: key destroyed, every version unreadable, the erasure anchored, the ledger's chain still verifies", async () => {
+    const p = await newPatient();
+    const obs = await newObservation(p);
+    await writeConsent(p, permit(DR_A.sub));
+    expect((await read(DR_A)(p, obs)).status).toBe(200);
+    expect((await call(DR_A, 'POST', `/fhir/Patient/${p}/$erase`)).status).toBe(403);
+
+    const erased = await call(patient(p), 'POST', `/fhir/Patient/${p}/$erase`);
+    expect(erased.status).toBe(200);
+    const { eventId } = (await erased.json()) as { eventId: string };
+
+    const gone: Array<[As, string, string, unknown?]> = [
+      [patient(p), 'GET', `/fhir/Patient/${p}`],
+      [patient(p), 'GET', `/fhir/Patient/${p}/_history/1`],
+      [patient(p), 'GET', `/fhir/Observation/${obs}`],
+      [DR_A, 'GET', `/fhir/Observation/${obs}`],
+      [patient(p), 'GET', `/fhir/Observation?patient=${p}`],
+      [patient(p), 'POST', '/fhir/Observation', observation(p)],
+      [DR_B, 'POST', `/fhir/Patient/${p}/$break-glass`, { reason: 'after the erasure' }],
+      [patient(p), 'POST', `/fhir/Patient/${p}/$erase`],
+    ];
+    for (const [as, method, path, body] of gone) {
+      const response = await call(as, method, path, body);
+      expect({ path, method, status: response.status, body: await response.json() }).toMatchObject({
+        status: 410,
+        body: { code: 'RECORDS.PATIENT_ERASED' },
+      });
+    }
+    const sql = records.app.get<Sql>(EVENT_STORE_SQL);
+    expect(
+      await sql.$queryRawUnsafe(
+        'SELECT wrapped, destroyed_at IS NOT NULL AS destroyed FROM patient_key WHERE stream_id = $1',
+        `Patient-${p}`,
+      ),
+    ).toEqual([{ wrapped: '', destroyed: true }]);
+
+    // The projections rebuild from the events alone, the erased ones included (their ids are in clear metadata).
+    for (const projection of ['resource-index', 'audit-log', 'break-glass']) {
+      const rebuilt = await call(DR_A, 'POST', `/v1/projections/${projection}/rebuild`);
+      expect({ projection, status: rebuilt.status }).toEqual({ projection, status: 201 });
+    }
+    const indexed = await sql.$queryRawUnsafe<unknown[]>('SELECT 1 FROM resource_index WHERE patient_id = $1::uuid', p);
+    expect(indexed).toHaveLength(3);
+
+    // The erasure itself is anchored, and the ledger's whole chain still verifies.
+    const receipt = await eventually(
+      async () => {
+        const response = await call(DR_A, 'GET', `/v1/events/${eventId}/receipt`);
+        return response.status === 200 ? ((await response.json()) as Record<string, unknown>) : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(receipt).toMatchObject({ event: { type: 'records.PatientErased', data: { patientId: p } } });
+    const chain = await verifyChain(ledger.baseUrl);
+    expect({ code: chain.code, stderr: chain.stderr }).toEqual({ code: 0, stderr: chain.stderr });
+    expect(chain.stdout).toMatch(/^OK chain/);
+  }, 90_000);
 
   it('publishes no PHI on any public topic (every message the suite caused, read back from Kafka)', async () => {
     await eventually(async () => (recorder.messages.length > 100 ? true : undefined));

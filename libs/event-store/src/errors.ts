@@ -6,7 +6,21 @@ export const EventStoreError = {
   STREAM_NOT_FOUND: 'EVENT_STORE.STREAM_NOT_FOUND',
   UNKNOWN_PROJECTION: 'EVENT_STORE.UNKNOWN_PROJECTION',
   HANDLER_FAILED: 'CONSUMER.HANDLER_FAILED',
+  DATA_ERASED: 'EVENT_STORE.DATA_ERASED',
 } as const;
+
+/**
+ * Thrown by a codec whose key for an event's data was destroyed (crypto-shredding, GDPR Art. 17): HTTP 410. A
+ * projection rebuild goes on without that data: projections read what they need from the event's metadata.
+ */
+export class ErasedEventData extends ProblemException {
+  constructor(
+    readonly streamId: string,
+    code: string = EventStoreError.DATA_ERASED,
+  ) {
+    super(410, code, 'The data was erased', { detail: `the key of ${streamId} was destroyed` });
+  }
+}
 
 /**
  * An append whose expected version is not the stream's current version: somebody else appended first.

@@ -1,5 +1,5 @@
 import type { UnsignedEnvelope } from '@medledger/contracts';
-import { EventStoreError, VersionConflict } from './errors';
+import { ErasedEventData, EventStoreError, VersionConflict } from './errors';
 import type { Sql, TransactionalSql } from './sql';
 import { ProblemException } from '@medledger/platform';
 
@@ -245,7 +245,7 @@ export class EventStore<Tx extends Sql = Sql> {
             after.toString(),
             projection.streamTypes.join(','),
           );
-          for (const row of rows) await projection.apply(tx, await this.toStored(tx, row));
+          for (const row of rows) await projection.apply(tx, await this.toStored(tx, row, { erasable: true }));
           replayed += rows.length;
           if (rows.length < REBUILD_PAGE_SIZE) return replayed;
           after = BigInt((rows.at(-1) as EventRow).position);
@@ -259,7 +259,15 @@ export class EventStore<Tx extends Sql = Sql> {
     return [...this.projections.keys()];
   }
 
-  private async toStored(tx: Tx, row: EventRow): Promise<StoredEvent> {
+  /** `erasable`: an event whose data was erased comes back with empty data (its metadata is kept). */
+  private async toStored(tx: Tx, row: EventRow, options: { erasable?: boolean } = {}): Promise<StoredEvent> {
+    let data: Record<string, unknown>;
+    try {
+      data = await this.codec.decode(tx, row.stream_id, row.data);
+    } catch (error) {
+      if (!(options.erasable && error instanceof ErasedEventData)) throw error;
+      data = {};
+    }
     return {
       position: BigInt(row.position),
       eventId: row.event_id,
@@ -267,7 +275,7 @@ export class EventStore<Tx extends Sql = Sql> {
       streamType: row.stream_type,
       version: Number(row.version),
       type: row.type,
-      data: await this.codec.decode(tx, row.stream_id, row.data),
+      data,
       metadata: row.metadata as Record<string, unknown>,
       recordedAt: row.recorded_at,
     };

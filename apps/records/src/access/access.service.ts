@@ -184,7 +184,13 @@ export class AccessService {
         streamId: breakGlassStreamId(patientId, grantId),
         streamType: 'BreakGlass',
         expectedVersion: 0,
-        events: [{ ...event, eventId: randomUUID() }],
+        events: [
+          {
+            ...event,
+            eventId: randomUUID(),
+            metadata: { grantId, patientId, actor: actor.reference, grantedAt: event.data.grantedAt, until },
+          },
+        ],
       });
       if (!stored) throw new Error('the grant was not stored');
       await this.store.enqueue(tx, [

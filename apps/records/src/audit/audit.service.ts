@@ -58,7 +58,7 @@ export class AuditService {
       streamId: auditStreamId(entry.patientId, entry.auditEventId),
       streamType: 'AuditEvent',
       expectedVersion: 0,
-      events: [{ ...event, eventId: randomUUID() }],
+      events: [{ ...event, eventId: randomUUID(), metadata: { entry } }],
     });
     if (!stored) throw new Error('the audit event was not stored');
     await this.store.enqueue(tx, [

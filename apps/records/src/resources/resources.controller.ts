@@ -19,6 +19,7 @@ import type { Response } from 'express';
 import { Actor, ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import { AccessService } from '../access/access.service';
 import { AuditService } from '../audit/audit.service';
+import { ErasureService } from './erasure.service';
 import { FHIR_CONTENT_TYPE, OperationOutcomeFilter } from '../http/operation-outcome';
 import { isResourceType, RESOURCE_TYPES } from './domain/resource-types';
 import { ResourcesService, type ResourceView } from './resources.service';
@@ -78,7 +79,18 @@ export class PatientRecordController {
   constructor(
     private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly erasure: ErasureService,
   ) {}
+
+  @Post('Patient/:id/$erase')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Erases a patient's data (GDPR Art. 17; the patient or an org admin): their key is destroyed, every version becomes unreadable (410), the erasure is anchored (records.PatientErased)",
+  })
+  erase(@Actor() actor: AuthenticatedActor, @Param('id', ParseUUIDPipe) id: string) {
+    return this.erasure.erase(actor, id);
+  }
 
   @Post('Patient/:id/$break-glass')
   @HttpCode(201)

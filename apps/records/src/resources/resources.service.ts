@@ -329,7 +329,17 @@ export class ResourcesService {
         streamId,
         streamType: command.resourceType,
         expectedVersion: version,
-        events: decision.map((event) => ({ ...event, eventId: randomUUID() })),
+        // The ids (no PHI) also go to the metadata, which stays readable when the patient's key is destroyed.
+        events: decision.map((event) => ({
+          ...event,
+          eventId: randomUUID(),
+          metadata: {
+            resourceType: command.resourceType,
+            id: command.id,
+            patientId: storedPatientId,
+            at: event.data.at,
+          },
+        })),
       });
       await this.store.enqueue(tx, stored.map(publicEvent));
       const next = stored.reduce(fold, state);

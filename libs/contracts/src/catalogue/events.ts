@@ -170,7 +170,7 @@ export const AccessAuditedV1 = defineEvent({
     actor: FhirReference.describe('who asked, a FHIR reference'),
     role: z.enum(['patient', 'practitioner', 'related-person', 'org-admin', 'auditor']).describe('their role'),
     interaction: z
-      .enum(['create', 'read', 'vread', 'history', 'search', 'update', 'verify', 'break-glass', 'disclosures'])
+      .enum(['create', 'read', 'vread', 'history', 'search', 'update', 'verify', 'break-glass', 'disclosures', 'erase'])
       .describe('the FHIR interaction or operation'),
     outcome: z
       .enum(['0', '4', '8'])
@@ -197,6 +197,25 @@ export const AccessAuditedV1 = defineEvent({
     resourceId: '2b0f6d8e-4c1a-4e5b-9a7d-1f3e5c7a9b20',
     recorded: '2026-11-24T10:06:00.000Z',
     commitment: 'GKw+c0PwFokMUQ6T+TUmEWnZ4/VlQ2Qpgw+vCTT0+OQ=',
+  },
+});
+
+/** records: a patient's data was erased (GDPR Art. 17): their key destroyed, their record unreadable. */
+export const PatientErasedV1 = defineEvent({
+  ...recordsEvent,
+  type: 'records.PatientErased',
+  version: 1,
+  description:
+    "A patient's data was erased (GDPR Art. 17): the key that encrypted their record was destroyed, so no version of it can be read again. The events already anchored stay in the ledger (ids and salted commitments, which nobody can open without the destroyed data).",
+  schema: z.object({
+    patientId: z.uuid().describe('id of the FHIR Patient whose data was erased'),
+    requestedBy: FhirReference.describe('who asked for the erasure, a FHIR reference'),
+    erasedAt: z.iso.datetime().describe('when records destroyed the key'),
+  }),
+  example: {
+    patientId: '6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    requestedBy: 'Patient/6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    erasedAt: '2026-11-24T15:00:00.000Z',
   },
 });
 

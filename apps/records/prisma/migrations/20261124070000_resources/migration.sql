@@ -51,3 +51,10 @@ CREATE INDEX "break_glass_grant_patient_id_actor_idx" ON "break_glass_grant"("pa
 
 -- CreateIndex
 CREATE INDEX "audit_log_patient_id_recorded_idx" ON "audit_log"("patient_id", "recorded");
+
+-- Backfill: the patients registered before every type shared one index (their ids are in their stream ids).
+INSERT INTO "resource_index" ("resource_type", "resource_id", "patient_id", "stream_id", "version_id", "created_at", "last_updated")
+SELECT 'Patient', substr(s."stream_id", 9)::uuid, substr(s."stream_id", 9)::uuid, s."stream_id", s."version",
+       (SELECT min(e."recorded_at") FROM "es_event" e WHERE e."stream_id" = s."stream_id"), s."updated_at"
+  FROM "es_stream" s
+ WHERE s."stream_type" = 'Patient' AND s."stream_id" LIKE 'Patient-%';

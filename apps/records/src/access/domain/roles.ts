@@ -26,6 +26,10 @@ export function roleGate(
 ): RoleVerdict {
   const self = actor.role === 'patient' && actor.reference === `Patient/${patientId}`;
   if (self) return { kind: 'allow', basis: 'self' };
+  if (interaction === 'erase')
+    return actor.role === 'org-admin'
+      ? { kind: 'allow', basis: 'role' }
+      : { kind: 'deny', reason: "an erasure is asked by the patient, or carried out by their organization's admin" };
   if (actor.role === 'auditor')
     return AUDITOR_INTERACTIONS.includes(interaction)
       ? { kind: 'allow', basis: 'role' }

@@ -16,7 +16,8 @@ export type AuditInteraction =
   | 'update'
   | 'verify'
   | 'break-glass'
-  | 'disclosures';
+  | 'disclosures'
+  | 'erase';
 
 /** Why an access was allowed (`self`, `consent`, `break-glass`, `role`) or refused (the `-deny` ones). */
 export type AuditBasis = 'self' | 'consent' | 'break-glass' | 'role' | 'default-deny' | 'consent-deny' | 'role-deny';
@@ -60,6 +61,7 @@ const ACTION: Record<AuditInteraction, FhirAuditEvent['action']> = {
   verify: 'E',
   'break-glass': 'E',
   disclosures: 'E',
+  erase: 'D',
 };
 
 const RESTFUL: Partial<Record<AuditInteraction, string>> = {

@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { EventCodec, Sql } from '@medledger/event-store';
-import { ProblemException } from '@medledger/platform';
+import { ErasedEventData, type EventCodec, type Sql } from '@medledger/event-store';
 
 /** AES-256-GCM: 32-byte keys, 12-byte nonces (NIST SP 800-38D §8.2.2 recommends 96 bits), 16-byte tags. */
 const KEY_BYTES = 32;
@@ -38,12 +37,17 @@ function open(key: Uint8Array, sealed: Sealed, aad: string): Buffer {
   return Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()]);
 }
 
+/** Streams of erasures (`Erasure-<patientId>`): no PHI, never encrypted. */
+export const ERASURE_STREAM_PREFIX = 'Erasure-';
+
 /**
  * Whose key encrypts a stream: the patient's stream itself (`Patient-<id>`) for every stream of their record
  * (`Patient-<id>/<anything>`). The full stream id is the AEAD's associated data, so a sealed event cannot be moved
  * to another stream.
  */
-export function keyOwner(streamId: string): string {
+export function keyOwner(streamId: string): string | undefined {
+  // The record of an erasure outlives the key it destroyed: it holds ids only, and is stored as it is.
+  if (streamId.startsWith(ERASURE_STREAM_PREFIX)) return undefined;
   const slash = streamId.indexOf('/');
   return slash === -1 ? streamId : streamId.slice(0, slash);
 }
@@ -60,16 +64,16 @@ export class PatientKeyCodec implements EventCodec<Sql> {
 
   async encode(tx: Sql, streamId: string, data: Record<string, unknown>): Promise<unknown> {
     const owner = keyOwner(streamId);
+    if (owner === undefined) return { alg: 'none', data };
     const key = (await this.key(tx, owner)) ?? (await this.createKey(tx, owner));
     return seal(key, Buffer.from(JSON.stringify(data)), streamId);
   }
 
   async decode(tx: Sql, streamId: string, stored: unknown): Promise<Record<string, unknown>> {
-    const key = await this.key(tx, keyOwner(streamId));
-    if (!key)
-      throw new ProblemException(410, RecordsCryptoError.PATIENT_ERASED, 'The data of this patient was erased', {
-        detail: `no data key for ${keyOwner(streamId)}`,
-      });
+    const owner = keyOwner(streamId);
+    if (owner === undefined) return (stored as { data: Record<string, unknown> }).data;
+    const key = await this.key(tx, owner);
+    if (!key) throw new ErasedEventData(streamId, RecordsCryptoError.PATIENT_ERASED);
     return JSON.parse(open(key, stored as Sealed, streamId).toString('utf8')) as Record<string, unknown>;
   }
 
@@ -83,11 +87,13 @@ export class PatientKeyCodec implements EventCodec<Sql> {
 
   private async createKey(tx: Sql, streamId: string): Promise<Uint8Array> {
     const key = randomBytes(KEY_BYTES);
-    await tx.$executeRawUnsafe(
-      'INSERT INTO patient_key (stream_id, wrapped, created_at) VALUES ($1, $2, now())',
+    const created = await tx.$executeRawUnsafe(
+      'INSERT INTO patient_key (stream_id, wrapped, created_at) VALUES ($1, $2, now()) ON CONFLICT (stream_id) DO NOTHING',
       streamId,
       JSON.stringify(seal(this.masterKey, key, `key:${streamId}`)),
     );
+    // A key row without a live key is a destroyed one: an erased patient's record takes no new data.
+    if (created !== 1) throw new ErasedEventData(streamId, RecordsCryptoError.PATIENT_ERASED);
     return key;
   }
 }

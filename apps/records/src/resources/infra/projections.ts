@@ -1,4 +1,4 @@
-import type { Projection, Sql, StoredEvent } from '@medledger/event-store';
+import type { Projection, Sql } from '@medledger/event-store';
 import type { AuditEvent as AuditRecorded } from '../../audit/domain/audit';
 import type { EmergencyAccessGranted } from '../../access/domain/break-glass';
 import { evolve, ABSENT, type ResourceEvent } from '../domain/resource';
@@ -12,8 +12,13 @@ export const resourceIndexProjection: Projection<Sql> = {
   name: 'resource-index',
   streamTypes: RESOURCE_STREAM_TYPES,
   async apply(tx, stored) {
-    const state = evolve(ABSENT, stored as StoredEvent<ResourceEvent> as unknown as ResourceEvent);
-    if (state.status !== 'present') return;
+    // Metadata first: it outlives an erasure. Events from before it carried the ids hold them in their data only.
+    const ids = stored.metadata as Partial<{ resourceType: string; id: string; patientId: string; at: string }>;
+    const state =
+      ids.resourceType && ids.id && ids.patientId && ids.at
+        ? { resourceType: ids.resourceType, id: ids.id, patientId: ids.patientId, lastUpdated: ids.at }
+        : evolve(ABSENT, stored as unknown as ResourceEvent);
+    if ('status' in state && state.status !== 'present') return;
     await tx.$executeRawUnsafe(
       `INSERT INTO resource_index (resource_type, resource_id, patient_id, stream_id, version_id, created_at, last_updated)
        VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6::timestamptz, $6::timestamptz)
@@ -36,7 +41,10 @@ export const breakGlassProjection: Projection<Sql> = {
   name: 'break-glass',
   streamTypes: ['BreakGlass'],
   async apply(tx, stored) {
-    const { grantId, patientId, actor, grantedAt, until } = (stored as StoredEvent<EmergencyAccessGranted>).data;
+    const { grantId, patientId, actor, grantedAt, until } = stored.metadata as Omit<
+      EmergencyAccessGranted['data'],
+      'reason' | 'salt' | 'reasonCommitment'
+    >;
     await tx.$executeRawUnsafe(
       `INSERT INTO break_glass_grant (grant_id, patient_id, actor, granted_at, until)
        VALUES ($1::uuid, $2::uuid, $3, $4::timestamptz, $5::timestamptz)`,
@@ -57,7 +65,7 @@ export const auditLogProjection: Projection<Sql> = {
   name: 'audit-log',
   streamTypes: ['AuditEvent'],
   async apply(tx, stored) {
-    const { entry } = (stored as StoredEvent<AuditRecorded>).data;
+    const { entry } = stored.metadata as Pick<AuditRecorded['data'], 'entry'>;
     await tx.$executeRawUnsafe(
       `INSERT INTO audit_log (audit_event_id, patient_id, actor, role, interaction, outcome, basis, resource_type,
                               resource_id, purpose, recorded, event_id)

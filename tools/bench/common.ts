@@ -1,0 +1,120 @@
+/**
+ * What the service benchmarks share: options, percentiles, building a service only when its sources changed, and
+ * running the built service as a child process (as in production) until it answers /health.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { freePort } from '@medledger/testing';
+
+export const ROOT = resolve(__dirname, '../..');
+const HEALTH_TIMEOUT_MS = 60_000;
+
+export const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+
+/** `--name N` / `--name=N` (positive numbers) and `--flag` from the command line. */
+export function cliOptions(argv: readonly string[] = process.argv.slice(2)) {
+  return {
+    number(name: string, fallback: number): number {
+      const at = argv.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+      if (at < 0) return fallback;
+      const arg = argv[at] as string;
+      const value = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[at + 1]);
+      if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+      return value;
+    },
+    flag: (name: string) => argv.includes(`--${name}`),
+  };
+}
+
+/** p50, p99 and max of latencies in ms (nearest-rank percentiles). */
+export function summary(samples: readonly number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+  return { count: sorted.length, p50: round(at(50), 2), p99: round(at(99), 2), max: round(sorted.at(-1) ?? NaN, 2) };
+}
+
+const SOURCES = ['libs/contracts/src', 'libs/event-store/src', 'libs/platform/src', 'libs/ledger-core/src'];
+
+/** Whether `dist/apps/<app>/main.js` is missing or older than any source it is built from. */
+export function buildIsStale(app: string): boolean {
+  const output = join(ROOT, `dist/apps/${app}/main.js`);
+  if (!existsSync(output)) return true;
+  const built = statSync(output).mtimeMs;
+  const newer = (dir: string): boolean =>
+    existsSync(dir) &&
+    readdirSync(dir, { withFileTypes: true }).some((entry) => {
+      const path = join(dir, entry.name);
+      return entry.isDirectory() ? newer(path) : statSync(path).mtimeMs > built;
+    });
+  return [`apps/${app}/src`, `apps/${app}/prisma`, ...SOURCES].map((dir) => join(ROOT, dir)).some(newer);
+}
+
+export async function nxBuild(app: string, databaseUrlForPrisma: string): Promise<void> {
+  const child = spawn(join(ROOT, 'node_modules/.bin/nx'), ['build', app, '--outputStyle=stream'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, DATABASE_URL: databaseUrlForPrisma },
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`nx build ${app} exited with ${code}`);
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  /** The last 20 kB it printed. */
+  output: () => string;
+}
+
+/** Runs `dist/apps/<app>/main.js` on a free port and waits for /health; `cpuProfile` runs it under --cpu-prof. */
+export async function startBuiltService(
+  app: string,
+  env: Record<string, string>,
+  options: { cpuProfile?: boolean } = {},
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  let output = '';
+  const profile = options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, '.data/bench')}`] : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, `dist/apps/${app}/main.js`)], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-20_000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${output}`);
+    try {
+      if ((await fetch(`${baseUrl}/health`)).ok) return { child, baseUrl, output: () => output };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${app} did not become healthy:\n${output}`);
+    await sleep(200);
+  }
+}
+
+export async function stopService(service: ServiceProcess | undefined): Promise<void> {
+  if (!service || service.child.exitCode !== null) return;
+  service.child.kill('SIGTERM');
+  await once(service.child, 'exit');
+}
+
+/** Runs a bench's main: exit 0, or print the error and exit 1. */
+export function run(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,277 @@
+/**
+ * Benchmark of reads of a patient's record under consent, through the built records service (a child process):
+ * each read authenticates the bearer token, loads the patient's consents, decides, decrypts the resource and commits
+ * its AuditEvent (with the public records.AccessAudited event in the outbox) before answering. A script, not a test:
+ * it prints a table, then one JSON object as its last line. Results: docs/perf.md.
+ *
+ *   npm run bench:records -- [options]
+ *
+ *   --patients N      patients in the record set (200)
+ *   --observations N  Observations per patient (5)
+ *   --consents N      Consents per patient; the last one permits the reader (3)
+ *   --rate N          reads/s of the fixed-rate phase (200)
+ *   --seconds N       length of that phase (30)
+ *   --concurrency N   reads in flight in the saturation phase (8)
+ *   --reads N         reads of the saturation phase (5000)
+ *   --build | --no-build, --cpu-prof, --keep (as bench:outbox)
+ *
+ * Method: one records process, a fresh database, Kafka and PostgreSQL real, on this machine. The fixed-rate phase
+ * is open-loop: read i is sent at start + i/rate whether or not earlier reads have answered, and its latency runs
+ * from that scheduled time to the end of its response, so a stall shows in the tail instead of slowing the load
+ * (no coordinated omission). Each read is `GET /fhir/Observation/<random id>` by a practitioner whom the patient's
+ * consents permit; the denied reads of a second practitioner (10 % of the load) are timed too.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
+import { mintToken, type ActorRole } from '@medledger/platform';
+import {
+  createDatabaseFromTemplate,
+  databaseUrl,
+  dropDatabase,
+  migrateServiceDatabase,
+  startInfrastructure,
+  type Infrastructure,
+} from '@medledger/testing';
+import {
+  buildIsStale,
+  cliOptions,
+  nxBuild,
+  ROOT,
+  round,
+  run,
+  say,
+  sleep,
+  startBuiltService,
+  stopService,
+  summary,
+  type ServiceProcess,
+} from './common';
+
+const options = cliOptions();
+const PATIENTS = options.number('patients', 200);
+const OBSERVATIONS = options.number('observations', 5);
+const CONSENTS = options.number('consents', 3);
+const RATE = options.number('rate', 200);
+const SECONDS = options.number('seconds', 30);
+const CONCURRENCY = options.number('concurrency', 8);
+const READS = options.number('reads', 5_000);
+/** The issue's target: p99 of consent-checked reads at 200 reads/s. */
+const TARGET_P99_MS = 20;
+/** Every tenth read of the fixed-rate phase is by a practitioner no consent permits. */
+const DENIED_EVERY = 10;
+
+const AUTH_SEED = randomBytes(32);
+const READER = 'Practitioner/bench-reader';
+const STRANGER = 'Practitioner/bench-stranger';
+
+function token(sub: string, role: ActorRole): Promise<string> {
+  return mintToken(AUTH_SEED, { sub, role, issuer: 'medledger.local', audience: 'medledger-records', expiresIn: '2h' });
+}
+
+async function post(baseUrl: string, path: string, authorization: string, body: unknown): Promise<string> {
+  const response = await fetch(baseUrl + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json', authorization },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { id?: string };
+  if (response.status !== 201 || !answer.id)
+    throw new Error(`POST ${path} -> ${response.status} ${JSON.stringify(answer)}`);
+  return answer.id;
+}
+
+function consent(patientId: string, actor: string, type: 'permit' | 'deny') {
+  return {
+    resourceType: 'Consent',
+    status: 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patientId}` },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision: {
+      type,
+      actor: [
+        {
+          role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+          reference: { reference: actor },
+        },
+      ],
+      action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
+    },
+  };
+}
+
+/** Patients, their Observations and their consents (the last permits READER), as the patients write them. */
+async function seed(baseUrl: string): Promise<string[]> {
+  const registrar = `Bearer ${await token('Practitioner/bench-registrar', 'practitioner')}`;
+  const observations: string[] = [];
+  for (let p = 0; p < PATIENTS; p++) {
+    const patientId = await post(baseUrl, '/fhir/Patient', registrar, {
+      resourceType: 'Patient',
+      name: [{ family: `Bench-${p}`, given: ['Read'] }],
+      birthDate: '1970-01-01',
+    });
+    const own = `Bearer ${await token(`Patient/${patientId}`, 'patient')}`;
+    for (let o = 0; o < OBSERVATIONS; o++)
+      observations.push(
+        await post(baseUrl, '/fhir/Observation', own, {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+          subject: { reference: `Patient/${patientId}` },
+          effectiveDateTime: new Date(Date.UTC(2026, 0, 1 + o)).toISOString(),
+          valueQuantity: { value: 60 + o, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+        }),
+      );
+    for (let c = 0; c < CONSENTS; c++) {
+      const last = c === CONSENTS - 1;
+      await post(
+        baseUrl,
+        '/fhir/Consent',
+        own,
+        consent(patientId, last ? READER : `Practitioner/other-${c}`, last ? 'permit' : 'deny'),
+      );
+    }
+    if ((p + 1) % 50 === 0) say(`  seeded ${p + 1}/${PATIENTS} patients`);
+  }
+  return observations;
+}
+
+async function read(baseUrl: string, id: string, authorization: string, expected: number): Promise<void> {
+  const response = await fetch(`${baseUrl}/fhir/Observation/${id}`, { headers: { authorization } });
+  await response.arrayBuffer();
+  if (response.status !== expected) throw new Error(`GET /fhir/Observation/${id} -> ${response.status}`);
+}
+
+const pick = (ids: readonly string[]) => ids[Math.floor(Math.random() * ids.length)] as string;
+
+async function main(): Promise<void> {
+  const suffix = randomBytes(4).toString('hex');
+  let infrastructure: Infrastructure | undefined;
+  let records: ServiceProcess | undefined;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
+    if (options.flag('build') || (!options.flag('no-build') && buildIsStale('records'))) {
+      say('building records (nx build records)...');
+      await nxBuild('records', process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
+    }
+    const adminUrl = infrastructure.postgresUrl;
+    const database = `medledger_records_readbench_${suffix}`;
+    await createDatabaseFromTemplate(adminUrl, 'template0', database);
+    if (!options.flag('keep')) cleanups.push(() => dropDatabase(adminUrl, database));
+    const url = databaseUrl(adminUrl, database);
+    say(`database ${database}: migrating...`);
+    await migrateServiceDatabase(ROOT, 'records', url);
+    records = await startBuiltService(
+      'records',
+      {
+        NODE_ENV: 'development',
+        DATABASE_URL: url,
+        KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
+        KAFKA_GROUP_ID: `records-readbench-${suffix}`,
+        KAFKA_CLIENT_ID: `records-readbench-${suffix}`,
+        EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
+        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
+        LEDGER_URL: 'http://127.0.0.1:9',
+        PUBLIC_EVENTS_TOPIC: `bench.${suffix}.records.events`,
+        LOG_LEVEL: 'warn',
+        AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(AUTH_SEED)).toString('base64'),
+      },
+      { cpuProfile: options.flag('cpu-prof') },
+    );
+    const baseUrl = records.baseUrl;
+
+    say(`seeding ${PATIENTS} patients × ${OBSERVATIONS} Observations, ${CONSENTS} Consents each...`);
+    const ids = await seed(baseUrl);
+    const reader = `Bearer ${await token(READER, 'practitioner')}`;
+    const stranger = `Bearer ${await token(STRANGER, 'practitioner')}`;
+    for (let i = 0; i < 200; i++) await read(baseUrl, pick(ids), reader, 200); // warm-up
+
+    // 1. Fixed rate, open loop.
+    const total = RATE * SECONDS;
+    say(`phase 1: ${RATE} reads/s for ${SECONDS} s (${total} reads, every ${DENIED_EVERY}th denied)`);
+    const permitted: number[] = [];
+    const denied: number[] = [];
+    let errors = 0;
+    const start = performance.now();
+    const inFlight: Array<Promise<void>> = [];
+    for (let i = 0; i < total; i++) {
+      const scheduled = start + (i * 1000) / RATE;
+      const wait = scheduled - performance.now();
+      if (wait > 1) await sleep(wait);
+      const deny = i % DENIED_EVERY === DENIED_EVERY - 1;
+      inFlight.push(
+        read(baseUrl, pick(ids), deny ? stranger : reader, deny ? 403 : 200).then(
+          () => void (deny ? denied : permitted).push(performance.now() - scheduled),
+          () => void errors++,
+        ),
+      );
+    }
+    await Promise.all(inFlight);
+    const phase1Seconds = (performance.now() - start) / 1000;
+    const fixed = summary(permitted);
+    const refusals = summary(denied);
+    say(`  permitted p50 ${fixed.p50} ms, p99 ${fixed.p99} ms; denied p99 ${refusals.p99} ms; errors ${errors}`);
+
+    // 2. Saturation, closed loop.
+    say(`phase 2: ${READS} reads, ${CONCURRENCY} in flight`);
+    const saturated: number[] = [];
+    let next = 0;
+    const phase2Start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < READS) {
+          next++;
+          const t = performance.now();
+          await read(baseUrl, pick(ids), reader, 200);
+          saturated.push(performance.now() - t);
+        }
+      }),
+    );
+    const readsPerSecond = round(READS / ((performance.now() - phase2Start) / 1000));
+    const closed = summary(saturated);
+    say(`  ${readsPerSecond} reads/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms`);
+
+    const result = {
+      bench: 'records',
+      machine: { cpus: cpus().length, node: process.version },
+      dataset: { patients: PATIENTS, observationsPerPatient: OBSERVATIONS, consentsPerPatient: CONSENTS },
+      fixedRate: {
+        rate: RATE,
+        seconds: SECONDS,
+        achievedPerSecond: round(total / phase1Seconds),
+        permittedMs: fixed,
+        deniedMs: refusals,
+        errors,
+      },
+      saturation: { concurrency: CONCURRENCY, readsPerSecond, latencyMs: closed },
+      target: { p99Ms: TARGET_P99_MS, met: fixed.p99 <= TARGET_P99_MS && errors === 0 },
+    };
+    process.stdout.write(
+      [
+        '',
+        '| measure | value |',
+        '| ------- | ----- |',
+        `| consent-checked reads at ${RATE}/s, p50 / p99 / max | ${fixed.p50} / ${fixed.p99} / ${fixed.max} ms (target p99 ≤ ${TARGET_P99_MS} ms: ${result.target.met ? 'met' : 'MISSED'}) |`,
+        `| refused reads in that phase, p50 / p99 | ${refusals.p50} / ${refusals.p99} ms |`,
+        `| achieved rate, errors | ${result.fixedRate.achievedPerSecond} reads/s, ${errors} |`,
+        `| saturation (${CONCURRENCY} in flight) | ${readsPerSecond} reads/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms |`,
+        '',
+        '',
+      ].join('\n'),
+    );
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } catch (error) {
+    if (records) process.stderr.write(`--- records output ---\n${records.output()}\n`);
+    throw error;
+  } finally {
+    await stopService(records);
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    await infrastructure?.stop?.();
+  }
+}
+
+run(main);
