@@ -21,6 +21,7 @@ export class RecordsModule {
     env: Readonly<Record<string, string | undefined>> = process.env,
   ): DynamicModule {
     const records = loadRecordsConfig(env);
+    const keys = new PatientKeyCodec(loadMasterKey(records));
     return {
       module: RecordsModule,
       imports: [
@@ -34,13 +35,20 @@ export class RecordsModule {
         EventStoreModule.forRoot<Sql>({
           service: 'records',
           env,
-          codec: new PatientKeyCodec(loadMasterKey(records)),
+          codec: keys,
           projections: [resourceIndexProjection, breakGlassProjection, auditLogProjection],
         }),
       ],
       // PatientRecordController first: its fixed paths (AuditEvent, $break-glass) win over /fhir/:type.
       controllers: [PatientRecordController, ResourcesController],
-      providers: [ResourceRepository, AuditService, AccessService, ResourcesService, ErasureService],
+      providers: [
+        { provide: PatientKeyCodec, useValue: keys },
+        ResourceRepository,
+        AuditService,
+        AccessService,
+        ResourcesService,
+        ErasureService,
+      ],
     };
   }
 }

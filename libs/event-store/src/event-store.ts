@@ -30,6 +30,13 @@ export interface OutboxMessage {
   envelope: UnsignedEnvelope;
 }
 
+/** One event that starts a new stream ({@link EventStore.appendNew}). */
+export interface NewStream<E extends DomainEvent = DomainEvent> {
+  streamId: string;
+  streamType: string;
+  event: E & { eventId: string; metadata?: Record<string, unknown> };
+}
+
 export interface AppendRequest<E extends DomainEvent = DomainEvent> {
   streamId: string;
   /** The aggregate's kind (`Patient`); projections subscribe by it. */
@@ -58,6 +65,8 @@ export interface Projection<Tx extends Sql = Sql> {
   name: string;
   streamTypes: readonly string[];
   apply(tx: Tx, event: StoredEvent): Promise<void>;
+  /** Optional: several events of new streams at once ({@link EventStore.appendNew}), in one statement. */
+  applyMany?(tx: Tx, events: readonly StoredEvent[]): Promise<void>;
   /** Deletes everything the projection holds (before a rebuild). */
   reset(tx: Tx): Promise<void>;
 }
@@ -129,6 +138,25 @@ export class EventStore<Tx extends Sql = Sql> {
     const events: Array<StoredEvent<E>> = [];
     for (const row of rows) events.push((await this.toStored(tx, row)) as StoredEvent<E>);
     return { streamId, version: events.at(-1)?.version ?? 0, events };
+  }
+
+  /** Several streams in one query, in the order asked (a stream that does not exist comes back empty). */
+  async loadMany<E extends DomainEvent>(tx: Tx, streamIds: readonly string[]): Promise<Array<LoadedStream<E>>> {
+    if (streamIds.length === 0) return [];
+    const rows = await tx.$queryRawUnsafe<EventRow[]>(
+      `${SELECT_EVENT} WHERE e.stream_id = ANY($1::text[]) ORDER BY e.stream_id, e.version`,
+      streamIds,
+    );
+    const byStream = new Map<string, Array<StoredEvent<E>>>();
+    for (const row of rows) {
+      const events = byStream.get(row.stream_id) ?? [];
+      events.push((await this.toStored(tx, row)) as StoredEvent<E>);
+      byStream.set(row.stream_id, events);
+    }
+    return streamIds.map((streamId) => {
+      const events = byStream.get(streamId) ?? [];
+      return { streamId, version: events.at(-1)?.version ?? 0, events };
+    });
   }
 
   /** Folds a stream with a pure `evolve`; `version` is what the next append must expect. */
@@ -209,19 +237,81 @@ export class EventStore<Tx extends Sql = Sql> {
   }
 
   /**
+   * Starts many streams, one event each, in a few statements whatever their number (a service that records many
+   * small facts, such as an audit trail, commits them in groups). Any stream that exists already: VersionConflict,
+   * and nothing of the call is kept (the transaction rolls back).
+   */
+  async appendNew<E extends DomainEvent>(tx: Tx, streams: ReadonlyArray<NewStream<E>>): Promise<Array<StoredEvent<E>>> {
+    if (streams.length === 0) return [];
+    const claimed = await tx.$queryRawUnsafe<Array<{ stream_id: string }>>(
+      `INSERT INTO es_stream (stream_id, stream_type, version, updated_at)
+       SELECT s.id, s.type, 1, now() FROM unnest($1::text[], $2::text[]) AS s(id, type)
+       ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id`,
+      streams.map((s) => s.streamId),
+      streams.map((s) => s.streamType),
+    );
+    if (claimed.length !== streams.length) {
+      const taken = new Set(claimed.map((row) => row.stream_id));
+      const existing = streams.find((s) => !taken.has(s.streamId)) as NewStream<E>;
+      throw new VersionConflict(existing.streamId, 0, 1);
+    }
+    const data: string[] = [];
+    for (const { streamId, event } of streams)
+      data.push(JSON.stringify(await this.codec.encode(tx, streamId, event.data)));
+    const rows = await tx.$queryRawUnsafe<Array<{ event_id: string; position: bigint; recorded_at: Date }>>(
+      `INSERT INTO es_event (event_id, stream_id, version, type, data, metadata, recorded_at)
+       SELECT e.id, e.stream, 1, e.type, e.data::jsonb, e.metadata::jsonb, now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+              AS e(id, stream, type, data, metadata, n)
+        ORDER BY e.n
+       RETURNING event_id::text, position, recorded_at`,
+      streams.map((s) => s.event.eventId),
+      streams.map((s) => s.streamId),
+      streams.map((s) => s.event.type),
+      data,
+      streams.map((s) => JSON.stringify(s.event.metadata ?? {})),
+    );
+    const byId = new Map(rows.map((row) => [row.event_id, row]));
+    const stored = streams.map(({ streamId, streamType, event }): StoredEvent<E> => {
+      const row = byId.get(event.eventId) as { position: bigint; recorded_at: Date };
+      return {
+        position: BigInt(row.position),
+        eventId: event.eventId,
+        streamId,
+        streamType,
+        version: 1,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata ?? {},
+        recordedAt: row.recorded_at,
+      };
+    });
+    for (const projection of this.projections.values()) {
+      const mine = stored.filter((event) => projection.streamTypes.includes(event.streamType));
+      if (mine.length === 0) continue;
+      if (projection.applyMany) await projection.applyMany(tx, mine);
+      else for (const event of mine) await projection.apply(tx, event);
+    }
+    return stored;
+  }
+
+  /**
    * Writes public events to the outbox in `tx` (the append's transaction): the relay publishes them after it
-   * commits, and never if it rolls back. Usually called with envelopes made from the events just appended.
+   * commits, and never if it rolls back. Usually called with envelopes made from the events just appended. One
+   * statement, in the order given.
    */
   async enqueue(tx: Tx, messages: readonly OutboxMessage[]): Promise<void> {
-    for (const message of messages) {
-      await tx.$executeRawUnsafe(
-        `INSERT INTO es_outbox (event_id, topic, key, envelope, created_at) VALUES ($1, $2, $3, $4::jsonb, now())`,
-        message.envelope.id,
-        message.topic,
-        message.key,
-        JSON.stringify(message.envelope),
-      );
-    }
+    if (messages.length === 0) return;
+    await tx.$executeRawUnsafe(
+      `INSERT INTO es_outbox (event_id, topic, key, envelope, created_at)
+       SELECT m.id, m.topic, m.key, m.envelope::jsonb, now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS m(id, topic, key, envelope, n)
+        ORDER BY m.n`,
+      messages.map((m) => m.envelope.id),
+      messages.map((m) => m.topic),
+      messages.map((m) => m.key),
+      messages.map((m) => JSON.stringify(m.envelope)),
+    );
   }
 
   /** Rebuilds a projection from the events alone, in one transaction. Returns the number of events replayed. */

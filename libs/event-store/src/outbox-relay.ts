@@ -110,10 +110,10 @@ export class OutboxRelay {
           byTopic.set(topic, entry);
         });
         await this.producer.sendBatch([...byTopic.values()]);
-        const placeholders = rows.map((_, i) => `$${i + 1}::bigint`).join(', ');
+        // One statement text whatever the round's size (it runs prepared).
         await tx.$executeRawUnsafe(
-          `UPDATE es_outbox SET published_at = now() WHERE position IN (${placeholders})`,
-          ...rows.map((row) => String(row.position)),
+          'UPDATE es_outbox SET published_at = now() WHERE position = ANY($1::bigint[])',
+          rows.map((row) => String(row.position)),
         );
         return rows.length;
       },

@@ -1,17 +1,35 @@
 import { Logger } from '@nestjs/common';
-import { Pool, type PoolClient } from 'pg';
+import { createHash } from 'node:crypto';
+import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import type { Sql, TransactionalSql } from './sql';
 
 /** Connections of the event store's own pool (commands, relay, consumers, receipts). */
 export const EVENT_STORE_POOL_SIZE = 10;
 
+/** Statement names by SQL text: each connection parses and plans a statement once, then only binds it. */
+const statementNames = new Map<string, string>();
+
+function prepared(text: string, values: unknown[]): QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `es_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+
+/**
+ * Every statement runs as a named prepared statement (node-postgres keeps them per connection): the event store's
+ * SQL is a fixed set of texts, and parsing and planning them again on each call was most of the database's work
+ * per request (`npm run bench:records`, docs/perf.md).
+ */
 function wrap(client: Pick<PoolClient, 'query'>): Sql {
   return {
     async $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> {
-      return (await client.query(query, values)).rows as T;
+      return (await client.query(prepared(query, values))).rows as T;
     },
     async $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number> {
-      return (await client.query(query, values)).rowCount ?? 0;
+      return (await client.query(prepared(query, values))).rowCount ?? 0;
     },
   };
 }
@@ -50,9 +68,12 @@ export class PgSql implements TransactionalSql {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      if (options.timeout)
-        await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.floor(options.timeout)}`);
+      // One round trip (the simple query protocol takes several statements): each costs a syscall and a wake-up.
+      await client.query(
+        options.timeout
+          ? `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.floor(options.timeout)}`
+          : 'BEGIN',
+      );
       const result = await fn(wrap(client));
       await client.query('COMMIT');
       return result;

@@ -92,15 +92,20 @@ export class AccessService {
     if (gate.kind === 'allow') return { basis: gate.basis };
     if (gate.kind === 'deny') return { basis: 'role-deny', reason: gate.reason };
     const now = new Date().toISOString();
-    const consents = (await this.resources.ofPatient(tx, query.patientId, 'Consent')).map(
-      (c) => c.resource as unknown as ConsentResource,
-    );
-    const grants = await tx.$queryRawUnsafe<Array<{ until: Date }>>(
-      'SELECT until FROM break_glass_grant WHERE patient_id = $1::uuid AND actor = $2 AND until > $3::timestamptz',
+    // The patient's consent streams and the actor's live break-glass grants, in one round trip.
+    const [context] = await tx.$queryRawUnsafe<Array<{ consents: string[]; grants: Date[] }>>(
+      `SELECT ARRAY(SELECT stream_id FROM resource_index WHERE patient_id = $1::uuid AND resource_type = 'Consent'
+                     ORDER BY created_at, resource_id) AS consents,
+              ARRAY(SELECT until FROM break_glass_grant
+                     WHERE patient_id = $1::uuid AND actor = $2 AND until > $3::timestamptz) AS grants`,
       query.patientId,
       actor.reference,
       now,
     );
+    const consents = (await this.resources.currentOf(tx, context?.consents ?? [])).map(
+      (c) => c.resource as unknown as ConsentResource,
+    );
+    const grants = context?.grants ?? [];
     const decision = decideAccess(
       {
         actor: {
@@ -118,7 +123,7 @@ export class AccessService {
       grants.map((g) => ({
         actor: actor.reference,
         patient: `Patient/${query.patientId}`,
-        until: g.until.toISOString(),
+        until: new Date(g).toISOString(),
         reason: '',
       })),
     );

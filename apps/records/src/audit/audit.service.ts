@@ -1,7 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
-import { EVENT_STORE, EVENT_STORE_SQL, EventStore, type Sql, type TransactionalSql } from '@medledger/event-store';
+import {
+  EVENT_STORE,
+  EVENT_STORE_SQL,
+  EventStore,
+  type NewStream,
+  type OutboxMessage,
+  type Sql,
+  type TransactionalSql,
+} from '@medledger/event-store';
 import type { AuthenticatedActor } from '@medledger/platform';
 import { commitment, COMMITMENT_SALT_BYTES } from '../resources/domain/commitment';
 import { auditStreamId, toAuditEvent, type AuditEntry, type AuditEvent } from './domain/audit';
@@ -10,6 +18,14 @@ import { auditStreamId, toAuditEvent, type AuditEntry, type AuditEvent } from '.
 export type AuditInput = Omit<AuditEntry, 'auditEventId' | 'recorded' | 'actor' | 'role'>;
 
 export const AUDIT_SOURCE = 'medledger records';
+/** AuditEvents committed together at most (a group's statements stay well under PostgreSQL's limits). */
+export const AUDIT_GROUP_MAX = 200;
+
+interface PreparedAudit {
+  entry: AuditEntry;
+  stream: NewStream<AuditEvent>;
+  message: OutboxMessage;
+}
 
 /** One entry of the accounting of disclosures, with where the ledger sealed it. */
 export interface Disclosure {
@@ -39,7 +55,67 @@ export class AuditService {
     @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
   ) {}
 
+  /** Audits an access in the caller's transaction (a write and its audit commit together). */
   async record(tx: Sql, actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
+    const prepared = this.prepare(actor, input);
+    await this.write(tx, [prepared]);
+    return prepared.entry;
+  }
+
+  /**
+   * Audits an access that changed nothing else (a read, a search, a refusal); resolves once its AuditEvent is
+   * committed, so the caller answers only then. Concurrent calls commit together (group commit): one transaction
+   * and a few statements for the whole group, however many accesses it holds.
+   */
+  recordAlone(actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
+    const prepared = this.prepare(actor, input);
+    return new Promise<AuditEntry>((resolve, reject) => {
+      this.queue.push({ prepared, resolve, reject });
+      void this.flush();
+    });
+  }
+
+  private readonly queue: Array<{
+    prepared: PreparedAudit;
+    resolve: (entry: AuditEntry) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  private flushing = false;
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, AUDIT_GROUP_MAX);
+        try {
+          await this.store.transact(this.client, (tx) =>
+            this.write(
+              tx,
+              group.map((g) => g.prepared),
+            ),
+          );
+          for (const item of group) item.resolve(item.prepared.entry);
+        } catch (error) {
+          if (group.length === 1) (group[0] as (typeof group)[number]).reject(error);
+          // One bad entry must not fail the others: each alone, then.
+          else
+            for (const item of group) {
+              try {
+                await this.store.transact(this.client, (tx) => this.write(tx, [item.prepared]));
+                item.resolve(item.prepared.entry);
+              } catch (alone) {
+                item.reject(alone);
+              }
+            }
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private prepare(actor: AuthenticatedActor, input: AuditInput): PreparedAudit {
     const entry: AuditEntry = {
       ...input,
       auditEventId: randomUUID(),
@@ -54,20 +130,21 @@ export class AuditService {
       type: 'AccessAudited',
       data: { entry, auditEvent, salt: salt.toString('base64'), commitment: digest },
     };
-    const [stored] = await this.store.append(tx, {
-      streamId: auditStreamId(entry.patientId, entry.auditEventId),
-      streamType: 'AuditEvent',
-      expectedVersion: 0,
-      events: [{ ...event, eventId: randomUUID(), metadata: { entry } }],
-    });
-    if (!stored) throw new Error('the audit event was not stored');
-    await this.store.enqueue(tx, [
-      {
+    const eventId = randomUUID();
+    return {
+      entry,
+      stream: {
+        streamId: auditStreamId(entry.patientId, entry.auditEventId),
+        streamType: 'AuditEvent',
+        // The entry (ids and codes, no PHI) also in clear metadata: it outlives an erasure of the patient's key.
+        event: { ...event, eventId, metadata: { entry } },
+      },
+      message: {
         topic: PUBLIC_EVENT_TOPICS.records,
         key: entry.patientId,
         envelope: createEnvelope({
           type: 'records.AccessAudited',
-          id: stored.eventId,
+          id: eventId,
           time: entry.recorded,
           subject: `Patient/${entry.patientId}`,
           aggregateId: entry.auditEventId,
@@ -87,13 +164,18 @@ export class AuditService {
           },
         }),
       },
-    ]);
-    return entry;
+    };
   }
 
-  /** Audits an access that changed nothing else (a refusal), in its own transaction. */
-  recordAlone(actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
-    return this.store.transact(this.client, (tx) => this.record(tx, actor, input));
+  private async write(tx: Sql, audits: readonly PreparedAudit[]): Promise<void> {
+    await this.store.appendNew(
+      tx,
+      audits.map((a) => a.stream),
+    );
+    await this.store.enqueue(
+      tx,
+      audits.map((a) => a.message),
+    );
   }
 
   /**

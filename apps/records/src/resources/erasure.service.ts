@@ -12,7 +12,7 @@ import {
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import { AccessService } from '../access/access.service';
 import { AuditService } from '../audit/audit.service';
-import { ERASURE_STREAM_PREFIX, RecordsCryptoError } from './infra/patient-keys';
+import { ERASURE_STREAM_PREFIX, PatientKeyCodec, RecordsCryptoError } from './infra/patient-keys';
 import { ResourceRepository } from './resource.repository';
 
 /** The stored event of an erasure: ids only, kept in clear (its stream is never encrypted). */
@@ -35,6 +35,7 @@ export class ErasureService {
     private readonly resources: ResourceRepository,
     private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly keys: PatientKeyCodec,
   ) {}
 
   async erase(actor: AuthenticatedActor, patientId: string) {
@@ -47,7 +48,7 @@ export class ErasureService {
     const permit = await this.access.authorize(actor, query);
     const erasedAt = new Date().toISOString();
     try {
-      return await this.store.transact(this.client, async (tx) => {
+      const erased = await this.store.transact(this.client, async (tx) => {
         const event: PatientErased = {
           type: 'PatientErased',
           data: { patientId, requestedBy: actor.reference, erasedAt },
@@ -85,6 +86,8 @@ export class ErasureService {
         if (destroyed !== 1) throw new Error(`Patient/${patientId} had no live data key`);
         return { patientId, erasedAt, eventId: stored.eventId };
       });
+      this.keys.forget(`Patient-${patientId}`);
+      return erased;
     } catch (error) {
       if (error instanceof VersionConflict)
         throw new ProblemException(410, RecordsCryptoError.PATIENT_ERASED, 'The data of this patient was erased', {

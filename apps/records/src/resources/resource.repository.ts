@@ -56,9 +56,17 @@ export class ResourceRepository {
       patientId,
       resourceType,
     );
+    return this.currentOf(
+      tx,
+      rows.map((row) => row.stream_id),
+    );
+  }
+
+  /** The current version of each of these streams (one query). */
+  async currentOf(tx: Sql, streamIds: readonly string[]): Promise<PresentResource[]> {
     const found: PresentResource[] = [];
-    for (const row of rows) {
-      const { state } = await this.current(tx, row.stream_id);
+    for (const stream of await this.store.loadMany(tx, streamIds)) {
+      const state = stream.events.reduce(fold, ABSENT);
       if (state.status === 'present') found.push(state);
     }
     return found;

@@ -184,12 +184,10 @@ export class ResourcesService {
       ...(purpose && { purpose }),
     } as const;
     const permit = await this.access.authorize(actor, query);
-    return this.store.transact(this.client, async (tx) => {
-      const { state } = await this.repository.current(tx, streamId);
-      if (state.status !== 'present') throw notFound(resourceType, id);
-      await this.audited(tx, actor, query, permit, String(state.version));
-      return view(state, { basis: permit.basis });
-    });
+    const { state } = await this.repository.current(this.client, streamId);
+    if (state.status !== 'present') throw notFound(resourceType, id);
+    await this.auditedRead(actor, query, permit, String(state.version));
+    return view(state, { basis: permit.basis });
   }
 
   /** Every version, oldest first, each with the event that made it. */
@@ -208,11 +206,9 @@ export class ResourcesService {
       ...(purpose && { purpose }),
     } as const;
     const permit = await this.access.authorize(actor, query);
-    return this.store.transact(this.client, async (tx) => {
-      const versions = await this.repository.versions(tx, streamId);
-      await this.audited(tx, actor, query, permit);
-      return { versions: versions.map((v) => ({ ...view(v.state), eventId: v.eventId })), basis: permit.basis };
-    });
+    const versions = await this.repository.versions(this.client, streamId);
+    await this.auditedRead(actor, query, permit);
+    return { versions: versions.map((v) => ({ ...view(v.state), eventId: v.eventId })), basis: permit.basis };
   }
 
   async vread(
@@ -232,11 +228,9 @@ export class ResourcesService {
       ...(purpose && { purpose }),
     } as const;
     const permit = await this.access.authorize(actor, query);
-    return this.store.transact(this.client, async (tx) => {
-      const found = await this.version(tx, streamId, resourceType, id, versionId);
-      await this.audited(tx, actor, query, permit);
-      return view(found.state, { eventId: found.eventId, basis: permit.basis });
-    });
+    const found = await this.version(this.client, streamId, resourceType, id, versionId);
+    await this.auditedRead(actor, query, permit);
+    return view(found.state, { eventId: found.eventId, basis: permit.basis });
   }
 
   /** The current versions in one patient's record matching the FHIR search parameters. */
@@ -256,15 +250,13 @@ export class ResourcesService {
     if (!(await this.repository.locate(this.client, 'Patient', patientId))) throw notFound('Patient', patientId);
     const query = { patientId, interaction: 'search', resourceType, ...(purpose && { purpose }) } as const;
     const permit = await this.access.authorize(actor, query);
-    return this.store.transact(this.client, async (tx) => {
-      const all = await this.repository.ofPatient(tx, patientId, resourceType);
-      const found =
-        resourceType === 'Consent'
-          ? all
-          : all.filter((r) => matches(searchIndex(r.resource as unknown as StoredResource), criteria));
-      await this.audited(tx, actor, query, permit);
-      return { resources: found.map((r) => view(r)), basis: permit.basis };
-    });
+    const all = await this.repository.ofPatient(this.client, patientId, resourceType);
+    const found =
+      resourceType === 'Consent'
+        ? all
+        : all.filter((r) => matches(searchIndex(r.resource as unknown as StoredResource), criteria));
+    await this.auditedRead(actor, query, permit);
+    return { resources: found.map((r) => view(r)), basis: permit.basis };
   }
 
   /**
@@ -282,11 +274,8 @@ export class ResourcesService {
       versionId: String(versionId),
     } as const;
     const permit = await this.access.authorize(actor, query);
-    const found = await this.store.transact(this.client, async (tx) => {
-      const version = await this.version(tx, streamId, resourceType, id, versionId);
-      await this.audited(tx, actor, query, permit);
-      return version;
-    });
+    const found = await this.version(this.client, streamId, resourceType, id, versionId);
+    await this.auditedRead(actor, query, permit);
     const recomputed = commitment(found.state.resource, Buffer.from(found.salt, 'base64'));
     const receipt = await this.receipts.receipt(found.eventId);
     const sealedCommitment = (receipt.event['data'] as { commitment?: unknown } | undefined)?.commitment;
@@ -350,13 +339,22 @@ export class ResourcesService {
   }
 
   private audited(tx: Sql, actor: AuthenticatedActor, query: AccessQuery, permit: Permit, versionId?: string) {
-    return this.audit.record(tx, actor, {
+    return this.audit.record(tx, actor, this.auditOf(query, permit, versionId));
+  }
+
+  /** A read is answered only once its AuditEvent is committed (with those of concurrent reads). */
+  private auditedRead(actor: AuthenticatedActor, query: AccessQuery, permit: Permit, versionId?: string) {
+    return this.audit.recordAlone(actor, this.auditOf(query, permit, versionId));
+  }
+
+  private auditOf(query: AccessQuery, permit: Permit, versionId?: string) {
+    return {
       ...this.access.auditFields(query),
       ...(versionId !== undefined && { versionId }),
-      outcome: '0',
+      outcome: '0' as const,
       basis: permit.basis,
       ...(permit.consentId !== undefined && { consentId: permit.consentId }),
-    });
+    };
   }
 
   private async locate(resourceType: string, id: string) {

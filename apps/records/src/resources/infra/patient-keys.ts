@@ -4,6 +4,13 @@ import { ErasedEventData, type EventCodec, type Sql } from '@medledger/event-sto
 /** AES-256-GCM: 32-byte keys, 12-byte nonces (NIST SP 800-38D §8.2.2 recommends 96 bits), 16-byte tags. */
 const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
+/**
+ * How long a read may use a patient key from memory. The erasing instance forgets the key at once; another
+ * instance of records (if several run) could decrypt for at most this long after an erasure committed.
+ */
+export const KEY_CACHE_TTL_MS = 30_000;
+/** Patients whose keys stay in memory (32 bytes each, about 100 bytes with the map entry). */
+export const KEY_CACHE_MAX = 10_000;
 
 export const RecordsCryptoError = {
   PATIENT_ERASED: 'RECORDS.PATIENT_ERASED',
@@ -58,23 +65,60 @@ export function keyOwner(streamId: string): string | undefined {
  * events unreadable (erasure, issue 5) without touching the event log or the ledger.
  */
 export class PatientKeyCodec implements EventCodec<Sql> {
-  constructor(private readonly masterKey: Uint8Array) {
+  /** Unwrapped keys that reads used lately (never one created by a transaction that may still roll back). */
+  private readonly cache = new Map<string, { key: Uint8Array; until: number }>();
+  /** The keys each open transaction created: not cached until it has committed. */
+  private readonly createdIn = new WeakMap<Sql, Set<string>>();
+
+  constructor(
+    private readonly masterKey: Uint8Array,
+    private readonly now: () => number = Date.now,
+  ) {
     if (masterKey.length !== KEY_BYTES) throw new Error('the records master key must be 32 bytes');
+  }
+
+  /** Patients erased by this instance: a read that raced the erasure must not cache their key again. */
+  private readonly erased = new Set<string>();
+
+  /** Drops a patient's key from memory for good (after their erasure committed). */
+  forget(owner: string): void {
+    this.erased.add(owner);
+    this.cache.delete(owner);
   }
 
   async encode(tx: Sql, streamId: string, data: Record<string, unknown>): Promise<unknown> {
     const owner = keyOwner(streamId);
     if (owner === undefined) return { alg: 'none', data };
-    const key = (await this.key(tx, owner)) ?? (await this.createKey(tx, owner));
+    const key = (await this.cachedKey(tx, owner)) ?? (await this.createKey(tx, owner));
     return seal(key, Buffer.from(JSON.stringify(data)), streamId);
   }
 
   async decode(tx: Sql, streamId: string, stored: unknown): Promise<Record<string, unknown>> {
     const owner = keyOwner(streamId);
     if (owner === undefined) return (stored as { data: Record<string, unknown> }).data;
-    const key = await this.key(tx, owner);
+    const key = await this.cachedKey(tx, owner);
     if (!key) throw new ErasedEventData(streamId, RecordsCryptoError.PATIENT_ERASED);
     return JSON.parse(open(key, stored as Sealed, streamId).toString('utf8')) as Record<string, unknown>;
+  }
+
+  /**
+   * A key read from its committed row is kept in memory for KEY_CACHE_TTL_MS, so most reads and writes cost no key
+   * query. A key this instance erased is forgotten at once; one that another instance erased is used at most that
+   * long (a write then is lost with the rest of the erased record: nobody can read it either).
+   */
+  private async cachedKey(tx: Sql, owner: string): Promise<Uint8Array | undefined> {
+    const hit = this.cache.get(owner);
+    if (hit && hit.until > this.now()) {
+      this.cache.delete(owner); // least recently used first
+      this.cache.set(owner, hit);
+      return hit.key;
+    }
+    const key = await this.key(tx, owner);
+    if (key && !this.createdIn.get(tx)?.has(owner) && !this.erased.has(owner)) {
+      this.cache.set(owner, { key, until: this.now() + KEY_CACHE_TTL_MS });
+      if (this.cache.size > KEY_CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    return key;
   }
 
   private async key(tx: Sql, streamId: string): Promise<Uint8Array | undefined> {
@@ -94,6 +138,9 @@ export class PatientKeyCodec implements EventCodec<Sql> {
     );
     // A key row without a live key is a destroyed one: an erased patient's record takes no new data.
     if (created !== 1) throw new ErasedEventData(streamId, RecordsCryptoError.PATIENT_ERASED);
+    const ownCreated = this.createdIn.get(tx) ?? new Set<string>();
+    ownCreated.add(streamId);
+    this.createdIn.set(tx, ownCreated);
     return key;
   }
 }

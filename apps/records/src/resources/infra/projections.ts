@@ -64,24 +64,32 @@ export const breakGlassProjection: Projection<Sql> = {
 export const auditLogProjection: Projection<Sql> = {
   name: 'audit-log',
   streamTypes: ['AuditEvent'],
-  async apply(tx, stored) {
-    const { entry } = stored.metadata as Pick<AuditRecorded['data'], 'entry'>;
+  apply(tx, stored) {
+    return auditLogProjection.applyMany?.(tx, [stored]) ?? Promise.resolve();
+  },
+  async applyMany(tx, events) {
+    const entries = events.map((stored) => ({
+      ...(stored.metadata as Pick<AuditRecorded['data'], 'entry'>).entry,
+      eventId: stored.eventId,
+    }));
+    const column = <K extends keyof (typeof entries)[number]>(key: K) => entries.map((e) => e[key] ?? null);
     await tx.$executeRawUnsafe(
       `INSERT INTO audit_log (audit_event_id, patient_id, actor, role, interaction, outcome, basis, resource_type,
                               resource_id, purpose, recorded, event_id)
-       VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9::uuid, $10, $11::timestamptz, $12::uuid)`,
-      entry.auditEventId,
-      entry.patientId,
-      entry.actor,
-      entry.role,
-      entry.interaction,
-      entry.outcome,
-      entry.basis,
-      entry.resourceType ?? null,
-      entry.resourceId ?? null,
-      entry.purpose ?? null,
-      entry.recorded,
-      stored.eventId,
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                            $8::text[], $9::uuid[], $10::text[], $11::timestamptz[], $12::uuid[])`,
+      column('auditEventId'),
+      column('patientId'),
+      column('actor'),
+      column('role'),
+      column('interaction'),
+      column('outcome'),
+      column('basis'),
+      column('resourceType'),
+      column('resourceId'),
+      column('purpose'),
+      column('recorded'),
+      column('eventId'),
     );
   },
   async reset(tx) {
