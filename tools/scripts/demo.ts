@@ -2,7 +2,8 @@
  * `npm run demo`: drives the running network through its public APIs and prints what happened.
  * Today: every service answers /health; a ping sent by each service crosses Kafka and is answered by every
  * other one (each side persisting what it saw); records registers patients and the ledger seals their public
- * events, and each receipt is verified. Later features extend this scenario.
+ * events, and each receipt is verified; a patient's record under her consent (refusal, consent, revocation,
+ * break-glass, the accounting of disclosures sealed in the ledger, erasure). Later features extend this scenario.
  * Service URLs: LEDGER_URL, RECORDS_URL, TRIALS_URL, SUPPLY_URL (default http://127.0.0.1:310x).
  */
 import {
@@ -67,7 +68,10 @@ interface Receipt {
  * PHI-free events, the ledger seals them, and records returns a receipt it verified. The demo then checks each
  * receipt again, independently, against the keys the ledger publishes.
  */
-async function demoReceipts(recordsUrl: string, ledgerUrl: string): Promise<boolean> {
+async function demoReceipts(
+  recordsUrl: string,
+  ledgerUrl: string,
+): Promise<{ ok: boolean; patients: Array<{ id: string; family: string }> }> {
   // A practitioner's token from the development issuer key (records trusts it outside production).
   const authorization = `Bearer ${await devToken('Practitioner/demo-gp', 'practitioner')}`;
   const registered: Array<{ id: string; eventId: string; family: string }> = [];
@@ -103,7 +107,7 @@ async function demoReceipts(recordsUrl: string, ledgerUrl: string): Promise<bool
       if (response.ok) receipt = (await response.json()) as Receipt;
       else if (response.status !== 404 || Date.now() > deadline) {
         say(`  receipt of ${patient.eventId}: ${response.status} ${await response.text()}`);
-        return false;
+        return { ok: false, patients: registered };
       } else await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const checkpoint = verifyCheckpoint(receipt.checkpoint, verifiers);
@@ -125,12 +129,137 @@ async function demoReceipts(recordsUrl: string, ledgerUrl: string): Promise<bool
     );
     ok &&= verdict.ok && phiFree;
   }
+  return { ok, patients: registered };
+}
+
+const CONSENT_SYSTEMS = {
+  scope: 'http://terminology.hl7.org/CodeSystem/consentscope',
+  action: 'http://terminology.hl7.org/CodeSystem/consentaction',
+  role: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+  policy: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+};
+
+/** A patient-privacy Consent that permits one practitioner to read the patient's record. */
+function consentFor(patientId: string, practitioner: string, status: 'active' | 'inactive') {
+  return {
+    resourceType: 'Consent',
+    status,
+    scope: { coding: [{ system: CONSENT_SYSTEMS.scope, code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patientId}` },
+    policyRule: { coding: [{ system: CONSENT_SYSTEMS.policy, code: 'OPTIN' }] },
+    provision: {
+      type: 'permit',
+      actor: [
+        {
+          role: { coding: [{ system: CONSENT_SYSTEMS.role, code: 'IRCP' }] },
+          reference: { reference: practitioner },
+        },
+      ],
+      action: [{ coding: [{ system: CONSENT_SYSTEMS.action, code: 'access' }] }],
+    },
+  };
+}
+
+/**
+ * Step 4: a patient's record under their own consent. The patient records an Observation; a practitioner is refused,
+ * permitted once the patient consents, refused again when the consent is revoked; an emergency physician breaks the
+ * glass; the patient reads the accounting of disclosures, every entry sealed in the ledger; another patient has
+ * her data erased, and it can no longer be read.
+ */
+async function demoRecord(recordsUrl: string, patients: Array<{ id: string; family: string }>): Promise<boolean> {
+  const [owner, leaving] = patients;
+  if (!owner || !leaving) return false;
+  const as = async (sub: string, role: Parameters<typeof devToken>[1]) => ({
+    authorization: `Bearer ${await devToken(sub, role)}`,
+    'content-type': 'application/fhir+json',
+  });
+  const patient = await as(`Patient/${owner.id}`, 'patient');
+  const gray = await as('Practitioner/dr-gray', 'practitioner');
+  const ross = await as('Practitioner/dr-ross', 'practitioner');
+  const call = (headers: Record<string, string>, method: string, path: string, body?: unknown) =>
+    fetch(recordsUrl + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  let ok = true;
+  const expect = async (what: string, response: Response, status: number) => {
+    const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    const basis = response.headers.get('x-medledger-access-basis') ?? (body['basis'] as string | undefined) ?? '';
+    const pass = response.status === status;
+    ok &&= pass;
+    say(
+      `  ${what}: ${response.status}${basis ? ` (${basis})` : ''}${pass ? '' : ` EXPECTED ${status}: ${JSON.stringify(body)}`}`,
+    );
+    return body;
+  };
+
+  const observation = await expect(
+    `Patient/${owner.id.slice(0, 8)} records a heart rate`,
+    await call(patient, 'POST', '/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+      subject: { reference: `Patient/${owner.id}` },
+      effectiveDateTime: new Date().toISOString(),
+      valueQuantity: { value: 64, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+    }),
+    201,
+  );
+  const path = `/fhir/Observation/${observation['id'] as string}`;
+  await expect('Dr Gray reads it without a consent', await call(gray, 'GET', path), 403);
+  const consent = await expect(
+    'the patient consents to Dr Gray reading her record',
+    await call(patient, 'POST', '/fhir/Consent', consentFor(owner.id, 'Practitioner/dr-gray', 'active')),
+    201,
+  );
+  await expect('Dr Gray reads it', await call(gray, 'GET', path), 200);
+  await expect(
+    'the patient revokes the consent',
+    await call(
+      { ...patient, 'if-match': 'W/"1"' },
+      'PUT',
+      `/fhir/Consent/${consent['id'] as string}`,
+      consentFor(owner.id, 'Practitioner/dr-gray', 'inactive'),
+    ),
+    200,
+  );
+  await expect('Dr Gray reads it again', await call(gray, 'GET', path), 403);
+  await expect(
+    'Dr Ross (emergency) breaks the glass',
+    await call(ross, 'POST', `/fhir/Patient/${owner.id}/$break-glass`, { reason: 'unconscious on arrival' }),
+    201,
+  );
+  await expect('Dr Ross reads it', await call(ross, 'GET', path), 200);
+
+  const deadline = Date.now() + SEAL_TIMEOUT_MS;
+  let disclosures: Array<{ actor: string; interaction: string; basis: string; receipt: { leafIndex: number } | null }> =
+    [];
+  while (Date.now() < deadline) {
+    const body = (await (await call(patient, 'GET', `/fhir/Patient/${owner.id}/$disclosures`)).json()) as {
+      disclosures: typeof disclosures;
+    };
+    disclosures = body.disclosures;
+    if (disclosures.every((d) => d.receipt !== null)) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  say(`  the patient's accounting of disclosures (${disclosures.length} entries):`);
+  for (const d of disclosures)
+    say(
+      `    ${d.actor.padEnd(22)} ${d.interaction.padEnd(12)} ${d.basis.padEnd(13)} ${d.receipt ? `sealed at leaf ${d.receipt.leafIndex}` : 'NOT SEALED'}`,
+    );
+  ok &&= disclosures.length >= 5 && disclosures.every((d) => d.receipt !== null);
+
+  const leaver = await as(`Patient/${leaving.id}`, 'patient');
+  await expect(
+    `Patient/${leaving.id.slice(0, 8)} has her data erased`,
+    await call(leaver, 'POST', `/fhir/Patient/${leaving.id}/$erase`),
+    200,
+  );
+  await expect('her record is read again', await call(leaver, 'GET', `/fhir/Patient/${leaving.id}`), 410);
   return ok;
 }
 
 export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Promise<boolean> {
   const services = Object.keys(urls);
-  say('demo 1/3: every service is healthy');
+  say('demo 1/4: every service is healthy');
   for (const service of services) {
     const health = await json<{ status: string; details: Record<string, { status: string }> }>(
       `${urls[service]}/health`,
@@ -142,7 +271,7 @@ export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Prom
     );
   }
 
-  say('demo 2/3: each service pings the others over Kafka');
+  say('demo 2/4: each service pings the others over Kafka');
   let ok = true;
   for (const origin of services) {
     const { pingId, location } = await json<{ pingId: string; location: string }>(
@@ -164,8 +293,11 @@ export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Prom
     if (missing.length) ok = false;
   }
   if (urls['ledger'] && urls['records']) {
-    say('demo 3/3: records registers patients; the ledger seals their events; each receipt is verified');
-    ok = (await demoReceipts(urls['records'], urls['ledger'])) && ok;
+    say('demo 3/4: records registers patients; the ledger seals their events; each receipt is verified');
+    const registered = await demoReceipts(urls['records'], urls['ledger']);
+    ok = registered.ok && ok;
+    say("demo 4/4: a patient's record under her consent: refusal, consent, revocation, break-glass, audit, erasure");
+    ok = (await demoRecord(urls['records'], registered.patients)) && ok;
   }
   say(ok ? 'demo: OK' : 'demo: FAILED');
   return ok;
