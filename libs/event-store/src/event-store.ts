@@ -97,8 +97,11 @@ interface EventRow {
   recorded_at: Date;
 }
 
-const SELECT_EVENT = `SELECT e.position, e.event_id::text AS event_id, e.stream_id, s.stream_type, e.version, e.type,
-  e.data, e.metadata, e.recorded_at FROM es_event e JOIN es_stream s ON s.stream_id = e.stream_id`;
+// The stream type by a primary-key lookup per row, not a join: with a prepared statement's generic plan, a join
+// hashed the whole es_stream table on every load (O(streams) per request; docs/perf.md, records).
+const SELECT_EVENT = `SELECT e.position, e.event_id::text AS event_id, e.stream_id,
+  (SELECT s.stream_type FROM es_stream s WHERE s.stream_id = e.stream_id) AS stream_type, e.version, e.type,
+  e.data, e.metadata, e.recorded_at FROM es_event e`;
 
 /**
  * The service's event store: aggregate streams with optimistic concurrency, projections in the same
@@ -330,7 +333,9 @@ export class EventStore<Tx extends Sql = Sql> {
         let replayed = 0;
         for (;;) {
           const rows = await tx.$queryRawUnsafe<EventRow[]>(
-            `${SELECT_EVENT} WHERE e.position > $1::bigint AND s.stream_type = ANY(string_to_array($2, ','))
+            `${SELECT_EVENT} WHERE e.position > $1::bigint
+               AND EXISTS (SELECT 1 FROM es_stream s
+                            WHERE s.stream_id = e.stream_id AND s.stream_type = ANY(string_to_array($2, ',')))
              ORDER BY e.position LIMIT ${REBUILD_PAGE_SIZE}`,
             after.toString(),
             projection.streamTypes.join(','),

@@ -205,7 +205,8 @@ export class AuditService {
       `SELECT a.audit_event_id::text, a.recorded, a.actor, a.role, a.interaction, a.outcome, a.basis, a.resource_type,
               a.resource_id::text, a.purpose, a.event_id::text, r.leaf_index::text, r.block_height::text,
               r.tree_size::text, r.checkpoint
-         FROM audit_log a LEFT JOIN es_receipt r ON r.event_id = a.event_id::text
+         FROM audit_log a
+         LEFT JOIN LATERAL (SELECT * FROM es_receipt r WHERE r.event_id = a.event_id::text) r ON true
         WHERE a.patient_id = $1::uuid AND a.actor <> $2
         ORDER BY a.recorded, a.audit_event_id`,
       patientId,
