@@ -35,7 +35,13 @@ export function summary(samples: readonly number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (p: number) =>
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-  return { count: sorted.length, p50: round(at(50), 2), p99: round(at(99), 2), max: round(sorted.at(-1) ?? NaN, 2) };
+  return {
+    count: sorted.length,
+    p50: round(at(50), 2),
+    p90: round(at(90), 2),
+    p99: round(at(99), 2),
+    max: round(sorted.at(-1) ?? NaN, 2),
+  };
 }
 
 const SOURCES = ['libs/contracts/src', 'libs/event-store/src', 'libs/platform/src', 'libs/ledger-core/src'];

@@ -196,6 +196,8 @@ async function main(): Promise<void> {
     const permitted: number[] = [];
     const denied: number[] = [];
     let errors = 0;
+    /** The slowest read of each second: shows whether the tail is spread or comes in stalls. */
+    const slowest: number[] = [];
     const start = performance.now();
     const inFlight: Array<Promise<void>> = [];
     for (let i = 0; i < total; i++) {
@@ -205,7 +207,12 @@ async function main(): Promise<void> {
       const deny = i % DENIED_EVERY === DENIED_EVERY - 1;
       inFlight.push(
         read(baseUrl, pick(ids), deny ? stranger : reader, deny ? 403 : 200).then(
-          () => void (deny ? denied : permitted).push(performance.now() - scheduled),
+          () => {
+            const ms = performance.now() - scheduled;
+            (deny ? denied : permitted).push(ms);
+            const second = Math.floor((scheduled - start) / 1000);
+            slowest[second] = Math.max(slowest[second] ?? 0, ms);
+          },
           () => void errors++,
         ),
       );
@@ -215,6 +222,7 @@ async function main(): Promise<void> {
     const fixed = summary(permitted);
     const refusals = summary(denied);
     say(`  permitted p50 ${fixed.p50} ms, p99 ${fixed.p99} ms; denied p99 ${refusals.p99} ms; errors ${errors}`);
+    say(`  slowest read per second (ms): ${slowest.map((ms) => Math.round(ms)).join(' ')}`);
 
     // 2. Saturation, closed loop.
     say(`phase 2: ${READS} reads, ${CONCURRENCY} in flight`);

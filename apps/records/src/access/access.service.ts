@@ -6,7 +6,7 @@ import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import { AuditService } from '../audit/audit.service';
 import type { AuditBasis, AuditInteraction } from '../audit/domain/audit';
 import { decideAccess, type ConsentAction, type ConsentResource } from '../consent/domain/consent-policy';
-import { ResourceRepository } from '../resources/resource.repository';
+import { ResourceRepository, type PresentResource } from '../resources/resource.repository';
 import {
   BREAK_GLASS_REASON_MAX,
   BREAK_GLASS_WINDOW_MS,
@@ -29,6 +29,13 @@ export interface AccessQuery {
   versionId?: string;
   /** v3 PurposeOfUse code the caller declared (X-Purpose-Of-Use). */
   purpose?: string;
+}
+
+/** What a decision reads besides the request: the patient's Consents (current versions), the actor's grants. */
+export interface AccessContext {
+  consents: PresentResource[];
+  /** Ends (ISO instants) of the actor's break-glass grants on this record that are still running. */
+  grants: string[];
 }
 
 export interface Permit {
@@ -57,10 +64,14 @@ export class AccessService {
   ) {}
 
   /** Permits the access or throws 403 RECORDS.ACCESS_DENIED (after auditing the refusal). */
-  async authorize(actor: AuthenticatedActor, query: AccessQuery): Promise<Permit> {
+  /**
+   * `context`: the patient's Consents and the actor's break-glass ends when the caller loaded them already (a read
+   * loads them with the resource); otherwise they are read here.
+   */
+  async authorize(actor: AuthenticatedActor, query: AccessQuery, context?: AccessContext): Promise<Permit> {
     // Outside the caller's transaction: a refusal commits its audit on its own while the request fails, and a
     // request never holds two pooled connections at once.
-    const verdict = await this.decide(this.client, actor, query);
+    const verdict = await this.decide(this.client, actor, query, context);
     if ('reason' in verdict) {
       await this.audit.recordAlone(actor, { ...this.auditFields(query), outcome: '4', ...verdict });
       throw new ProblemException(403, AccessErrorCode.DENIED, 'Access refused', {
@@ -87,25 +98,13 @@ export class AccessService {
     tx: Sql,
     actor: AuthenticatedActor,
     query: AccessQuery,
+    prefetched?: AccessContext,
   ): Promise<Permit | { basis: Extract<AuditBasis, `${string}-deny`>; reason: string; consentId?: string }> {
     const gate = roleGate(actor, query.patientId, query.interaction, query.resourceType);
     if (gate.kind === 'allow') return { basis: gate.basis };
     if (gate.kind === 'deny') return { basis: 'role-deny', reason: gate.reason };
     const now = new Date().toISOString();
-    // The patient's consent streams and the actor's live break-glass grants, in one round trip.
-    const [context] = await tx.$queryRawUnsafe<Array<{ consents: string[]; grants: Date[] }>>(
-      `SELECT ARRAY(SELECT stream_id FROM resource_index WHERE patient_id = $1::uuid AND resource_type = 'Consent'
-                     ORDER BY created_at, resource_id) AS consents,
-              ARRAY(SELECT until FROM break_glass_grant
-                     WHERE patient_id = $1::uuid AND actor = $2 AND until > $3::timestamptz) AS grants`,
-      query.patientId,
-      actor.reference,
-      now,
-    );
-    const consents = (await this.resources.currentOf(tx, context?.consents ?? [])).map(
-      (c) => c.resource as unknown as ConsentResource,
-    );
-    const grants = context?.grants ?? [];
+    const { consents, grants } = prefetched ?? (await this.context(tx, actor, query.patientId, now));
     const decision = decideAccess(
       {
         actor: {
@@ -119,13 +118,8 @@ export class AccessService {
         ...(query.purpose !== undefined && { purpose: query.purpose }),
         now,
       },
-      consents,
-      grants.map((g) => ({
-        actor: actor.reference,
-        patient: `Patient/${query.patientId}`,
-        until: new Date(g).toISOString(),
-        reason: '',
-      })),
+      consents.map((c) => c.resource as unknown as ConsentResource),
+      grants.map((until) => ({ actor: actor.reference, patient: `Patient/${query.patientId}`, until, reason: '' })),
     );
     if (decision.permit)
       return {
@@ -136,6 +130,23 @@ export class AccessService {
       basis: decision.basis,
       reason: decision.reason,
       ...(decision.consentId !== undefined && { consentId: decision.consentId }),
+    };
+  }
+
+  /** The patient's Consent streams and the actor's live break-glass grants in one round trip, then the Consents. */
+  private async context(tx: Sql, actor: AuthenticatedActor, patientId: string, now: string): Promise<AccessContext> {
+    const [row] = await tx.$queryRawUnsafe<Array<{ consents: string[]; grants: Date[] }>>(
+      `SELECT ARRAY(SELECT stream_id FROM resource_index WHERE patient_id = $1::uuid AND resource_type = 'Consent'
+                     ORDER BY created_at, resource_id) AS consents,
+              ARRAY(SELECT until FROM break_glass_grant
+                     WHERE patient_id = $1::uuid AND actor = $2 AND until > $3::timestamptz) AS grants`,
+      patientId,
+      actor.reference,
+      now,
+    );
+    return {
+      consents: await this.resources.currentOf(tx, row?.consents ?? []),
+      grants: (row?.grants ?? []).map((until) => new Date(until).toISOString()),
     };
   }
 

@@ -35,6 +35,47 @@ export class ResourceRepository {
     return row && { patientId: row.patient_id, streamId: row.stream_id };
   }
 
+  /**
+   * What a read needs, in two round trips: where `type/id` is and whose record holds it, the current version, the
+   * patient's Consents (current versions) and the actor's live break-glass grants (their ends).
+   */
+  async forRead(
+    tx: Sql,
+    resourceType: string,
+    id: string,
+    actor: string,
+  ): Promise<
+    | { patientId: string; streamId: string; state: ResourceState; consents: PresentResource[]; grants: string[] }
+    | undefined
+  > {
+    const [row] = await tx.$queryRawUnsafe<
+      Array<{ patient_id: string; stream_id: string; consents: string[]; grants: Date[] }>
+    >(
+      `SELECT ri.patient_id::text, ri.stream_id,
+              ARRAY(SELECT c.stream_id FROM resource_index c
+                     WHERE c.patient_id = ri.patient_id AND c.resource_type = 'Consent'
+                     ORDER BY c.created_at, c.resource_id) AS consents,
+              ARRAY(SELECT g.until FROM break_glass_grant g
+                     WHERE g.patient_id = ri.patient_id AND g.actor = $3 AND g.until > now()) AS grants
+         FROM resource_index ri WHERE ri.resource_type = $1 AND ri.resource_id = $2::uuid`,
+      resourceType,
+      id,
+      actor,
+    );
+    if (!row) return undefined;
+    const [resource, ...consents] = await this.store.loadMany(tx, [row.stream_id, ...row.consents]);
+    return {
+      patientId: row.patient_id,
+      streamId: row.stream_id,
+      state: (resource?.events ?? []).reduce(fold, ABSENT),
+      consents: consents.flatMap((stream) => {
+        const state = stream.events.reduce(fold, ABSENT);
+        return state.status === 'present' ? [state] : [];
+      }),
+      grants: row.grants.map((until) => new Date(until).toISOString()),
+    };
+  }
+
   async current(tx: Sql, streamId: string): Promise<{ state: ResourceState; version: number }> {
     return this.store.aggregate(tx, streamId, ABSENT, fold);
   }

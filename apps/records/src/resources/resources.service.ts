@@ -175,17 +175,18 @@ export class ResourcesService {
   }
 
   async read(actor: AuthenticatedActor, resourceType: string, id: string, purpose?: string): Promise<ResourceView> {
-    const { patientId, streamId } = await this.locate(resourceType, id);
+    // The hot path: the resource, the patient's consents and the actor's grants in two round trips.
+    const found = await this.repository.forRead(this.client, resourceType, id, actor.reference);
+    if (!found || found.state.status !== 'present') throw notFound(resourceType, id);
+    const { state } = found;
     const query = {
-      patientId,
+      patientId: found.patientId,
       interaction: 'read',
       resourceType,
       resourceId: id,
       ...(purpose && { purpose }),
     } as const;
-    const permit = await this.access.authorize(actor, query);
-    const { state } = await this.repository.current(this.client, streamId);
-    if (state.status !== 'present') throw notFound(resourceType, id);
+    const permit = await this.access.authorize(actor, query, found);
     await this.auditedRead(actor, query, permit, String(state.version));
     return view(state, { basis: permit.basis });
   }
