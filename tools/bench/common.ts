@@ -3,10 +3,20 @@
  * running the built service as a child process (as in production) until it answers /health.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort } from '@medledger/testing';
+import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
+import {
+  createDatabaseFromTemplate,
+  databaseUrl,
+  dropDatabase,
+  freePort,
+  migrateServiceDatabase,
+  startInfrastructure,
+  type Infrastructure,
+} from '@medledger/testing';
 
 export const ROOT = resolve(__dirname, '../..');
 const HEALTH_TIMEOUT_MS = 60_000;
@@ -123,4 +133,81 @@ export function run(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+/** A records service on a fresh database of its own, for a benchmark ({@link withRecordsService}). */
+export interface RecordsBench {
+  suffix: string;
+  /** The bench database. */
+  databaseUrl: string;
+  brokers: string[];
+  /** The running service (replaced by {@link RecordsBench.restart}). */
+  records: ServiceProcess;
+  /** Stops the service, runs `between` (if any), and starts it again with the same configuration. */
+  restart(between?: () => Promise<void>): Promise<void>;
+}
+
+/**
+ * Runs `body` against a built records service (built first when stale) on a fresh, migrated database, with its
+ * own public topic (the shared records topic stays clean for tests and the ledger), trusting `authSeed`'s tokens.
+ * Stops the service, drops the database (unless --keep) and stops what it started, whatever happens.
+ */
+export async function withRecordsService(
+  name: string,
+  authSeed: Uint8Array,
+  options: ReturnType<typeof cliOptions>,
+  body: (bench: RecordsBench) => Promise<void>,
+): Promise<void> {
+  const suffix = randomBytes(4).toString('hex');
+  let infrastructure: Infrastructure | undefined;
+  let records: ServiceProcess | undefined;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
+    if (options.flag('build') || (!options.flag('no-build') && buildIsStale('records'))) {
+      say('building records (nx build records)...');
+      await nxBuild('records', process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
+    }
+    const adminUrl = infrastructure.postgresUrl;
+    const database = `medledger_records_${name}_${suffix}`;
+    await createDatabaseFromTemplate(adminUrl, 'template0', database);
+    if (!options.flag('keep')) cleanups.push(() => dropDatabase(adminUrl, database));
+    const url = databaseUrl(adminUrl, database);
+    say(`database ${database}: migrating...`);
+    await migrateServiceDatabase(ROOT, 'records', url);
+    const env = {
+      NODE_ENV: 'development',
+      DATABASE_URL: url,
+      KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
+      KAFKA_GROUP_ID: `records-${name}-${suffix}`,
+      KAFKA_CLIENT_ID: `records-${name}-${suffix}`,
+      EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
+      RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
+      LEDGER_URL: 'http://127.0.0.1:9',
+      PUBLIC_EVENTS_TOPIC: `bench.${suffix}.records.events`,
+      LOG_LEVEL: 'warn',
+      AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(authSeed)).toString('base64'),
+    };
+    const start = () => startBuiltService('records', env, { cpuProfile: options.flag('cpu-prof') });
+    records = await start();
+    const bench: RecordsBench = {
+      suffix,
+      databaseUrl: url,
+      brokers: infrastructure.kafkaBrokers,
+      records,
+      async restart(between) {
+        await stopService(records);
+        await between?.();
+        records = bench.records = await start();
+      },
+    };
+    await body(bench);
+  } catch (error) {
+    if (records) process.stderr.write(`--- records output ---\n${records.output()}\n`);
+    throw error;
+  } finally {
+    await stopService(records);
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    await infrastructure?.stop?.();
+  }
 }

@@ -29,30 +29,8 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
 import { mintToken } from '@medledger/platform';
-import {
-  createDatabaseFromTemplate,
-  databaseUrl,
-  dropDatabase,
-  migrateServiceDatabase,
-  startInfrastructure,
-  type Infrastructure,
-} from '@medledger/testing';
-import {
-  buildIsStale,
-  cliOptions,
-  nxBuild,
-  ROOT,
-  round,
-  run,
-  say,
-  sleep,
-  startBuiltService,
-  stopService,
-  summary,
-  type ServiceProcess,
-} from './common';
+import { cliOptions, round, run, say, sleep, summary, withRecordsService, type RecordsBench } from './common';
 
 const options = cliOptions();
 const APPENDS = options.number('appends', 5_000);
@@ -62,8 +40,6 @@ const RATE = options.number('rate', 200);
 const RATE_SECONDS = options.number('rate-seconds', 10);
 /** After the last fixed-rate request, how long to wait for its event on Kafka. */
 const DRAIN_TIMEOUT_MS = 30_000;
-const startRecords = (env: Record<string, string>) =>
-  startBuiltService('records', env, { cpuProfile: options.flag('cpu-prof') });
 
 const PATIENT = { resourceType: 'Patient', gender: 'unknown', birthDate: '1970-01-01', name: [{ family: 'Bench' }] };
 
@@ -98,166 +74,134 @@ async function waitForEmptyOutbox(pg: Client, timeoutMs: number): Promise<void> 
 }
 
 async function main(): Promise<void> {
-  const suffix = randomBytes(4).toString('hex');
-  let infrastructure: Infrastructure | undefined;
-  let records: ServiceProcess | undefined;
-  const cleanups: Array<() => Promise<unknown>> = [];
-  try {
-    infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
-    const brokers = infrastructure.kafkaBrokers;
-    if (options.flag('build') || (!options.flag('no-build') && buildIsStale('records'))) {
-      say('building records (nx build records)...');
-      await nxBuild('records', process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
-    }
-    const adminUrl = infrastructure.postgresUrl;
-    const database = `medledger_records_bench_${suffix}`;
-    await createDatabaseFromTemplate(adminUrl, 'template0', database);
-    if (!options.flag('keep')) cleanups.push(() => dropDatabase(adminUrl, database));
-    const url = databaseUrl(adminUrl, database);
-    say(`database ${database}: migrating...`);
-    await migrateServiceDatabase(ROOT, 'records', url);
-    const pg = new Client({ connectionString: url });
-    await pg.connect();
-    cleanups.unshift(() => pg.end());
-
+  await withRecordsService('bench', AUTH_SEED, options, async (bench) => {
+    const { suffix, brokers } = bench;
     const topic = `bench.${suffix}.records.events`;
-    const env = {
-      NODE_ENV: 'development',
-      DATABASE_URL: url,
-      KAFKA_BROKERS: brokers.join(','),
-      KAFKA_GROUP_ID: `records-bench-${suffix}`,
-      KAFKA_CLIENT_ID: `records-bench-${suffix}`,
-      EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
-      RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-      LEDGER_URL: 'http://127.0.0.1:9',
-      // A topic of its own: the bench must not fill the shared records topic that tests and the ledger read.
-      PUBLIC_EVENTS_TOPIC: topic,
-      LOG_LEVEL: 'warn',
-      AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(AUTH_SEED)).toString('base64'),
-    };
-    authorization = `Bearer ${await mintToken(AUTH_SEED, {
-      sub: 'Practitioner/bench',
-      role: 'practitioner',
-      issuer: 'medledger.local',
-      audience: 'medledger-records',
-      expiresIn: '2h',
-    })}`;
-    records = await startRecords(env);
-
-    // 1. Append latency.
-    say(`phase 1: ${APPENDS} registrations, ${CONCURRENCY} in flight`);
-    for (let i = 0; i < 50; i++) await register(records.baseUrl); // warm-up
-    const latencies: number[] = [];
-    let next = 0;
-    const phase1Start = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < APPENDS) {
-          next++;
-          latencies.push((await register(records?.baseUrl ?? '')).ms);
-        }
-      }),
-    );
-    const phase1Seconds = (performance.now() - phase1Start) / 1000;
-    await waitForEmptyOutbox(pg, 120_000);
-    const append = summary(latencies);
-    say(`  p50 ${append.p50} ms, p99 ${append.p99} ms, ${round(APPENDS / phase1Seconds)} commands/s`);
-
-    // 2. Commit→Kafka latency at a fixed rate.
-    say(`phase 2: ${RATE}/s for ${RATE_SECONDS} s, commit→Kafka`);
-    const seen = new Map<string, number>();
-    const consumer = new Kafka({ clientId: `bench-${suffix}`, brokers, logLevel: logLevel.NOTHING }).consumer({
-      groupId: `bench-outbox-${suffix}`,
-      maxWaitTimeInMs: 20,
-    });
-    await consumer.connect();
-    cleanups.unshift(() => consumer.disconnect());
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    await consumer.subscribe({ topic, fromBeginning: false });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const at = performance.now();
-        const id = /"id":"([^"]+)"/.exec(message.value?.toString('utf8') ?? '')?.[1];
-        if (id) seen.set(id, at);
-        return Promise.resolve();
-      },
-    });
-    await joined;
-    await sleep(1_000);
-    const sent: Array<{ eventId: string; doneAt: number }> = [];
-    const inFlight: Array<Promise<void>> = [];
-    const interval = 1000 / RATE;
-    const phase2Start = performance.now();
-    for (let i = 0; i < RATE * RATE_SECONDS; i++) {
-      const due = phase2Start + i * interval;
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-      inFlight.push(register(records.baseUrl).then((r) => void sent.push(r)));
+    const pg = new Client({ connectionString: bench.databaseUrl });
+    await pg.connect();
+    try {
+      await phases(bench, pg, suffix, brokers, topic);
+    } finally {
+      await pg.end();
     }
-    await Promise.all(inFlight);
-    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (sent.some((s) => !seen.has(s.eventId)) && Date.now() < deadline) await sleep(50);
-    const missing = sent.filter((s) => !seen.has(s.eventId)).length;
-    const commitToKafka = summary(
-      sent.filter((s) => seen.has(s.eventId)).map((s) => (seen.get(s.eventId) as number) - s.doneAt),
-    );
-    say(`  p50 ${commitToKafka.p50} ms, p99 ${commitToKafka.p99} ms, missing ${missing}`);
+  });
+}
 
-    // 3. Relay throughput.
-    say(`phase 3: the relay drains ${RELAY_EVENTS} outbox rows`);
-    await stopService(records);
-    records = undefined;
+async function phases(bench: RecordsBench, pg: Client, suffix: string, brokers: string[], topic: string) {
+  authorization = `Bearer ${await mintToken(AUTH_SEED, {
+    sub: 'Practitioner/bench',
+    role: 'practitioner',
+    issuer: 'medledger.local',
+    audience: 'medledger-records',
+    expiresIn: '2h',
+  })}`;
+  const records = () => bench.records;
+
+  // 1. Append latency.
+  say(`phase 1: ${APPENDS} registrations, ${CONCURRENCY} in flight`);
+  for (let i = 0; i < 50; i++) await register(records().baseUrl); // warm-up
+  const latencies: number[] = [];
+  let next = 0;
+  const phase1Start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < APPENDS) {
+        next++;
+        latencies.push((await register(records().baseUrl)).ms);
+      }
+    }),
+  );
+  const phase1Seconds = (performance.now() - phase1Start) / 1000;
+  await waitForEmptyOutbox(pg, 120_000);
+  const append = summary(latencies);
+  say(`  p50 ${append.p50} ms, p99 ${append.p99} ms, ${round(APPENDS / phase1Seconds)} commands/s`);
+
+  // 2. Commit→Kafka latency at a fixed rate.
+  say(`phase 2: ${RATE}/s for ${RATE_SECONDS} s, commit→Kafka`);
+  const seen = new Map<string, number>();
+  const consumer = new Kafka({ clientId: `bench-${suffix}`, brokers, logLevel: logLevel.NOTHING }).consumer({
+    groupId: `bench-outbox-${suffix}`,
+    maxWaitTimeInMs: 20,
+  });
+  await consumer.connect();
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.subscribe({ topic, fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const at = performance.now();
+      const id = /"id":"([^"]+)"/.exec(message.value?.toString('utf8') ?? '')?.[1];
+      if (id) seen.set(id, at);
+      return Promise.resolve();
+    },
+  });
+  await joined;
+  await sleep(1_000);
+  const sent: Array<{ eventId: string; doneAt: number }> = [];
+  const inFlight: Array<Promise<void>> = [];
+  const interval = 1000 / RATE;
+  const phase2Start = performance.now();
+  for (let i = 0; i < RATE * RATE_SECONDS; i++) {
+    const due = phase2Start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    inFlight.push(register(records().baseUrl).then((r) => void sent.push(r)));
+  }
+  await Promise.all(inFlight);
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  while (sent.some((s) => !seen.has(s.eventId)) && Date.now() < deadline) await sleep(50);
+  const missing = sent.filter((s) => !seen.has(s.eventId)).length;
+  const commitToKafka = summary(
+    sent.filter((s) => seen.has(s.eventId)).map((s) => (seen.get(s.eventId) as number) - s.doneAt),
+  );
+  say(`  p50 ${commitToKafka.p50} ms, p99 ${commitToKafka.p99} ms, missing ${missing}`);
+  await consumer.disconnect();
+
+  // 3. Relay throughput.
+  say(`phase 3: the relay drains ${RELAY_EVENTS} outbox rows`);
+  let firstBulk = '0';
+  await bench.restart(async () => {
     await pg.query(
       `INSERT INTO es_outbox (event_id, topic, key, envelope, created_at)
-       SELECT g.id, t.topic, g.agg, jsonb_set(jsonb_set(t.envelope, '{id}', to_jsonb(g.id)), '{aggregateid}', to_jsonb(g.agg)), now()
-       FROM (SELECT topic, envelope FROM es_outbox ORDER BY position LIMIT 1) t,
-            (SELECT gen_random_uuid()::text AS id, gen_random_uuid()::text AS agg FROM generate_series(1, $1)) g`,
+         SELECT g.id, t.topic, g.agg, jsonb_set(jsonb_set(t.envelope, '{id}', to_jsonb(g.id)), '{aggregateid}', to_jsonb(g.agg)), now()
+         FROM (SELECT topic, envelope FROM es_outbox ORDER BY position LIMIT 1) t,
+              (SELECT gen_random_uuid()::text AS id, gen_random_uuid()::text AS agg FROM generate_series(1, $1)) g`,
       [RELAY_EVENTS],
     );
-    const firstBulk = await pg.query<{ p: string }>(
-      'SELECT min(position) AS p FROM es_outbox WHERE published_at IS NULL',
-    );
-    records = await startRecords(env);
-    await waitForEmptyOutbox(pg, 600_000);
-    const span = await pg.query<{ seconds: number; n: string }>(
-      `SELECT extract(epoch FROM max(published_at) - min(published_at))::float8 AS seconds, count(*) AS n
+    const first = await pg.query<{ p: string }>('SELECT min(position) AS p FROM es_outbox WHERE published_at IS NULL');
+    firstBulk = first.rows[0]?.p ?? '0';
+  });
+  await waitForEmptyOutbox(pg, 600_000);
+  const span = await pg.query<{ seconds: number; n: string }>(
+    `SELECT extract(epoch FROM max(published_at) - min(published_at))::float8 AS seconds, count(*) AS n
        FROM es_outbox WHERE position >= $1`,
-      [firstBulk.rows[0]?.p ?? '0'],
-    );
-    const seconds = Number(span.rows[0]?.seconds ?? NaN);
-    const relayRate = round(RELAY_EVENTS / seconds, 0);
-    say(`  ${RELAY_EVENTS} events in ${round(seconds, 2)} s: ${relayRate} events/s`);
+    [firstBulk],
+  );
+  const seconds = Number(span.rows[0]?.seconds ?? NaN);
+  const relayRate = round(RELAY_EVENTS / seconds, 0);
+  say(`  ${RELAY_EVENTS} events in ${round(seconds, 2)} s: ${relayRate} events/s`);
 
-    const result = {
-      bench: 'outbox',
-      machine: { cpus: cpus().length, node: process.version },
-      appendLatencyMs: { ...append, concurrency: CONCURRENCY, commandsPerSecond: round(APPENDS / phase1Seconds) },
-      commitToKafkaMs: { ...commitToKafka, rate: RATE, seconds: RATE_SECONDS, missing },
-      relayEventsPerSecond: relayRate,
-      relayEvents: RELAY_EVENTS,
-    };
-    process.stdout.write(
-      [
-        '',
-        '| measure | value |',
-        '| ------- | ----- |',
-        `| append latency (HTTP POST /fhir/Patient, ${CONCURRENCY} in flight) p50 / p99 / max | ${append.p50} / ${append.p99} / ${append.max} ms |`,
-        `| commands/s in that phase | ${result.appendLatencyMs.commandsPerSecond} |`,
-        `| commit→Kafka at ${RATE}/s p50 / p99 / max | ${commitToKafka.p50} / ${commitToKafka.p99} / ${commitToKafka.max} ms (missing ${missing}) |`,
-        `| relay throughput (${RELAY_EVENTS} rows) | ${relayRate} events/s |`,
-        '',
-        '',
-      ].join('\n'),
-    );
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-  } catch (error) {
-    if (records) process.stderr.write(`--- records output ---\n${records.output()}\n`);
-    throw error;
-  } finally {
-    await stopService(records);
-    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-    await infrastructure?.stop?.();
-  }
+  const result = {
+    bench: 'outbox',
+    machine: { cpus: cpus().length, node: process.version },
+    appendLatencyMs: { ...append, concurrency: CONCURRENCY, commandsPerSecond: round(APPENDS / phase1Seconds) },
+    commitToKafkaMs: { ...commitToKafka, rate: RATE, seconds: RATE_SECONDS, missing },
+    relayEventsPerSecond: relayRate,
+    relayEvents: RELAY_EVENTS,
+  };
+  process.stdout.write(
+    [
+      '',
+      '| measure | value |',
+      '| ------- | ----- |',
+      `| append latency (HTTP POST /fhir/Patient, ${CONCURRENCY} in flight) p50 / p99 / max | ${append.p50} / ${append.p99} / ${append.max} ms |`,
+      `| commands/s in that phase | ${result.appendLatencyMs.commandsPerSecond} |`,
+      `| commit→Kafka at ${RATE}/s p50 / p99 / max | ${commitToKafka.p50} / ${commitToKafka.p99} / ${commitToKafka.max} ms (missing ${missing}) |`,
+      `| relay throughput (${RELAY_EVENTS} rows) | ${relayRate} events/s |`,
+      '',
+      '',
+    ].join('\n'),
+  );
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 run(main);

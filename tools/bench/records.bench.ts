@@ -24,30 +24,8 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
 import { mintToken, type ActorRole } from '@medledger/platform';
-import {
-  createDatabaseFromTemplate,
-  databaseUrl,
-  dropDatabase,
-  migrateServiceDatabase,
-  startInfrastructure,
-  type Infrastructure,
-} from '@medledger/testing';
-import {
-  buildIsStale,
-  cliOptions,
-  nxBuild,
-  ROOT,
-  round,
-  run,
-  say,
-  sleep,
-  startBuiltService,
-  stopService,
-  summary,
-  type ServiceProcess,
-} from './common';
+import { cliOptions, round, run, say, sleep, summary, withRecordsService } from './common';
 
 const options = cliOptions();
 const PATIENTS = options.number('patients', 200);
@@ -148,40 +126,7 @@ async function read(baseUrl: string, id: string, authorization: string, expected
 const pick = (ids: readonly string[]) => ids[Math.floor(Math.random() * ids.length)] as string;
 
 async function main(): Promise<void> {
-  const suffix = randomBytes(4).toString('hex');
-  let infrastructure: Infrastructure | undefined;
-  let records: ServiceProcess | undefined;
-  const cleanups: Array<() => Promise<unknown>> = [];
-  try {
-    infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
-    if (options.flag('build') || (!options.flag('no-build') && buildIsStale('records'))) {
-      say('building records (nx build records)...');
-      await nxBuild('records', process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
-    }
-    const adminUrl = infrastructure.postgresUrl;
-    const database = `medledger_records_readbench_${suffix}`;
-    await createDatabaseFromTemplate(adminUrl, 'template0', database);
-    if (!options.flag('keep')) cleanups.push(() => dropDatabase(adminUrl, database));
-    const url = databaseUrl(adminUrl, database);
-    say(`database ${database}: migrating...`);
-    await migrateServiceDatabase(ROOT, 'records', url);
-    records = await startBuiltService(
-      'records',
-      {
-        NODE_ENV: 'development',
-        DATABASE_URL: url,
-        KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
-        KAFKA_GROUP_ID: `records-readbench-${suffix}`,
-        KAFKA_CLIENT_ID: `records-readbench-${suffix}`,
-        EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
-        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-        LEDGER_URL: 'http://127.0.0.1:9',
-        PUBLIC_EVENTS_TOPIC: `bench.${suffix}.records.events`,
-        LOG_LEVEL: 'warn',
-        AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(AUTH_SEED)).toString('base64'),
-      },
-      { cpuProfile: options.flag('cpu-prof') },
-    );
+  await withRecordsService('readbench', AUTH_SEED, options, async ({ records }) => {
     const baseUrl = records.baseUrl;
 
     say(`seeding ${PATIENTS} patients × ${OBSERVATIONS} Observations, ${CONSENTS} Consents each...`);
@@ -272,14 +217,7 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
     process.stdout.write(`${JSON.stringify(result)}\n`);
-  } catch (error) {
-    if (records) process.stderr.write(`--- records output ---\n${records.output()}\n`);
-    throw error;
-  } finally {
-    await stopService(records);
-    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-    await infrastructure?.stop?.();
-  }
+  });
 }
 
 run(main);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,30 +12,12 @@ import {
   startService,
   testAuth,
   uniqueSuffix,
-  workspaceRoot,
+  runVerifyCli,
   type LedgerProcess,
   type RunningService,
   type TopicRecorder,
 } from '@medledger/testing';
 import { RecordsModule } from '../src/app.module';
-
-/** `medledger-verify chain --url <ledger>` (the CLI of tools/verify), as an auditor runs it. */
-function verifyChain(url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const root = workspaceRoot();
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(root, 'node_modules/.bin/tsx'),
-      ['--tsconfig', join(root, 'tsconfig.base.json'), join(root, 'tools/verify/src/main.ts'), 'chain', '--url', url],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /**
  * A patient's record through records' FHIR API, with the real ledger: HL7's examples, validation, the patient's
@@ -566,6 +547,22 @@ describe('records: the patient record', () => {
       verified: { inclusion: true },
     });
     expect((await call(DR_A, 'GET', `/fhir/Patient/${p}/$disclosures`)).status).toBe(403);
+
+    // Every AuditEvent of the record is anchored, the patient's own accesses too: its public event has a receipt.
+    const sql = records.app.get<Sql>(EVENT_STORE_SQL);
+    const anchored = await eventually(
+      async () => {
+        const [row] = await sql.$queryRawUnsafe<Array<{ audits: number; sealed: number }>>(
+          `SELECT count(*)::int AS audits, count(r.event_id)::int AS sealed
+             FROM audit_log a LEFT JOIN es_receipt r ON r.event_id = a.event_id::text WHERE a.patient_id = $1::uuid`,
+          p,
+        );
+        return row && row.audits === row.sealed ? row : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    // The nine operations, the auditor's read of them, the patient's accountings (polled) and the refused one.
+    expect(anchored.audits).toBeGreaterThanOrEqual(operations + 3);
   });
 
   it("erases a patient: key destroyed, every version unreadable, the erasure anchored, the ledger's chain still verifies", async () => {
@@ -621,7 +618,7 @@ describe('records: the patient record', () => {
       { timeoutMs: 30_000, intervalMs: 200 },
     );
     expect(receipt).toMatchObject({ event: { type: 'records.PatientErased', data: { patientId: p } } });
-    const chain = await verifyChain(ledger.baseUrl);
+    const chain = await runVerifyCli('chain', '--url', ledger.baseUrl);
     expect({ code: chain.code, stderr: chain.stderr }).toEqual({ code: 0, stderr: chain.stderr });
     expect(chain.stdout).toMatch(/^OK chain/);
   }, 90_000);

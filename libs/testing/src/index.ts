@@ -6,3 +6,4 @@ export * from './suite';
 export * from './kafka';
 export * from './ledger-process';
 export * from './auth';
+export * from './verify-cli';

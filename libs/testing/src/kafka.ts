@@ -26,14 +26,31 @@ export function testKafka(clientPrefix = 'test', brokers: string[] = testKafkaBr
  * other suites' messages and deliberate garbage: filter by your own ids, and parse with `jsonOf`.
  */
 export async function recordTopics(topics: string[], brokers?: string[]): Promise<TopicRecorder> {
-  const consumer = testKafka('recorder', brokers).consumer({
+  const kafka = testKafka('recorder', brokers);
+  // A topic nobody has written yet (a fresh broker) is created first: subscribing to it would fail.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length > 0)
+      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  const consumer = kafka.consumer({
     groupId: `recorder-${uniqueSuffix()}`,
     maxWaitTimeInMs: 100,
   });
   const messages: RecordedMessage[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ topic, message }) => void messages.push({ topic, message }) });
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ topic, message }) => void messages.push({ topic, message }) });
+  } catch (error) {
+    await consumer.disconnect(); // a connected consumer left behind would keep the test process alive
+    throw error;
+  }
   return { messages, stop: () => consumer.disconnect() };
 }
 

@@ -17,8 +17,10 @@ import {
   createServiceDatabase,
   eventually,
   testKafkaBrokers,
+  runVerifyCli,
   uniqueSuffix,
   workspaceRoot,
+  type CliRun,
   type TestDatabase,
 } from '@medledger/testing';
 import { at } from './test-ledger';
@@ -36,27 +38,7 @@ const ORIGIN = 'medledger.local/ledger';
 const FIRST_EVENTS = 300;
 const MORE_EVENTS = 40;
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function verifyCli(...args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(root, 'node_modules/.bin/tsx'),
-      ['--tsconfig', join(root, 'tsconfig.base.json'), join(root, 'tools/verify/src/main.ts'), ...args],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const verifyCli = runVerifyCli;
 
 /** On a wrong exit code, fails with everything the CLI printed. */
 function expectExit(run: CliRun, code: number): void {

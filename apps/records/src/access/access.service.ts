@@ -164,10 +164,7 @@ export class AccessService {
       throw new ProblemException(400, AccessErrorCode.INVALID_BREAK_GLASS, 'A reason is required', {
         detail: `body: {"reason": "<why, 1 to ${BREAK_GLASS_REASON_MAX} characters>"}`,
       });
-    if (!(await this.resources.locate(this.client, 'Patient', patientId)))
-      throw new ProblemException(404, 'RECORDS.RESOURCE_NOT_FOUND', 'No such patient', {
-        detail: `no Patient/${patientId}`,
-      });
+    await this.resources.require(this.client, 'Patient', patientId);
     const query: AccessQuery = {
       patientId,
       interaction: 'break-glass',

@@ -39,11 +39,7 @@ export class ErasureService {
   ) {}
 
   async erase(actor: AuthenticatedActor, patientId: string) {
-    const located = await this.resources.locate(this.client, 'Patient', patientId);
-    if (!located)
-      throw new ProblemException(404, 'RECORDS.RESOURCE_NOT_FOUND', 'No such patient', {
-        detail: `no Patient/${patientId}`,
-      });
+    await this.resources.require(this.client, 'Patient', patientId);
     const query = { patientId, interaction: 'erase', resourceType: 'Patient', resourceId: patientId } as const;
     const permit = await this.access.authorize(actor, query);
     const erasedAt = new Date().toISOString();

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE, EventStore, type Sql, type StoredEvent } from '@medledger/event-store';
-import { ABSENT, evolve, type ResourceEvent, type ResourceState } from './domain/resource';
+import { ProblemException } from '@medledger/platform';
+import { ABSENT, evolve, ResourceErrorCode, type ResourceEvent, type ResourceState } from './domain/resource';
 
 export type PresentResource = Extract<ResourceState, { status: 'present' }>;
 
@@ -20,6 +21,13 @@ function fold(state: ResourceState, event: StoredEvent): ResourceState {
 @Injectable()
 export class ResourceRepository {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore<Sql>) {}
+
+  /** The record and stream of `type/id`, or 404 `RECORDS.RESOURCE_NOT_FOUND`. */
+  async require(tx: Sql, resourceType: string, id: string): Promise<{ patientId: string; streamId: string }> {
+    const located = await this.locate(tx, resourceType, id);
+    if (!located) throw resourceNotFound(resourceType, id);
+    return located;
+  }
 
   /** The record and stream of `type/id`, from the index (no decryption). */
   async locate(
@@ -112,4 +120,10 @@ export class ResourceRepository {
     }
     return found;
   }
+}
+
+export function resourceNotFound(resourceType: string, id: string): ProblemException {
+  return new ProblemException(404, ResourceErrorCode.NOT_FOUND, 'No such resource', {
+    detail: `no ${resourceType}/${id}`,
+  });
 }

@@ -33,7 +33,12 @@ import {
   type ResourceVersionData,
 } from './domain/resource';
 import { matches, parseSearch } from './domain/search-query';
-import { ResourceRepository, type PresentResource, type ResourceVersion } from './resource.repository';
+import {
+  ResourceRepository,
+  resourceNotFound,
+  type PresentResource,
+  type ResourceVersion,
+} from './resource.repository';
 
 const randomCommitments: Commitments = {
   commit(resource) {
@@ -156,7 +161,7 @@ export class ResourcesService {
     purpose?: string,
   ) {
     const resource = validated(resourceType, body);
-    const located = await this.locate(resourceType, id);
+    const located = await this.repository.require(this.client, resourceType, id);
     // The patient the new version names (a change is refused by decide()); access is decided on the stored one.
     const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
     return this.write(
@@ -177,7 +182,7 @@ export class ResourcesService {
   async read(actor: AuthenticatedActor, resourceType: string, id: string, purpose?: string): Promise<ResourceView> {
     // The hot path: the resource, the patient's consents and the actor's grants in two round trips.
     const found = await this.repository.forRead(this.client, resourceType, id, actor.reference);
-    if (!found || found.state.status !== 'present') throw notFound(resourceType, id);
+    if (!found || found.state.status !== 'present') throw resourceNotFound(resourceType, id);
     const { state } = found;
     const query = {
       patientId: found.patientId,
@@ -198,7 +203,7 @@ export class ResourcesService {
     id: string,
     purpose?: string,
   ): Promise<{ versions: Array<ResourceView & { eventId: string }>; basis: Permit['basis'] }> {
-    const { patientId, streamId } = await this.locate(resourceType, id);
+    const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
     const query = {
       patientId,
       interaction: 'history',
@@ -219,7 +224,7 @@ export class ResourcesService {
     versionId: number,
     purpose?: string,
   ): Promise<ResourceView> {
-    const { patientId, streamId } = await this.locate(resourceType, id);
+    const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
     const query = {
       patientId,
       interaction: 'vread',
@@ -248,7 +253,8 @@ export class ResourcesService {
         issue: [{ severity: 'error', code: 'invalid', diagnostics: parsed.message, expression: [parsed.param] }],
       });
     const { patientId, criteria } = parsed.query;
-    if (!(await this.repository.locate(this.client, 'Patient', patientId))) throw notFound('Patient', patientId);
+    if (!(await this.repository.locate(this.client, 'Patient', patientId)))
+      throw resourceNotFound('Patient', patientId);
     const query = { patientId, interaction: 'search', resourceType, ...(purpose && { purpose }) } as const;
     const permit = await this.access.authorize(actor, query);
     const all = await this.repository.ofPatient(this.client, patientId, resourceType);
@@ -266,7 +272,7 @@ export class ResourcesService {
    * pinned ledger key by the receipt service). An auditor compares the commitment in the sealed event with it.
    */
   async verify(actor: AuthenticatedActor, resourceType: string, id: string, versionId: number) {
-    const { patientId, streamId } = await this.locate(resourceType, id);
+    const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
     const query = {
       patientId,
       interaction: 'verify',
@@ -358,12 +364,6 @@ export class ResourcesService {
     };
   }
 
-  private async locate(resourceType: string, id: string) {
-    const located = await this.repository.locate(this.client, resourceType, id);
-    if (!located) throw notFound(resourceType, id);
-    return located;
-  }
-
   private async version(
     tx: Sql,
     streamId: string,
@@ -409,12 +409,6 @@ export class ResourcesService {
       });
     return id;
   }
-}
-
-function notFound(resourceType: string, id: string): ProblemException {
-  return new ProblemException(404, ResourceErrorCode.NOT_FOUND, 'No such resource', {
-    detail: `no ${resourceType}/${id}`,
-  });
 }
 
 /** The body as a valid resource of the route's type, or 400 with an OperationOutcome naming each problem. */

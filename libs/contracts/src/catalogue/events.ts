@@ -11,10 +11,14 @@ const withoutType = (previous: unknown) => {
 
 // ------------------------------------------------------------------------------------------------ records
 
-/** The data of a records event that anchors one version of a Patient: ids and a commitment, never the resource. */
-function patientVersion(atField: 'registeredAt' | 'updatedAt', what: string, when: string) {
-  return z.object({
-    patientId: z.uuid().describe('id of the FHIR Patient in records'),
+/** When records committed it, under the event's own field name. */
+function committedAt<K extends string>(field: K, when: string) {
+  return { [field]: z.iso.datetime().describe(`when records committed the ${when}`) } as Record<K, z.ZodISODateTime>;
+}
+
+/** What anchors one version of a resource: its FHIR versionId and its salted commitment, never the resource. */
+function versionFields(what: string) {
+  return {
     versionId: z
       .string()
       .regex(/^[1-9]\d*$/)
@@ -22,7 +26,15 @@ function patientVersion(atField: 'registeredAt' | 'updatedAt', what: string, whe
     commitment: Base64Hash.describe(
       'base64 SHA-256 over a 32-byte salt and the RFC 8785 JSON of the resource version; the salt stays in records',
     ),
-    [atField]: z.iso.datetime().describe(`when records committed the ${when}`),
+  };
+}
+
+/** The data of a records event that anchors one version of a Patient: ids and a commitment, never the resource. */
+function patientVersion<K extends 'registeredAt' | 'updatedAt'>(atField: K, what: string, when: string) {
+  return z.object({
+    patientId: z.uuid().describe('id of the FHIR Patient in records'),
+    ...versionFields(what),
+    ...committedAt(atField, when),
   });
 }
 
@@ -74,19 +86,13 @@ export const RECORDS_RESOURCE_TYPES = [
 ] as const;
 
 /** The data of a records event that anchors one version of a patient's resource: ids and a commitment. */
-function resourceVersion(atField: 'createdAt' | 'updatedAt', what: string, when: string) {
+function resourceVersion<K extends 'createdAt' | 'updatedAt'>(atField: K, what: string, when: string) {
   return z.object({
     resourceType: z.enum(RECORDS_RESOURCE_TYPES).describe('FHIR resource type'),
     resourceId: z.uuid().describe('id of the resource in records'),
     patientId: z.uuid().describe('id of the FHIR Patient whose record holds it'),
-    versionId: z
-      .string()
-      .regex(/^[1-9]\d*$/)
-      .describe(`FHIR meta.versionId of the ${what}`),
-    commitment: Base64Hash.describe(
-      'base64 SHA-256 over a 32-byte salt and the RFC 8785 JSON of the resource version; the salt stays in records',
-    ),
-    [atField]: z.iso.datetime().describe(`when records committed the ${when}`),
+    ...versionFields(what),
+    ...committedAt(atField, when),
   });
 }
 
