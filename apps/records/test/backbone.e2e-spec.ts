@@ -296,11 +296,12 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     const before = await snapshot();
     expect(before.length).toBeGreaterThan(0);
     await prisma.$executeRawUnsafe('DELETE FROM resource_index');
-    const response = await http('/v1/projections/resource-index/rebuild', { method: 'POST' });
+    const admin = await auth.headers('Organization/records-ops', 'org-admin');
+    const response = await http('/v1/projections/resource-index/rebuild', { method: 'POST', headers: admin });
     expect(response.status).toBe(201);
     expect(await response.json()).toMatchObject({ projection: 'resource-index' });
     expect(await snapshot()).toEqual(before);
-    expect((await http('/v1/projections/nope/rebuild', { method: 'POST' })).status).toBe(404);
+    expect((await http('/v1/projections/nope/rebuild', { method: 'POST', headers: admin })).status).toBe(404);
   });
 
   it('retries a throwing handler with back-off, then dead-letters the message with the reason; never drops it', async () => {

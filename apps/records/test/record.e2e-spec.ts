@@ -72,6 +72,7 @@ describe('records: the patient record', () => {
   const DR_B: As = { sub: 'Practitioner/dr-b', role: 'practitioner' };
   const CARER: As = { sub: 'RelatedPerson/carer', role: 'related-person' };
   const AUDITOR: As = { sub: 'Practitioner/auditor', role: 'auditor' };
+  const ADMIN: As = { sub: 'Organization/records-ops', role: 'org-admin' };
   const patient = (id: string): As => ({ sub: `Patient/${id}`, role: 'patient' });
 
   async function call(as: As, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -602,8 +603,9 @@ describe('records: the patient record', () => {
     ).toEqual([{ wrapped: '', destroyed: true }]);
 
     // The projections rebuild from the events alone, the erased ones included (their ids are in clear metadata).
+    expect((await call(DR_A, 'POST', '/v1/projections/resource-index/rebuild')).status).toBe(403);
     for (const projection of ['resource-index', 'audit-log', 'break-glass']) {
-      const rebuilt = await call(DR_A, 'POST', `/v1/projections/${projection}/rebuild`);
+      const rebuilt = await call(ADMIN, 'POST', `/v1/projections/${projection}/rebuild`);
       expect({ projection, status: rebuilt.status }).toEqual({ projection, status: 201 });
     }
     const indexed = await sql.$queryRawUnsafe<unknown[]>('SELECT 1 FROM resource_index WHERE patient_id = $1::uuid', p);

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { BlockSealedMessage, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
-import { ProblemException } from '@medledger/platform';
+import { ProblemException, Roles } from '@medledger/platform';
 import { EventStore } from './event-store';
 import { ReceiptService } from './receipts/receipt.service';
 import { ReliableConsumer } from './reliable-consumer';
@@ -44,7 +44,9 @@ export class EventsController {
   }
 
   @Post('projections/:name/rebuild')
-  @ApiOperation({ summary: 'Rebuilds a projection (read model) from the events alone' })
+  // Operations work: where the service authenticates, only an organization's admin may start a rebuild.
+  @Roles('org-admin')
+  @ApiOperation({ summary: 'Rebuilds a projection (read model) from the events alone (org-admin)' })
   async rebuild(@Param('name') name: string) {
     const started = Date.now();
     const replayed = await this.store.rebuild(this.client, name);
