@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
 import {
@@ -101,9 +101,16 @@ export async function startBuiltService(
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-20_000));
+  // The whole log goes to .data/bench/<app>-<port>.log; the last 20 kB also stay in memory for error reports.
+  mkdirSync(join(ROOT, '.data/bench'), { recursive: true });
+  const logFile = createWriteStream(join(ROOT, `.data/bench/${app}-${port}.log`));
+  const keep = (chunk: Buffer) => {
+    logFile.write(chunk);
+    output = (output + chunk.toString('utf8')).slice(-20_000);
+  };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  child.once('exit', () => logFile.end());
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   for (;;) {
@@ -185,7 +192,8 @@ export async function withRecordsService(
       RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
       LEDGER_URL: 'http://127.0.0.1:9',
       PUBLIC_EVENTS_TOPIC: `bench.${suffix}.records.events`,
-      LOG_LEVEL: 'warn',
+      // BENCH_LOG_LEVEL=info logs every request with its responseTime (pino-http) into the service's log file.
+      LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
       AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(authSeed)).toString('base64'),
     };
     const start = () => startBuiltService('records', env, { cpuProfile: options.flag('cpu-prof') });

@@ -10,6 +10,12 @@ import type { Sql, TransactionalSql } from './sql';
  * docs/perf.md), at the price of 9 instead of 7 proof hashes (≈ 90 bytes) per event.
  */
 export const OUTBOX_BATCH_SIZE = 500;
+/**
+ * After a wake-up or a partial round, the relay waits this long before the next round, so that commits arriving
+ * together share one round (one signature, one produce request) instead of one round each: adds up to this much
+ * to commit→Kafka latency, saves most rounds at moderate rates (npm run bench:records, docs/perf.md).
+ */
+export const OUTBOX_LINGER_MS = 10;
 /** How often an idle relay looks for rows it was not woken for (another process's appends, missed wake-ups). */
 export const OUTBOX_POLL_MS = 200;
 /** Back-off after a failed round doubles from this to {@link OUTBOX_MAX_BACKOFF_MS} while Kafka is away. */
@@ -131,9 +137,12 @@ export class OutboxRelay {
         backoff = 0;
         if (published > 0) {
           this.metrics.published(published);
+          // A full round means a backlog: go on at once. Otherwise let a few more commits gather first.
+          if (published < this.batchSize) await this.sleep(OUTBOX_LINGER_MS, false);
           continue;
         }
         await this.sleep(OUTBOX_POLL_MS);
+        if (this.woken) await this.sleep(OUTBOX_LINGER_MS, false);
       } catch (error) {
         this.metrics.failed();
         backoff = Math.min(backoff === 0 ? OUTBOX_MIN_BACKOFF_MS : backoff * 2, OUTBOX_MAX_BACKOFF_MS);
