@@ -37,6 +37,9 @@ function requestIdMiddleware(request: IncomingMessage, response: ServerResponse,
   next();
 }
 
+/** The levels at which pino-http's request lines (info) are written. */
+const REQUEST_LOG_LEVELS: readonly string[] = ['info', 'debug', 'trace'];
+
 export interface PlatformOptions {
   config: ServiceConfig;
   /** The service's own generated Prisma client, built on the adapter the platform supplies. */
@@ -63,7 +66,10 @@ export class PlatformModule implements NestModule {
             base: { service: config.service },
             genReqId: assignRequestId,
             redact: ['req.headers.authorization', 'req.headers.cookie'],
-            autoLogging: { ignore: (request) => request.url === '/health' || request.url === '/metrics' },
+            // Request lines are logged at info: above that level pino-http would build each one to drop it.
+            autoLogging: REQUEST_LOG_LEVELS.includes(config.LOG_LEVEL)
+              ? { ignore: (request) => request.url === '/health' || request.url === '/metrics' }
+              : false,
           },
         }),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),

@@ -1,5 +1,12 @@
-import { canonicalize, leafData } from '@medledger/ledger-core';
-import type { LedgerRepository } from './ledger.repository';
+import {
+  appendToTiles,
+  canonicalize,
+  inclusionProofNodes,
+  leafData,
+  leafHash,
+  nodeHashesFromTiles,
+} from '@medledger/ledger-core';
+import type { LedgerRepository, StoredBlock } from './ledger.repository';
 import { TreeState } from './tree-state';
 
 /** The sequencer's fast leaf encoding (concatenation) must equal the specified JCS bytes exactly. */
@@ -20,5 +27,36 @@ describe('TreeState.leafData', () => {
     const fast = tree.leafData(2 ** 40 + 7, { canonicalEvent: canonicalize(event), receivedAt, topic });
     const spec = leafData({ index: 2 ** 40 + 7, receivedAt: receivedAt.toISOString(), topic, event });
     expect(Buffer.from(fast).toString('utf8')).toBe(Buffer.from(spec).toString('utf8'));
+  });
+});
+
+/** Proofs from memory (full tiles, memoised subtree hashes) must equal proofs from the stored tiles. */
+describe('TreeState.nodeHashes', () => {
+  const SIZE = 1_000;
+  const leaves = Array.from({ length: SIZE }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+  const appended = appendToTiles({ treeSize: 0, rightEdge: [], leafHashes: leaves });
+  const stored = new Map(appended.upserts.map((tile) => [`${tile.level}/${tile.index}`, tile]));
+  const reads: number[] = [];
+  const repository = {
+    tiles(refs: ReadonlyArray<{ level: number; index: number }>) {
+      reads.push(refs.length);
+      return Promise.resolve(refs.flatMap((ref) => stored.get(`${ref.level}/${ref.index}`) ?? []));
+    },
+  } as unknown as LedgerRepository;
+
+  it('serves every inclusion proof as the stored tiles give it, and reads a tile once at most', async () => {
+    const cold = new TreeState(repository);
+    cold.commitAppend({ ...appended, upserts: [] }, { height: 0, hash: new Uint8Array(32) } as StoredBlock);
+    const warm = new TreeState(repository);
+    warm.commitAppend(appended, { height: 0, hash: new Uint8Array(32) } as StoredBlock);
+    for (const index of [0, 1, 255, 256, 511, 999]) {
+      const nodes = inclusionProofNodes(index, SIZE).ids;
+      const expected = nodeHashesFromTiles(nodes, stored.values());
+      reads.length = 0;
+      expect(await cold.nodeHashes(nodes)).toEqual(expected);
+      expect(await cold.nodeHashes(nodes)).toEqual(expected); // memoised
+      expect(await warm.nodeHashes(nodes)).toEqual(expected);
+      expect(reads.length).toBeLessThanOrEqual(1); // the cold tree's first call only
+    }
   });
 });

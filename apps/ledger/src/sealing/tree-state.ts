@@ -6,11 +6,21 @@ import {
   nodeHashesFromTiles,
   rightEdgeTileRefs,
   tilesForNodes,
+  TILE_WIDTH,
   type NodeId,
   type Tile,
+  type TileRef,
   type TileAppendResult,
 } from '@medledger/ledger-core';
 import { LedgerRepository, type StoredBlock } from './ledger.repository';
+
+/**
+ * Full tiles kept in memory for proofs: 8 KiB each, so 4,096 of them are 32 MiB and cover the level-0 tiles of a
+ * million leaves (every level above is 256 times smaller).
+ */
+export const FULL_TILE_CACHE_SIZE = 4_096;
+/** Subtree hashes kept once computed for a proof (about 150 bytes each with the map entry: 15 MiB). */
+export const NODE_MEMO_SIZE = 100_000;
 
 /**
  * The sequencer's view of the log head, loaded from PostgreSQL at start and advanced only after a block is
@@ -60,15 +70,68 @@ export class TreeState implements OnModuleInit {
   }
 
   commitAppend(appended: TileAppendResult, block: StoredBlock): void {
+    // The tiles this block filled are durable now: proofs read them from memory (write-through).
+    for (const tile of appended.upserts) if (tile.width === TILE_WIDTH) this.remember(tile);
     this.size = appended.treeSize;
     this.rightEdge = appended.rightEdge;
     this.nextHeight = block.height + 1;
     this.headHash = block.hash;
   }
 
-  /** Hashes of stored perfect subtrees, read from the few tiles that hold them. */
+  /**
+   * Hashes of stored perfect subtrees, from the few tiles that hold them. A full tile never changes again, so the
+   * full tiles sealed or read are kept in memory (FULL_TILE_CACHE_SIZE of them, least recently used out) and the
+   * right edge is already here: a proof over a warm log reads no row at all.
+   */
   async nodeHashes(nodes: readonly NodeId[]): Promise<Uint8Array[]> {
     if (nodes.length === 0) return [];
-    return nodeHashesFromTiles(nodes, await this.repository.tiles(tilesForNodes(nodes)));
+    // A complete subtree's hash never changes: the ones computed before come from memory; a node high in its tile
+    // costs up to 255 SHA-256 to recompute from the tile's bottom row.
+    const hashes = nodes.map((node) => this.nodeMemo.get(`${node.level}/${node.index}`));
+    const toCompute = nodes.filter((_, i) => hashes[i] === undefined);
+    if (toCompute.length > 0) {
+      const computed = await this.computeNodeHashes(toCompute);
+      let next = 0;
+      hashes.forEach((hash, i) => {
+        if (hash !== undefined) return;
+        const node = nodes[i] as NodeId;
+        const value = computed[next++] as Uint8Array;
+        hashes[i] = value;
+        this.nodeMemo.set(`${node.level}/${node.index}`, value);
+        if (this.nodeMemo.size > NODE_MEMO_SIZE) this.nodeMemo.delete(this.nodeMemo.keys().next().value as string);
+      });
+    }
+    return hashes as Uint8Array[];
+  }
+
+  private readonly nodeMemo = new Map<string, Uint8Array>();
+
+  private async computeNodeHashes(nodes: readonly NodeId[]): Promise<Uint8Array[]> {
+    const found: Tile[] = [];
+    const missing: TileRef[] = [];
+    for (const ref of tilesForNodes(nodes)) {
+      const key = `${ref.level}/${ref.index}`;
+      const cached = this.fullTiles.get(key);
+      const edge = this.rightEdge.find((t) => t.level === ref.level && t.index === ref.index && t.width >= ref.width);
+      if (cached) {
+        this.fullTiles.delete(key); // most recently used last
+        this.fullTiles.set(key, cached);
+        found.push(cached);
+      } else if (edge) found.push(edge);
+      else missing.push(ref);
+    }
+    if (missing.length > 0)
+      for (const tile of await this.repository.tiles(missing)) {
+        found.push(tile);
+        if (tile.width === TILE_WIDTH) this.remember(tile);
+      }
+    return nodeHashesFromTiles(nodes, found);
+  }
+
+  private readonly fullTiles = new Map<string, Tile>();
+
+  private remember(tile: Tile): void {
+    this.fullTiles.set(`${tile.level}/${tile.index}`, tile);
+    if (this.fullTiles.size > FULL_TILE_CACHE_SIZE) this.fullTiles.delete(this.fullTiles.keys().next().value as string);
   }
 }
