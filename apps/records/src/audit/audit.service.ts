@@ -20,6 +20,11 @@ export type AuditInput = Omit<AuditEntry, 'auditEventId' | 'recorded' | 'actor' 
 export const AUDIT_SOURCE = 'medledger records';
 /** AuditEvents committed together at most (a group's statements stay well under PostgreSQL's limits). */
 export const AUDIT_GROUP_MAX = 200;
+/**
+ * Groups committing at once: with two, an audit that arrives while a group commits starts its own at once instead
+ * of waiting for that commit (audits of different accesses are independent streams, so order does not matter).
+ */
+export const AUDIT_GROUPS_IN_FLIGHT = 2;
 
 interface PreparedAudit {
   entry: AuditEntry;
@@ -80,11 +85,11 @@ export class AuditService {
     resolve: (entry: AuditEntry) => void;
     reject: (error: unknown) => void;
   }> = [];
-  private flushing = false;
+  private flushing = 0;
 
   private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
+    if (this.flushing >= AUDIT_GROUPS_IN_FLIGHT) return;
+    this.flushing += 1;
     try {
       while (this.queue.length > 0) {
         const group = this.queue.splice(0, AUDIT_GROUP_MAX);
@@ -111,7 +116,7 @@ export class AuditService {
         }
       }
     } finally {
-      this.flushing = false;
+      this.flushing -= 1;
     }
   }
 
