@@ -96,7 +96,9 @@ export async function startBuiltService(
   const port = await freePort();
   let output = '';
   const profile = options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, '.data/bench')}`] : [];
-  const child = spawn(process.execPath, [...profile, join(ROOT, `dist/apps/${app}/main.js`)], {
+  // BENCH_NODE_FLAGS (e.g. `--trace-gc`) are passed to the service's node, for diagnosis.
+  const extra = (process.env['BENCH_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...extra, join(ROOT, `dist/apps/${app}/main.js`)], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -65,10 +65,28 @@ export interface Projection<Tx extends Sql = Sql> {
   name: string;
   streamTypes: readonly string[];
   apply(tx: Tx, event: StoredEvent): Promise<void>;
-  /** Optional: several events of new streams at once ({@link EventStore.appendNew}), in one statement. */
-  applyMany?(tx: Tx, events: readonly StoredEvent[]): Promise<void>;
+  /**
+   * Optional: the one statement that applies several events of new streams at once ({@link EventStore.appendNew},
+   * {@link EventStore.appendNewAtOnce}), parameters `$1`…`$n` (no other `$` in its text: the store renumbers them
+   * when it embeds the statement in a larger one). Such a projection does without the events' log positions.
+   */
+  newStreamsSql?(events: ReadonlyArray<NewStreamEvent>): ProjectionSql;
   /** Deletes everything the projection holds (before a rebuild). */
   reset(tx: Tx): Promise<void>;
+}
+
+/** An event of a new stream as {@link Projection.newStreamsSql} sees it: everything but its place in the log. */
+export type NewStreamEvent = Omit<StoredEvent, 'position' | 'recordedAt'>;
+
+/** One parameterised SQL statement. */
+export interface ProjectionSql {
+  text: string;
+  values: unknown[];
+}
+
+/** `text` with `$1`…`$n` renumbered from `$offset+1`. */
+function shiftParameters(text: string, offset: number): string {
+  return text.replace(/\$(\d+)/g, (_match, n: string) => `$${Number(n) + offset}`);
 }
 
 export interface LoadedStream<E extends DomainEvent = DomainEvent> {
@@ -85,7 +103,18 @@ const REBUILD_TIMEOUT_MS = 10 * 60_000;
 /** Interactive transactions of commands: Prisma's default (5 s) is short for a loaded machine. */
 const COMMAND_TIMEOUT_MS = 15_000;
 
-interface EventRow {
+/**
+ * The columns of a stored event (es_event aliased `e`), for a service query that loads events together with rows
+ * of its own in one round trip; {@link EventStore.decode} turns each row into a {@link StoredEvent}. The stream type
+ * comes by a primary-key lookup per row, not a join: with a prepared statement's generic plan, a join hashed the
+ * whole es_stream table on every load (O(streams) per request; docs/perf.md, records).
+ */
+export const EVENT_COLUMNS = `e.position, e.event_id::text AS event_id, e.stream_id,
+  (SELECT s.stream_type FROM es_stream s WHERE s.stream_id = e.stream_id) AS stream_type, e.version, e.type,
+  e.data, e.metadata, e.recorded_at`;
+
+/** A row with the {@link EVENT_COLUMNS}. */
+export interface EventRow {
   position: bigint;
   event_id: string;
   stream_id: string;
@@ -97,11 +126,10 @@ interface EventRow {
   recorded_at: Date;
 }
 
-// The stream type by a primary-key lookup per row, not a join: with a prepared statement's generic plan, a join
-// hashed the whole es_stream table on every load (O(streams) per request; docs/perf.md, records).
-const SELECT_EVENT = `SELECT e.position, e.event_id::text AS event_id, e.stream_id,
-  (SELECT s.stream_type FROM es_stream s WHERE s.stream_id = e.stream_id) AS stream_type, e.version, e.type,
-  e.data, e.metadata, e.recorded_at FROM es_event e`;
+const SELECT_EVENT = `SELECT ${EVENT_COLUMNS} FROM es_event e`;
+
+/** The unique constraints a new stream whose id is taken violates (prisma/event-store.prisma). */
+const STREAM_TAKEN = new Set(['es_stream_pkey', 'es_event_stream_id_version_key']);
 
 /**
  * The service's event store: aggregate streams with optimistic concurrency, projections in the same
@@ -292,10 +320,104 @@ export class EventStore<Tx extends Sql = Sql> {
     for (const projection of this.projections.values()) {
       const mine = stored.filter((event) => projection.streamTypes.includes(event.streamType));
       if (mine.length === 0) continue;
-      if (projection.applyMany) await projection.applyMany(tx, mine);
-      else for (const event of mine) await projection.apply(tx, event);
+      if (projection.newStreamsSql) {
+        const { text, values } = projection.newStreamsSql(mine);
+        await tx.$executeRawUnsafe(text, ...values);
+      } else for (const event of mine) await projection.apply(tx, event);
     }
     return stored;
+  }
+
+  /**
+   * {@link appendNew} and {@link enqueue} of `messages` as ONE statement, committed on its own (no transaction
+   * around it: a single statement is atomic), so a group of small facts (an audit trail) costs one round trip
+   * instead of six. Needs every projection of these streams to have {@link Projection.newStreamsSql}; otherwise
+   * it runs the same work in a transaction. A stream that exists already: {@link VersionConflict}, nothing kept.
+   * Wakes the outbox relay like {@link transact}.
+   */
+  async appendNewAtOnce<E extends DomainEvent>(
+    client: TransactionalSql,
+    streams: ReadonlyArray<NewStream<E>>,
+    messages: readonly OutboxMessage[],
+  ): Promise<Array<StoredEvent<E>>> {
+    if (streams.length === 0 && messages.length === 0) return [];
+    const types = new Set(streams.map((s) => s.streamType));
+    const projections = [...this.projections.values()].filter((p) => p.streamTypes.some((t) => types.has(t)));
+    if (projections.some((p) => !p.newStreamsSql))
+      return this.transact(client, async (tx) => {
+        const stored = await this.appendNew(tx, streams);
+        await this.enqueue(tx, messages);
+        return stored;
+      });
+
+    const data: string[] = [];
+    for (const { streamId, event } of streams)
+      data.push(JSON.stringify(await this.codec.encode(client as unknown as Tx, streamId, event.data)));
+    const values: unknown[] = [
+      streams.map((s) => s.streamId),
+      streams.map((s) => s.streamType),
+      streams.map((s) => s.event.eventId),
+      streams.map((s) => s.event.type),
+      data,
+      streams.map((s) => JSON.stringify(s.event.metadata ?? {})),
+      messages.map((m) => m.envelope.id),
+      messages.map((m) => m.topic),
+      messages.map((m) => m.key),
+      messages.map((m) => JSON.stringify(m.envelope)),
+    ];
+    const pending: NewStreamEvent[] = streams.map(({ streamId, streamType, event }) => ({
+      eventId: event.eventId,
+      streamId,
+      streamType,
+      version: 1,
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata ?? {},
+    }));
+    const parts = projections.map((projection, i) => {
+      const mine = pending.filter((event) => projection.streamTypes.includes(event.streamType));
+      if (mine.length === 0) return '';
+      const { text, values: more } = (projection.newStreamsSql as NonNullable<Projection['newStreamsSql']>)(mine);
+      const part = `, p${i} AS (${shiftParameters(text, values.length)})`;
+      values.push(...more);
+      return part;
+    });
+    // Stream rows first in the text, but a statement's CTEs all run before its foreign keys are checked (at its
+    // end), so the order does not matter; a stream id taken already fails the whole statement (23505).
+    const query = `WITH s AS (
+        INSERT INTO es_stream (stream_id, stream_type, version, updated_at)
+        SELECT id, type, 1, now() FROM unnest($1::text[], $2::text[]) AS x(id, type)),
+      e AS (
+        INSERT INTO es_event (event_id, stream_id, version, type, data, metadata, recorded_at)
+        SELECT x.id, x.stream, 1, x.type, x.data::jsonb, x.metadata::jsonb, now()
+          FROM unnest($3::uuid[], $1::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+               AS x(id, stream, type, data, metadata, n)
+         ORDER BY x.n
+        RETURNING event_id::text, position, recorded_at),
+      o AS (
+        INSERT INTO es_outbox (event_id, topic, key, envelope, created_at)
+        SELECT m.id, m.topic, m.key, m.envelope::jsonb, now()
+          FROM unnest($7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY AS m(id, topic, key, envelope, n)
+         ORDER BY m.n)${parts.join('')}
+      SELECT event_id, position, recorded_at FROM e`;
+    let rows: Array<{ event_id: string; position: bigint; recorded_at: Date }>;
+    try {
+      rows = await client.$queryRawUnsafe(query, ...values);
+    } catch (error) {
+      const taken = error as { code?: string; constraint?: string; detail?: string };
+      // Whichever insert meets the existing stream first: its row in es_stream or its version 1 in es_event.
+      if (taken.code === '23505' && STREAM_TAKEN.has(taken.constraint ?? '')) {
+        const streamId = /\(stream_id(?:, version)?\)=\((.*?)(?:, 1)?\)/.exec(taken.detail ?? '')?.[1];
+        throw new VersionConflict(streamId ?? streams[0]?.streamId ?? '', 0, 1);
+      }
+      throw error;
+    }
+    for (const listener of this.committedListeners) listener();
+    const byId = new Map(rows.map((row) => [row.event_id, row]));
+    return pending.map((event): StoredEvent<E> => {
+      const row = byId.get(event.eventId) as { position: bigint; recorded_at: Date };
+      return { ...event, position: BigInt(row.position), recordedAt: row.recorded_at };
+    });
   }
 
   /**
@@ -355,6 +477,11 @@ export class EventStore<Tx extends Sql = Sql> {
   }
 
   /** `erasable`: an event whose data was erased comes back with empty data (its metadata is kept). */
+  /** A row with the {@link EVENT_COLUMNS} as the event it stores (data decoded: decrypted, for records). */
+  decode(tx: Tx, row: EventRow): Promise<StoredEvent> {
+    return this.toStored(tx, row);
+  }
+
   private async toStored(tx: Tx, row: EventRow, options: { erasable?: boolean } = {}): Promise<StoredEvent> {
     let data: Record<string, unknown>;
     try {

@@ -69,8 +69,8 @@ export class AuditService {
 
   /**
    * Audits an access that changed nothing else (a read, a search, a refusal); resolves once its AuditEvent is
-   * committed, so the caller answers only then. Concurrent calls commit together (group commit): one transaction
-   * and a few statements for the whole group, however many accesses it holds.
+   * committed, so the caller answers only then. Concurrent calls commit together (group commit): one statement
+   * for the whole group, however many accesses it holds.
    */
   recordAlone(actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
     const prepared = this.prepare(actor, input);
@@ -94,12 +94,7 @@ export class AuditService {
       while (this.queue.length > 0) {
         const group = this.queue.splice(0, AUDIT_GROUP_MAX);
         try {
-          await this.store.transact(this.client, (tx) =>
-            this.write(
-              tx,
-              group.map((g) => g.prepared),
-            ),
-          );
+          await this.writeAtOnce(group.map((g) => g.prepared));
           for (const item of group) item.resolve(item.prepared.entry);
         } catch (error) {
           if (group.length === 1) (group[0] as (typeof group)[number]).reject(error);
@@ -107,7 +102,7 @@ export class AuditService {
           else
             for (const item of group) {
               try {
-                await this.store.transact(this.client, (tx) => this.write(tx, [item.prepared]));
+                await this.writeAtOnce([item.prepared]);
                 item.resolve(item.prepared.entry);
               } catch (alone) {
                 item.reject(alone);
@@ -170,6 +165,15 @@ export class AuditService {
         }),
       },
     };
+  }
+
+  /** A group of audits alone: one statement, one round trip (EventStore.appendNewAtOnce). */
+  private async writeAtOnce(audits: readonly PreparedAudit[]): Promise<void> {
+    await this.store.appendNewAtOnce(
+      this.client,
+      audits.map((a) => a.stream),
+      audits.map((a) => a.message),
+    );
   }
 
   private async write(tx: Sql, audits: readonly PreparedAudit[]): Promise<void> {

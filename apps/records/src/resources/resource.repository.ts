@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_STORE, EventStore, type Sql, type StoredEvent } from '@medledger/event-store';
+import {
+  EVENT_COLUMNS,
+  EVENT_STORE,
+  EventStore,
+  type EventRow,
+  type Sql,
+  type StoredEvent,
+} from '@medledger/event-store';
 import { ProblemException } from '@medledger/platform';
 import { ABSENT, evolve, ResourceErrorCode, type ResourceEvent, type ResourceState } from './domain/resource';
 
@@ -44,8 +51,8 @@ export class ResourceRepository {
   }
 
   /**
-   * What a read needs, in two round trips: where `type/id` is and whose record holds it, the current version, the
-   * patient's Consents (current versions) and the actor's live break-glass grants (their ends).
+   * What a read needs, in one round trip: where `type/id` is and whose record holds it, its events, the events of
+   * the patient's Consents (oldest first) and the actor's live break-glass grants (their ends).
    */
   async forRead(
     tx: Sql,
@@ -56,31 +63,44 @@ export class ResourceRepository {
     | { patientId: string; streamId: string; state: ResourceState; consents: PresentResource[]; grants: string[] }
     | undefined
   > {
-    const [row] = await tx.$queryRawUnsafe<
-      Array<{ patient_id: string; stream_id: string; consents: string[]; grants: Date[] }>
-    >(
-      `SELECT ri.patient_id::text, ri.stream_id,
-              ARRAY(SELECT c.stream_id FROM resource_index c
-                     WHERE c.patient_id = ri.patient_id AND c.resource_type = 'Consent'
-                     ORDER BY c.created_at, c.resource_id) AS consents,
-              ARRAY(SELECT g.until FROM break_glass_grant g
-                     WHERE g.patient_id = ri.patient_id AND g.actor = $3 AND g.until > now()) AS grants
-         FROM resource_index ri WHERE ri.resource_type = $1 AND ri.resource_id = $2::uuid`,
+    const rows = await tx.$queryRawUnsafe<Array<EventRow & { n: string; patient_id: string; grants: Date[] }>>(
+      `WITH ri AS (
+         SELECT patient_id, stream_id FROM resource_index WHERE resource_type = $1 AND resource_id = $2::uuid
+       ), chosen AS (
+         SELECT stream_id, 0::bigint AS n FROM ri
+         UNION ALL
+         SELECT c.stream_id, row_number() OVER (ORDER BY c.created_at, c.resource_id)
+           FROM ri JOIN resource_index c ON c.patient_id = ri.patient_id AND c.resource_type = 'Consent'
+       ), granted AS (
+         SELECT ARRAY(SELECT g.until FROM break_glass_grant g
+                       WHERE g.patient_id = ri.patient_id AND g.actor = $3 AND g.until > now()) AS grants
+           FROM ri
+       )
+       SELECT chosen.n, ri.patient_id::text, granted.grants, ${EVENT_COLUMNS}
+         FROM ri, granted, chosen JOIN es_event e ON e.stream_id = chosen.stream_id
+        ORDER BY chosen.n, e.version`,
       resourceType,
       id,
       actor,
     );
-    if (!row) return undefined;
-    const [resource, ...consents] = await this.store.loadMany(tx, [row.stream_id, ...row.consents]);
+    const [first] = rows;
+    if (!first) return undefined;
+    const streams = new Map<string, StoredEvent[]>();
+    for (const row of rows) {
+      const events = streams.get(row.n) ?? [];
+      events.push(await this.store.decode(tx, row));
+      streams.set(row.n, events);
+    }
+    const [resource = [], ...consents] = [...streams.values()];
     return {
-      patientId: row.patient_id,
-      streamId: row.stream_id,
-      state: (resource?.events ?? []).reduce(fold, ABSENT),
-      consents: consents.flatMap((stream) => {
-        const state = stream.events.reduce(fold, ABSENT);
+      patientId: first.patient_id,
+      streamId: first.stream_id,
+      state: resource.reduce(fold, ABSENT),
+      consents: consents.flatMap((events) => {
+        const state = events.reduce(fold, ABSENT);
         return state.status === 'present' ? [state] : [];
       }),
-      grants: row.grants.map((until) => new Date(until).toISOString()),
+      grants: first.grants.map((until: Date) => new Date(until).toISOString()),
     };
   }
 
