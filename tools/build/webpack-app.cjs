@@ -3,7 +3,9 @@
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
 const { join } = require('path');
 
-module.exports = function serviceWebpackConfig(service) {
+// `additionalEntryPoints`: further bundles beside main.js, e.g. a worker thread's
+// ([{ entryName: 'admission-worker', entryPath: './src/sealing/admission.worker.ts' }] -> admission-worker.js).
+module.exports = function serviceWebpackConfig(service, additionalEntryPoints = []) {
   return {
     output: {
       path: join(__dirname, '../../dist/apps', service),
@@ -15,6 +17,7 @@ module.exports = function serviceWebpackConfig(service) {
         target: 'node',
         compiler: 'tsc',
         main: './src/main.ts',
+        additionalEntryPoints,
         tsConfig: './tsconfig.app.json',
         optimization: false,
         outputHashing: 'none',

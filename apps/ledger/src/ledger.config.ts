@@ -13,6 +13,11 @@ export const BLOCK_MAX_BYTES = 4 * 1024 * 1024;
 export const BLOCK_MAX_AGE_MS = 100;
 /** Largest accepted event envelope; larger ones are dead-lettered (LEDGER.EVENT_TOO_LARGE). */
 export const EVENT_MAX_BYTES = 256 * 1024;
+/**
+ * Threads that admit events (JSON, envelope, proof of origin, canonical form) beside the one that seals: on two
+ * cores, one (npm run bench:ledger, docs/perf.md). 0 admits on the main thread.
+ */
+export const ADMISSION_WORKERS = 1;
 
 const list = z.string().transform((value) =>
   value
@@ -40,6 +45,7 @@ export const ledgerConfigSchema = z.object({
   LEDGER_BLOCK_MAX_BYTES: z.coerce.number().int().min(1024).default(BLOCK_MAX_BYTES),
   LEDGER_BLOCK_MAX_AGE_MS: z.coerce.number().int().min(1).default(BLOCK_MAX_AGE_MS),
   LEDGER_EVENT_MAX_BYTES: z.coerce.number().int().min(256).default(EVENT_MAX_BYTES),
+  LEDGER_ADMISSION_WORKERS: z.coerce.number().int().min(0).max(16).default(ADMISSION_WORKERS),
 });
 export type LedgerConfig = z.infer<typeof ledgerConfigSchema>;
 

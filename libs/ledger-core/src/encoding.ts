@@ -76,8 +76,11 @@ export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
 // A lone UTF-16 surrogate cannot be encoded as UTF-8, so TextEncoder would replace it with U+FFFD: what gets
 // signed or hashed would silently differ from the string the caller holds.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// String.prototype.isWellFormed (ES2024, Node 20) where present: it does not scan with a regular expression.
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
 export function isWellFormedUnicode(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
+  return nativeIsWellFormed ? nativeIsWellFormed.call(text) : !LONE_SURROGATE.test(text);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { toHex } from './encoding';
-import { canonicalBytes, canonicalize, JCS_MAX_DEPTH } from './jcs';
+import { canonicalBytes, canonicalize, canonicalMembers, JCS_MAX_DEPTH } from './jcs';
 
 // Input and expected output files of cyberphone/json-canonicalization testdata/ (the reference test data of
 // RFC 8785's authors). The input is parsed with JSON.parse, as the ledger parses received envelopes.
@@ -156,5 +156,27 @@ describe('canonicalize (RFC 8785)', () => {
       const once = canonicalize(JSON.parse(input));
       expect(canonicalize(JSON.parse(once))).toBe(once);
     }
+  });
+
+  it('names the value it refuses by its path, fast path or not', () => {
+    expect(() => canonicalize({ a: [{ b: 1 }, { c: NaN }] })).toThrow('$.a[1].c: NaN has no canonical JSON form');
+  });
+});
+
+describe('canonicalMembers', () => {
+  const envelope = JSON.parse(CYBERPHONE[2]?.[1] as string) as Record<string, unknown>;
+
+  it('joined, gives the canonical form of the object, or of the part of it that the chosen members make', () => {
+    const members = canonicalMembers({ ...envelope, skipped: undefined });
+    expect(`{${members.map(([, member]) => member).join(',')}}`).toBe(canonicalize(envelope));
+    const part = members.filter(([name]) => name !== 'a' && name !== '10');
+    const { a: _a, '10': _ten, ...rest } = envelope;
+    expect(`{${part.map(([, member]) => member).join(',')}}`).toBe(canonicalize(rest));
+    expect(members.map(([name]) => name)).toEqual(['', '1', '10', '111', 'A', 'a']);
+  });
+
+  it('refuses what canonicalize refuses, naming the member', () => {
+    expect(() => canonicalMembers({ ok: 1, bad: { deep: [Infinity] } })).toThrow('$.bad.deep[0]: Infinity');
+    expect(() => canonicalMembers([1] as unknown as Record<string, unknown>)).toThrow('LEDGER.JCS_UNSUPPORTED_VALUE');
   });
 });

@@ -84,13 +84,85 @@ function serialize(value: unknown, path: string, depth: number, ancestors: Set<o
   }
 }
 
+/** Thrown by the fast path at the first value it cannot serialise; the slow path then names it. */
+const NOT_CANONICAL = new Error('not canonicalisable');
+
+/**
+ * The same form as {@link serialize}, without building a path string per member: the ledger canonicalises every
+ * event it admits, and the paths were most of the cost. No cycle check either: at depth JCS_MAX_DEPTH a cycle
+ * fails like any nesting that deep, and the slow path then reports it as a cycle.
+ */
+function serializeFast(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      if (!isWellFormedUnicode(value)) throw NOT_CANONICAL;
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw NOT_CANONICAL;
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      throw NOT_CANONICAL;
+  }
+  if (value === null) return 'null';
+  if (depth >= JCS_MAX_DEPTH) throw NOT_CANONICAL;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + serializeFast(value[i], depth + 1);
+    return `${out}]`;
+  }
+  if (!isPlainObject(value)) throw NOT_CANONICAL;
+  let out = '{';
+  let first = true;
+  for (const key of Object.keys(value).sort()) {
+    const member = value[key];
+    if (member === undefined) continue;
+    if (!isWellFormedUnicode(key)) throw NOT_CANONICAL;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${serializeFast(member, depth + 1)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
 /**
  * The RFC 8785 canonical form of a JSON value, as a string. Throws `LEDGER.JCS_UNSUPPORTED_VALUE` for NaN,
  * ±Infinity, undefined (except as an object member, which is omitted), bigint, symbols, functions, non-plain
  * objects, cycles, lone surrogates and nesting deeper than JCS_MAX_DEPTH.
  */
 export function canonicalize(value: unknown): string {
-  return serialize(value, '$', 0, new Set());
+  try {
+    return serializeFast(value, 0);
+  } catch (error) {
+    if (error !== NOT_CANONICAL) throw error; // a RangeError or the like: not ours to rename
+    return serialize(value, '$', 0, new Set()); // throws the coded error that names the value
+  }
+}
+
+/**
+ * The canonical members of a plain object, sorted as RFC 8785 orders them: `[name, '"name":<canonical value>']`.
+ * `{` + some of them joined by `,` + `}` is the canonical form of the object with only those members, so a caller
+ * that needs the form of an object and of a part of it serialises each member once (the ledger: an event, and
+ * the part its producer signed). Throws like {@link canonicalize}.
+ */
+export function canonicalMembers(value: Readonly<Record<string, unknown>>): Array<[string, string]> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !isPlainObject(value))
+    throw unsupported('$', 'not a plain object');
+  const members: Array<[string, string]> = [];
+  try {
+    for (const key of Object.keys(value).sort()) {
+      const member = value[key];
+      if (member === undefined) continue;
+      members.push([key, `${serializeFast(key, 0)}:${serializeFast(member, 1)}`]);
+    }
+  } catch (error) {
+    if (error !== NOT_CANONICAL) throw error;
+    serialize(value, '$', 0, new Set()); // throws the coded error that names the member
+    throw error;
+  }
+  return members;
 }
 
 /** SPEC: RFC 8785 §3.2.4: the canonical form encoded as UTF-8. */

@@ -87,10 +87,25 @@ export function ed25519Sign(privateKey: KeyObject, message: Uint8Array): Uint8Ar
 }
 
 /** SPEC: RFC 8032 §5.1.7. Never throws: a malformed key or signature is simply not valid. */
+/** Public keys kept as KeyObjects for verification: building one costs more than the check (a few distinct keys). */
+const VERIFY_KEY_CACHE_SIZE = 256;
+const verifyKeys = new Map<string, KeyObject>();
+
+function verifyKeyObject(publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64');
+  let key = verifyKeys.get(id);
+  if (!key) {
+    key = publicKeyObject(publicKey);
+    if (verifyKeys.size >= VERIFY_KEY_CACHE_SIZE) verifyKeys.delete(verifyKeys.keys().next().value as string);
+    verifyKeys.set(id, key);
+  }
+  return key;
+}
+
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== ED25519_SIGNATURE_SIZE) return false;
   try {
-    return cryptoVerify(null, message, publicKeyObject(publicKey), signature);
+    return cryptoVerify(null, message, verifyKeyObject(publicKey), signature);
   } catch {
     return false;
   }

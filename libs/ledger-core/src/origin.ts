@@ -6,9 +6,9 @@
  * key id, that note, its index and its inclusion proof, so anyone holding the producer's public key can check
  * any single event, and a consumer of many events verifies each note's signature once.
  */
-import { toBase64 } from './encoding';
+import { toBase64, utf8 } from './encoding';
 import { parseCheckpoint, signCheckpoint } from './checkpoint';
-import { canonicalBytes } from './jcs';
+import { canonicalBytes, canonicalMembers } from './jcs';
 import { leafHash } from './hash';
 import { MemoryMerkleTree } from './memory-tree';
 import { verifyInclusion } from './proof';
@@ -103,6 +103,19 @@ export class OriginVerifier {
 
   /** Checks that `envelope` was signed by the key `producer` owns. Never throws on crafted input. */
   verify(envelope: Readonly<Record<string, unknown>>, producer: string): OriginVerdict {
+    const verdict = this.verifyCanonical(envelope, producer);
+    return verdict.ok ? { ok: true, producer } : verdict;
+  }
+
+  /**
+   * {@link verify}, also returning the RFC 8785 form of the whole envelope (proof attributes included): each
+   * member is serialised once for both the signed part and the whole (the ledger's leaf holds the latter).
+   * An envelope with no canonical form fails as not in its batch.
+   */
+  verifyCanonical(
+    envelope: Readonly<Record<string, unknown>>,
+    producer: string,
+  ): { ok: true; producer: string; canonical: string } | Extract<OriginVerdict, { ok: false }> {
     const { producerkey, batchnote, batchindex, batchproof } = envelope;
     if (
       typeof producerkey !== 'string' ||
@@ -123,10 +136,17 @@ export class OriginVerifier {
         return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: 'proof element is not a string' };
       proof.push(Buffer.from(element, 'base64'));
     }
-    const leaf = leafHash(canonicalBytes(signedPart(envelope)));
+    let members: Array<[string, string]>;
+    try {
+      members = canonicalMembers(envelope);
+    } catch (error) {
+      return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: (error as Error).message };
+    }
+    const signed = members.filter(([name]) => !(ORIGIN_ATTRIBUTES as readonly string[]).includes(name));
+    const leaf = leafHash(utf8(`{${signed.map(([, member]) => member).join(',')}}`));
     const verdict = verifyInclusion(leaf, batchindex, batch.size, proof, batch.root);
     if (!verdict.ok) return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: verdict.reason };
-    return { ok: true, producer };
+    return { ok: true, producer, canonical: `{${members.map(([, member]) => member).join(',')}}` };
   }
 
   private batch(

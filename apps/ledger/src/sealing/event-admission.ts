@@ -1,64 +1,64 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { KafkaMessage } from 'kafkajs';
-import { EventEnvelope, serviceOfSource } from '@medledger/contracts';
-import { canonicalize, OriginVerifier } from '@medledger/ledger-core';
+import { OriginVerifier } from '@medledger/ledger-core';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
+import { admitBytes, type Verdict } from './admission';
+import { AdmissionPool } from './admission-pool';
+
+export { AdmissionFailure } from './admission';
 
 export type Admission =
   | { ok: true; event: { eventId: string; receivedAt: Date; canonicalEvent: string } }
   | { ok: false; code: string; reason: string };
 
-/** Stable dead-letter reasons of the ledger's edge. */
-export const AdmissionFailure = {
-  EMPTY: 'LEDGER.EMPTY_EVENT',
-  TOO_LARGE: 'LEDGER.EVENT_TOO_LARGE',
-  NOT_JSON: 'LEDGER.MALFORMED_EVENT',
-  SCHEMA: 'LEDGER.INVALID_ENVELOPE',
-} as const;
+/** The admission worker's bundle, beside the ledger's own (apps/ledger/webpack.config.js). */
+export const ADMISSION_WORKER_FILE = join(__dirname, 'admission-worker.js');
 
 /**
- * Everything an event must pass before it may enter the log: size, JSON, the CloudEvents envelope, and its
- * producer's proof of origin (one signature check per producer batch, cached,
- * plus one short inclusion proof per event).
+ * The ledger's edge (admission.ts says what it checks), on LEDGER_ADMISSION_WORKERS worker threads when the
+ * worker bundle is there, else on the main thread (as when the ledger runs from its sources).
  */
 @Injectable()
-export class EventAdmission {
+export class EventAdmission implements OnApplicationShutdown {
+  private readonly logger = new Logger(EventAdmission.name);
   private readonly origin: OriginVerifier;
+  private readonly pool: AdmissionPool | undefined;
 
   constructor(@Inject(LEDGER_CONFIG) private readonly config: LedgerConfig) {
     this.origin = new OriginVerifier(config.LEDGER_PRODUCER_KEYS);
+    const workers = config.LEDGER_ADMISSION_WORKERS;
+    if (workers > 0 && existsSync(ADMISSION_WORKER_FILE)) {
+      this.pool = new AdmissionPool(ADMISSION_WORKER_FILE, workers, {
+        maxBytes: config.LEDGER_EVENT_MAX_BYTES,
+        producerKeys: config.LEDGER_PRODUCER_KEYS,
+      });
+      this.logger.log(`admitting events on ${workers} worker thread(s)`);
+    } else if (workers > 0) {
+      this.logger.warn(`no ${ADMISSION_WORKER_FILE}: admitting events on the main thread`);
+    }
   }
 
+  /** One message, on this thread. */
   admit(message: KafkaMessage): Admission {
-    const bytes = message.value;
-    if (!bytes || bytes.length === 0)
-      return { ok: false, code: AdmissionFailure.EMPTY, reason: 'message has no value' };
-    if (bytes.length > this.config.LEDGER_EVENT_MAX_BYTES) {
-      return {
-        ok: false,
-        code: AdmissionFailure.TOO_LARGE,
-        reason: `${bytes.length} bytes > limit ${this.config.LEDGER_EVENT_MAX_BYTES}`,
-      };
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(bytes.toString('utf8'));
-    } catch (error) {
-      return { ok: false, code: AdmissionFailure.NOT_JSON, reason: (error as Error).message };
-    }
-    const parsed = EventEnvelope.safeParse(json);
-    if (!parsed.success) {
-      const reason = parsed.error.issues
-        .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-        .join('; ');
-      return { ok: false, code: AdmissionFailure.SCHEMA, reason };
-    }
-    const envelope = parsed.data;
-    // Which producer may sign it: the service named by its source (a records key cannot vouch for supply).
-    const producer = serviceOfSource(envelope.source) ?? envelope.source;
-    // The proof covers the JSON as received (every attribute, unknown extensions included), not zod's copy.
-    const verdict = this.origin.verify(json as Record<string, unknown>, producer);
-    if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
-    return { ok: true, event: { eventId: envelope.id, receivedAt: new Date(), canonicalEvent: canonicalize(json) } };
+    return this.toAdmission(admitBytes(message.value, this.config.LEDGER_EVENT_MAX_BYTES, this.origin), new Date());
+  }
+
+  /** A batch of messages, on the workers when there are any; verdicts in the order of the messages. */
+  async admitAll(messages: readonly KafkaMessage[]): Promise<Admission[]> {
+    if (!this.pool) return messages.map((message) => this.admit(message));
+    const verdicts = await this.pool.admit(messages.map((message) => message.value));
+    const receivedAt = new Date();
+    return verdicts.map((verdict) => this.toAdmission(verdict, receivedAt));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  private toAdmission(verdict: Verdict, receivedAt: Date): Admission {
+    if (!verdict.ok) return verdict;
+    return { ok: true, event: { eventId: verdict.eventId, receivedAt, canonicalEvent: verdict.canonicalEvent } };
   }
 }

@@ -71,7 +71,11 @@ export class Sequencer {
     return this.pending.length;
   }
 
-  /** Queues events; returns once every block they filled is sealed (back-pressure for the consumer). */
+  /**
+   * Queues events. Back-pressure for the consumer, pipelined: when they fill a block, its seal is queued and this
+   * waits for the seal before it only, so the consumer admits the next batch while this block is sealed (at most
+   * two blocks in flight; Kafka offsets still move only when a block is durable).
+   */
   async accept(events: readonly AcceptedEvent[]): Promise<void> {
     for (const event of events) {
       // A redelivered event already waiting for its block is not queued twice.
@@ -84,7 +88,9 @@ export class Sequencer {
         this.pending.length >= this.config.LEDGER_BLOCK_MAX_EVENTS ||
         this.pendingBytes >= this.config.LEDGER_BLOCK_MAX_BYTES
       ) {
-        await this.sealNow();
+        const before = this.sealing;
+        void this.sealNow();
+        await before;
       }
     }
   }

@@ -1,0 +1,80 @@
+import { Worker } from 'node:worker_threads';
+import { packValues, type AdmissionSettings, type Verdict } from './admission';
+
+interface Job {
+  resolve: (verdicts: Verdict[]) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+/**
+ * Admission on worker threads. Each batch the consumer hands over is split across the workers, packed into one
+ * buffer per worker (moved, not copied) and admitted there, so the main thread seals one block while the next
+ * batch is checked. A worker that dies fails its jobs (the consumer's batch is delivered again) and is replaced.
+ */
+export class AdmissionPool {
+  private readonly slots: Slot[] = [];
+  private nextId = 0;
+  private closing = false;
+
+  constructor(
+    private readonly file: string,
+    size: number,
+    private readonly settings: AdmissionSettings,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  async admit(values: ReadonlyArray<Uint8Array | null>): Promise<Verdict[]> {
+    if (values.length === 0) return [];
+    const share = Math.ceil(values.length / this.slots.length);
+    const parts = await Promise.all(
+      this.slots
+        .map((slot, i) => ({ slot, chunk: values.slice(i * share, (i + 1) * share) }))
+        .filter(({ chunk }) => chunk.length > 0)
+        .map(({ slot, chunk }) => this.run(slot, chunk)),
+    );
+    return parts.flat();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private run(slot: Slot, values: ReadonlyArray<Uint8Array | null>): Promise<Verdict[]> {
+    const id = this.nextId++;
+    const packed = packValues(values);
+    return new Promise((resolve, reject) => {
+      slot.jobs.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, packed }, [packed.bytes.buffer as ArrayBuffer]);
+    });
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { worker: new Worker(this.file, { workerData: this.settings }), jobs: new Map() };
+    slot.worker.on('message', ({ id, verdicts }: { id: number; verdicts: Verdict[] }) => {
+      const job = slot.jobs.get(id);
+      slot.jobs.delete(id);
+      job?.resolve(verdicts);
+    });
+    const fail = (error: Error) => {
+      for (const job of slot.jobs.values()) job.reject(error);
+      slot.jobs.clear();
+      if (this.closing) return;
+      const at = this.slots.indexOf(slot);
+      if (at >= 0) this.slots[at] = this.spawn();
+    };
+    slot.worker.once('error', fail);
+    slot.worker.once('exit', (code) => fail(new Error(`admission worker exited with ${code}`)));
+    return slot;
+  }
+}

@@ -1,0 +1,116 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  canonicalize,
+  generateEd25519KeyPair,
+  OriginSigner,
+  OriginVerifier,
+  verifierKey,
+} from '@medledger/ledger-core';
+import { AdmissionFailure, admitBytes, admitPacked, packValues, type Verdict } from './admission';
+import { AdmissionPool } from './admission-pool';
+
+const keys = generateEd25519KeyPair();
+const supply = new OriginSigner('supply', keys.seed);
+const origin = () => new OriginVerifier([verifierKey('supply', keys.publicKey)]);
+const MAX = 64 * 1024;
+
+function signedEvents(count: number) {
+  // The ledger checks the envelope, not the event's own schema (that is the producer's contract).
+  return supply.signBatch(
+    Array.from({ length: count }, (_, n) => ({
+      specversion: '1.0',
+      id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      source: '/medledger/supply',
+      type: 'supply.PackCommissioned',
+      time: '2026-11-29T10:00:00.000Z',
+      datacontenttype: 'application/json',
+      data: { serial: `S${n}`, note: 'caf\u00e9 \ud83d\ude00' },
+    })),
+  );
+}
+
+const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+
+describe('admitBytes', () => {
+  it.each([
+    ['no value', null, AdmissionFailure.EMPTY],
+    ['an empty value', bytes(''), AdmissionFailure.EMPTY],
+    ['more bytes than the limit', Buffer.alloc(MAX + 1, 0x20), AdmissionFailure.TOO_LARGE],
+    ['bytes that are not JSON', bytes('{"id":'), AdmissionFailure.NOT_JSON],
+    ['JSON that is not an envelope', bytes({ hello: 'world' }), AdmissionFailure.SCHEMA],
+  ])('refuses %s', (_name, value, code) => {
+    expect(admitBytes(value, MAX, origin())).toMatchObject({ ok: false, code });
+  });
+
+  it('admits a signed event with the canonical form of everything received, proof included', () => {
+    const [event] = signedEvents(3);
+    const verdict = admitBytes(bytes(event), MAX, origin());
+    expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: canonicalize(event) });
+  });
+
+  it('refuses an event changed after signing, and one signed by a key not in the keyring', () => {
+    const [event] = signedEvents(2);
+    const changed = { ...event, subject: 'urn:epc:id:sgtin:0614141.107346.999' };
+    expect(admitBytes(bytes(changed), MAX, origin())).toMatchObject({ ok: false, code: 'LEDGER.ORIGIN_NOT_IN_BATCH' });
+    const stranger = new OriginVerifier([verifierKey('supply', generateEd25519KeyPair().publicKey)]);
+    expect(admitBytes(bytes(event), MAX, stranger)).toMatchObject({ ok: false, code: 'LEDGER.ORIGIN_UNKNOWN_KEY' });
+  });
+
+  it('packs a batch into one buffer and admits it in order', () => {
+    const events = signedEvents(4);
+    const values = [bytes(events[0]), null, bytes(events[1]), bytes('nope'), bytes(events[2])];
+    const verdicts = admitPacked(packValues(values), MAX, origin());
+    expect(verdicts.map((v) => (v.ok ? v.eventId : v.code))).toEqual([
+      events[0]?.id,
+      AdmissionFailure.EMPTY,
+      events[1]?.id,
+      AdmissionFailure.NOT_JSON,
+      events[2]?.id,
+    ]);
+  });
+});
+
+describe('AdmissionPool', () => {
+  // A stand-in worker (plain JavaScript: jest runs the sources, the real worker is a webpack bundle): it answers
+  // each value with its text as the event id, and dies on the value "die".
+  const dir = mkdtempSync(join(tmpdir(), 'admission-pool-'));
+  const file = join(dir, 'worker.js');
+  writeFileSync(
+    file,
+    `const { parentPort } = require('node:worker_threads');
+     parentPort.on('message', ({ id, packed }) => {
+       const text = Buffer.from(packed.bytes).toString('utf8');
+       let at = 0;
+       const verdicts = packed.lengths.map((length) => {
+         const value = text.slice(at, (at += Math.max(length, 0)));
+         if (value === 'die') process.exit(3);
+         return { ok: true, eventId: value, canonicalEvent: value };
+       });
+       parentPort.postMessage({ id, verdicts });
+     });`,
+  );
+  const ids = (verdicts: Verdict[]) => verdicts.map((v) => (v.ok ? v.eventId : v.code));
+
+  it('splits a batch across its workers and answers in the order given', async () => {
+    const pool = new AdmissionPool(file, 3, { maxBytes: MAX, producerKeys: [] });
+    try {
+      const values = Array.from({ length: 10 }, (_, i) => bytes(`e${i}`));
+      expect(ids(await pool.admit(values))).toEqual(values.map((v) => v.toString()));
+      expect(await pool.admit([])).toEqual([]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails the batch of a worker that dies, and goes on with a new one', async () => {
+    const pool = new AdmissionPool(file, 1, { maxBytes: MAX, producerKeys: [] });
+    try {
+      await expect(pool.admit([bytes('a'), bytes('die')])).rejects.toThrow('admission worker exited with 3');
+      expect(ids(await pool.admit([bytes('b')]))).toEqual(['b']);
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,0 +1,91 @@
+import { EventEnvelope, serviceOfSource } from '@medledger/contracts';
+import { type OriginVerifier } from '@medledger/ledger-core';
+
+/** What admission decides about one message: the event as it enters the log, or why it never will. */
+export type Verdict =
+  | { ok: true; eventId: string; canonicalEvent: string }
+  | { ok: false; code: string; reason: string };
+
+/** Stable dead-letter reasons of the ledger's edge. */
+export const AdmissionFailure = {
+  EMPTY: 'LEDGER.EMPTY_EVENT',
+  TOO_LARGE: 'LEDGER.EVENT_TOO_LARGE',
+  NOT_JSON: 'LEDGER.MALFORMED_EVENT',
+  SCHEMA: 'LEDGER.INVALID_ENVELOPE',
+} as const;
+
+/** What admission needs to know, as plain data (it crosses into worker threads). */
+export interface AdmissionSettings {
+  maxBytes: number;
+  /** Producer verifier keys (signed-note form). */
+  producerKeys: readonly string[];
+}
+
+const decoder = new TextDecoder('utf-8');
+
+/**
+ * Everything an event must pass before it may enter the log: size, JSON, the CloudEvents envelope, and its
+ * producer's proof of origin (one signature check per producer batch, cached in `origin`, plus one short inclusion
+ * proof per event). Pure: it runs on the main thread or in an admission worker alike.
+ */
+export function admitBytes(bytes: Uint8Array | null, maxBytes: number, origin: OriginVerifier): Verdict {
+  if (!bytes || bytes.length === 0) return { ok: false, code: AdmissionFailure.EMPTY, reason: 'message has no value' };
+  if (bytes.length > maxBytes)
+    return { ok: false, code: AdmissionFailure.TOO_LARGE, reason: `${bytes.length} bytes > limit ${maxBytes}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(bytes));
+  } catch (error) {
+    return { ok: false, code: AdmissionFailure.NOT_JSON, reason: (error as Error).message };
+  }
+  const parsed = EventEnvelope.safeParse(json);
+  if (!parsed.success) {
+    const reason = parsed.error.issues
+      .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    return { ok: false, code: AdmissionFailure.SCHEMA, reason };
+  }
+  const envelope = parsed.data;
+  // Which producer may sign it: the service named by its source (a records key cannot vouch for supply).
+  const producer = serviceOfSource(envelope.source) ?? envelope.source;
+  // The proof covers the JSON as received (every attribute, unknown extensions included), not zod's copy; the
+  // same pass gives the canonical form of the whole envelope, which the leaf holds.
+  const verdict = origin.verifyCanonical(json as Record<string, unknown>, producer);
+  if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
+  return { ok: true, eventId: envelope.id, canonicalEvent: verdict.canonical };
+}
+
+/** A batch of message values as one transferable buffer: the bytes end to end, and each one's length (-1: none). */
+export interface PackedValues {
+  bytes: Uint8Array;
+  lengths: number[];
+}
+
+export function packValues(values: ReadonlyArray<Uint8Array | null>): PackedValues {
+  let total = 0;
+  for (const value of values) total += value?.length ?? 0;
+  const bytes = new Uint8Array(total);
+  const lengths: number[] = [];
+  let at = 0;
+  for (const value of values) {
+    if (value) {
+      bytes.set(value, at);
+      at += value.length;
+    }
+    lengths.push(value ? value.length : -1);
+  }
+  return { bytes, lengths };
+}
+
+export function admitPacked(packed: PackedValues, maxBytes: number, origin: OriginVerifier): Verdict[] {
+  const verdicts: Verdict[] = [];
+  let at = 0;
+  for (const length of packed.lengths) {
+    if (length < 0) verdicts.push(admitBytes(null, maxBytes, origin));
+    else {
+      verdicts.push(admitBytes(packed.bytes.subarray(at, at + length), maxBytes, origin));
+      at += length;
+    }
+  }
+  return verdicts;
+}

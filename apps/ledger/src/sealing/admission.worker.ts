@@ -1,0 +1,14 @@
+/**
+ * An admission worker thread (dist/apps/ledger/admission-worker.js, a webpack entry of its own): admits the
+ * batches the sequencer's consumer posts, while the main thread seals. See AdmissionPool.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { OriginVerifier } from '@medledger/ledger-core';
+import { admitPacked, type AdmissionSettings, type PackedValues } from './admission';
+
+const settings = workerData as AdmissionSettings;
+const origin = new OriginVerifier(settings.producerKeys);
+
+parentPort?.on('message', (job: { id: number; packed: PackedValues }) => {
+  parentPort?.postMessage({ id: job.id, verdicts: admitPacked(job.packed, settings.maxBytes, origin) });
+});
