@@ -41,6 +41,11 @@ export class Sequencer {
   private oldestAcceptedAt = 0;
   /** Seals run one after another; this is the tail of that chain. */
   private sealing: Promise<void> = Promise.resolve();
+  /**
+   * Announcements (ledger.BlockSealed, then the Kafka offsets) run one after another in a chain of their own: the
+   * next block is sealed while Kafka acknowledges the last one (two round trips that used to hold up the seals).
+   */
+  private announcing: Promise<void> = Promise.resolve();
   private listener: SealListener | undefined;
   /** What to do when a block cannot be sealed; replaced in tests. */
   onFatal: (error: unknown) => void = () => setImmediate(() => process.exit(1));
@@ -62,9 +67,10 @@ export class Sequencer {
     return this.pendingIds.has(eventId);
   }
 
-  /** Settles once no seal is running or queued (events still pending stay pending). */
-  idle(): Promise<void> {
-    return this.sealing;
+  /** Settles once no seal or announcement is running or queued (events still pending stay pending). */
+  async idle(): Promise<void> {
+    await this.sealing;
+    await this.announcing;
   }
 
   get pendingCount(): number {
@@ -135,6 +141,18 @@ export class Sequencer {
     return batch;
   }
 
+  /** Tells the listener, in block order, after the block is durable; a failure is fatal like a failed seal. */
+  private announce(batch: readonly AcceptedEvent[], block: StoredBlock | null, data: BlockSealedData | null): void {
+    this.announcing = this.announcing.then(() =>
+      this.listener?.onSealed(batch, block, data).catch((error: unknown) => {
+        // Crash-only, as for sealing: the block is durable; its offsets are not committed, so a restart re-reads
+        // its events and skips them as known (the first index stands), announcing nothing twice in the log.
+        this.logger.fatal({ err: error }, 'announcing a sealed block failed; exiting');
+        this.onFatal(error);
+      }),
+    );
+  }
+
   private async seal(batch: readonly AcceptedEvent[]): Promise<void> {
     const started = process.hrtime.bigint();
     // An event id seen before keeps its first index: skip what the log already holds.
@@ -142,7 +160,7 @@ export class Sequencer {
     const fresh = batch.filter((event) => !known.has(event.eventId));
     if (known.size > 0) this.metrics.duplicates.inc(known.size);
     if (fresh.length === 0) {
-      await this.listener?.onSealed(batch, null, null);
+      this.announce(batch, null, null);
       return;
     }
 
@@ -177,7 +195,7 @@ export class Sequencer {
       checkpoint: block.checkpoint,
       events: leaves.map((leaf) => ({ eventId: leaf.eventId, index: leaf.index })),
     };
-    await this.listener?.onSealed(batch, block, announcement);
+    this.announce(batch, block, announcement);
     this.metrics.recordBlock(leaves.length, Number(process.hrtime.bigint() - started) / 1e9, fresh);
     this.logger.debug({ height, leaves: leaves.length, treeSize: block.treeSize }, 'block sealed');
   }
