@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
 import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
 import {
   createDatabaseFromTemplate,
@@ -144,6 +146,30 @@ export function run(main: () => Promise<void>): void {
   );
 }
 
+/**
+ * Commits `groupId`'s offsets at the end of `topics` (those that exist), so that a service started with a fresh
+ * consumer group is one that has caught up: it does not replay the ledger's whole history of blocks (on a machine
+ * where earlier benches and tests ran, hundreds of ledger.BlockSealed of up to 2,000 event ids each) while it is
+ * measured. A service in production keeps its group and so its offsets.
+ */
+export async function startCaughtUp(brokers: string[], groupId: string, topics: readonly string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'bench-offsets', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    for (const topic of topics.filter((t) => existing.has(t))) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** A records service on a fresh database of its own, for a benchmark ({@link withRecordsService}). */
 export interface RecordsBench {
   suffix: string;
@@ -198,6 +224,7 @@ export async function withRecordsService(
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
       AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(authSeed)).toString('base64'),
     };
+    await startCaughtUp(infrastructure.kafkaBrokers, env.KAFKA_GROUP_ID, [LEDGER_BLOCKS_TOPIC, DIAGNOSTICS_TOPIC]);
     const start = () => startBuiltService('records', env, { cpuProfile: options.flag('cpu-prof') });
     records = await start();
     const bench: RecordsBench = {
