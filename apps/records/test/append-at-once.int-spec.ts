@@ -1,15 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import { EventStore, PgSql, VersionConflict, type NewStream, type Projection, type Sql } from '@medledger/event-store';
-import {
-  createDatabaseFromTemplate,
-  databaseUrl,
-  dropDatabase,
-  migrateServiceDatabase,
-  TEST_ENV,
-  uniqueSuffix,
-  workspaceRoot,
-} from '@medledger/testing';
+import { createServiceDatabase, type TestDatabase } from '@medledger/testing';
 import { auditLogProjection } from '../src/resources/infra/projections';
 
 /**
@@ -17,23 +9,21 @@ import { auditLogProjection } from '../src/resources/infra/projections';
  * and a projection in one statement (the audit trail's group commit), all or nothing.
  */
 describe('EventStore.appendNewAtOnce', () => {
-  const adminUrl = process.env[TEST_ENV.postgresUrl] as string;
-  const name = `medledger_records_atonce_${uniqueSuffix()}`;
+  let database: TestDatabase;
   let sql: PgSql;
   let store: EventStore<Sql>;
   let woken = 0;
 
   beforeAll(async () => {
-    await createDatabaseFromTemplate(adminUrl, 'template0', name);
-    await migrateServiceDatabase(workspaceRoot(), 'records', databaseUrl(adminUrl, name));
-    sql = new PgSql(databaseUrl(adminUrl, name), 2);
+    database = await createServiceDatabase('records');
+    sql = new PgSql(database.url, 2);
     store = new EventStore<Sql>(undefined, [auditLogProjection]);
     store.onOutboxCommitted(() => void woken++);
   });
 
   afterAll(async () => {
     await sql?.end();
-    await dropDatabase(adminUrl, name);
+    await database?.drop();
   });
 
   const count = async (table: string) =>

@@ -8,7 +8,10 @@ export const DecodeFailure = {
 } as const;
 export type DecodeFailureCode = (typeof DecodeFailure)[keyof typeof DecodeFailure];
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; code: DecodeFailureCode; message: string };
+/** `value` is the contract's parsed copy; `json` the JSON as received (unknown members included). */
+export type Decoded<T> =
+  | { ok: true; value: T; json: unknown }
+  | { ok: false; code: DecodeFailureCode; message: string };
 
 /** Parses message bytes as JSON and validates them against a contract; never throws. */
 export function decodeMessage<S extends z.ZodType>(
@@ -18,7 +21,8 @@ export function decodeMessage<S extends z.ZodType>(
   if (!bytes || bytes.length === 0) return { ok: false, code: DecodeFailure.EMPTY, message: 'message has no value' };
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    // A view of the bytes, not a copy (Buffer.from(Uint8Array) would copy them).
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (error) {
     return { ok: false, code: DecodeFailure.NOT_JSON, message: (error as Error).message };
   }
@@ -29,5 +33,5 @@ export function decodeMessage<S extends z.ZodType>(
       .join('; ');
     return { ok: false, code: DecodeFailure.SCHEMA_MISMATCH, message };
   }
-  return { ok: true, value: result.data };
+  return { ok: true, value: result.data, json };
 }

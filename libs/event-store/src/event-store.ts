@@ -128,6 +128,31 @@ export interface EventRow {
 
 const SELECT_EVENT = `SELECT ${EVENT_COLUMNS} FROM es_event e`;
 
+/** The first event of each new stream, before it has a place in the log. */
+function firstEvents(streams: ReadonlyArray<NewStream>): NewStreamEvent[] {
+  return streams.map(({ streamId, streamType, event }) => ({
+    eventId: event.eventId,
+    streamId,
+    streamType,
+    version: 1,
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata ?? {},
+  }));
+}
+
+/** Those events with the positions and times the insert returned for them. */
+function placed<E extends DomainEvent>(
+  events: readonly NewStreamEvent[],
+  rows: ReadonlyArray<{ event_id: string; position: bigint; recorded_at: Date }>,
+): Array<StoredEvent<E>> {
+  const byId = new Map(rows.map((row) => [row.event_id, row]));
+  return events.map((event) => {
+    const row = byId.get(event.eventId) as { position: bigint; recorded_at: Date };
+    return { ...event, position: BigInt(row.position), recordedAt: row.recorded_at };
+  });
+}
+
 /** The unique constraints a new stream whose id is taken violates (prisma/event-store.prisma). */
 const STREAM_TAKEN = new Set(['es_stream_pkey', 'es_event_stream_id_version_key']);
 
@@ -302,21 +327,7 @@ export class EventStore<Tx extends Sql = Sql> {
       data,
       streams.map((s) => JSON.stringify(s.event.metadata ?? {})),
     );
-    const byId = new Map(rows.map((row) => [row.event_id, row]));
-    const stored = streams.map(({ streamId, streamType, event }): StoredEvent<E> => {
-      const row = byId.get(event.eventId) as { position: bigint; recorded_at: Date };
-      return {
-        position: BigInt(row.position),
-        eventId: event.eventId,
-        streamId,
-        streamType,
-        version: 1,
-        type: event.type,
-        data: event.data,
-        metadata: event.metadata ?? {},
-        recordedAt: row.recorded_at,
-      };
-    });
+    const stored = placed<E>(firstEvents(streams), rows);
     for (const projection of this.projections.values()) {
       const mine = stored.filter((event) => projection.streamTypes.includes(event.streamType));
       if (mine.length === 0) continue;
@@ -365,15 +376,7 @@ export class EventStore<Tx extends Sql = Sql> {
       messages.map((m) => m.key),
       messages.map((m) => JSON.stringify(m.envelope)),
     ];
-    const pending: NewStreamEvent[] = streams.map(({ streamId, streamType, event }) => ({
-      eventId: event.eventId,
-      streamId,
-      streamType,
-      version: 1,
-      type: event.type,
-      data: event.data,
-      metadata: event.metadata ?? {},
-    }));
+    const pending = firstEvents(streams);
     const parts = projections.map((projection, i) => {
       const mine = pending.filter((event) => projection.streamTypes.includes(event.streamType));
       if (mine.length === 0) return '';
@@ -413,11 +416,7 @@ export class EventStore<Tx extends Sql = Sql> {
       throw error;
     }
     for (const listener of this.committedListeners) listener();
-    const byId = new Map(rows.map((row) => [row.event_id, row]));
-    return pending.map((event): StoredEvent<E> => {
-      const row = byId.get(event.eventId) as { position: bigint; recorded_at: Date };
-      return { ...event, position: BigInt(row.position), recordedAt: row.recorded_at };
-    });
+    return placed<E>(pending, rows);
   }
 
   /**

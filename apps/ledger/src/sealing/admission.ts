@@ -1,4 +1,4 @@
-import { EventEnvelope, serviceOfSource } from '@medledger/contracts';
+import { DecodeFailure, decodeMessage, EventEnvelope, serviceOfSource } from '@medledger/contracts';
 import { type OriginVerifier } from '@medledger/ledger-core';
 
 /** What admission decides about one message: the event as it enters the log, or why it never will. */
@@ -21,8 +21,6 @@ export interface AdmissionSettings {
   producerKeys: readonly string[];
 }
 
-const decoder = new TextDecoder('utf-8');
-
 /**
  * Everything an event must pass before it may enter the log: size, JSON, the CloudEvents envelope, and its
  * producer's proof of origin (one signature check per producer batch, cached in `origin`, plus one short inclusion
@@ -32,20 +30,12 @@ export function admitBytes(bytes: Uint8Array | null, maxBytes: number, origin: O
   if (!bytes || bytes.length === 0) return { ok: false, code: AdmissionFailure.EMPTY, reason: 'message has no value' };
   if (bytes.length > maxBytes)
     return { ok: false, code: AdmissionFailure.TOO_LARGE, reason: `${bytes.length} bytes > limit ${maxBytes}` };
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(bytes));
-  } catch (error) {
-    return { ok: false, code: AdmissionFailure.NOT_JSON, reason: (error as Error).message };
+  const decoded = decodeMessage(EventEnvelope, bytes);
+  if (!decoded.ok) {
+    const code = decoded.code === DecodeFailure.NOT_JSON ? AdmissionFailure.NOT_JSON : AdmissionFailure.SCHEMA;
+    return { ok: false, code, reason: decoded.message };
   }
-  const parsed = EventEnvelope.safeParse(json);
-  if (!parsed.success) {
-    const reason = parsed.error.issues
-      .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-      .join('; ');
-    return { ok: false, code: AdmissionFailure.SCHEMA, reason };
-  }
-  const envelope = parsed.data;
+  const { value: envelope, json } = decoded;
   // Which producer may sign it: the service named by its source (a records key cannot vouch for supply).
   const producer = serviceOfSource(envelope.source) ?? envelope.source;
   // The proof covers the JSON as received (every attribute, unknown extensions included), not zod's copy; the
