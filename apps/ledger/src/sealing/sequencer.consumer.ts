@@ -85,17 +85,16 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     const rejected: Array<{ message: KafkaMessage; code: string; reason: string }> = [];
     // The whole batch at once, on the admission workers: meanwhile this thread seals the block before.
     const verdicts = await this.admission.admitAll(batch.messages);
+    let lastOffset: bigint | undefined;
     for (const [i, message] of batch.messages.entries()) {
       if (!payload.isRunning() || payload.isStale()) break;
-      const partition = this.partitionState(key);
-      partition.lastSeen = BigInt(message.offset);
+      lastOffset = BigInt(message.offset);
       const verdict = verdicts[i] as (typeof verdicts)[number];
       if (verdict.ok) {
-        // A batch kafkajs delivers again (after a failed attempt) must not count its waiting events twice.
+        // Once per batch; the sequencer skips what already waits for its block (a batch delivered again).
         const eventId = verdict.event.eventId;
-        if (!this.sequencer.isPending(eventId) && !acceptedIds.has(eventId)) {
+        if (!acceptedIds.has(eventId)) {
           acceptedIds.add(eventId);
-          partition.unsealed += 1;
           accepted.push({ ...verdict.event, topic: batch.topic, partition: batch.partition, offset: message.offset });
         }
       } else {
@@ -106,7 +105,12 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     // Before anything of this batch can be committed: one produce request for all its dead letters (a flood of
     // bad events must not cost a round trip each). If it fails, kafkajs delivers the batch again.
     await this.deadLetterAll(batch.topic, batch.partition, rejected);
-    await this.sequencer.accept(accepted);
+    // Only now does the batch count: a seal finishing during the produce above (the age timer, another partition's
+    // batch) must not commit offsets past dead letters not yet written, nor count events a redelivery counts again.
+    const partition = this.partitionState(key);
+    partition.unsealed += this.sequencer.enqueue(accepted);
+    if (lastOffset !== undefined && lastOffset > partition.lastSeen) partition.lastSeen = lastOffset;
+    await this.sequencer.sealFullBlocks();
     await this.commitSafeOffsets();
     await payload.heartbeat();
   }

@@ -62,11 +62,6 @@ export class Sequencer {
     this.listener = listener;
   }
 
-  /** Whether this event id already waits for a block (a redelivered message is not queued twice). */
-  isPending(eventId: string): boolean {
-    return this.pendingIds.has(eventId);
-  }
-
   /** Settles once no seal or announcement is running or queued (events still pending stay pending). */
   async idle(): Promise<void> {
     await this.sealing;
@@ -78,27 +73,42 @@ export class Sequencer {
   }
 
   /**
-   * Queues events. Back-pressure for the consumer, pipelined: when they fill a block, its seal is queued and this
-   * waits for the seal before it only, so the consumer admits the next batch while this block is sealed (at most
-   * two blocks in flight; Kafka offsets still move only when a block is durable).
+   * Queues events, all at once, and returns how many it queued (an event already waiting for its block, delivered
+   * again or from another partition, is not queued twice); the caller counts exactly those as unsealed.
    */
-  async accept(events: readonly AcceptedEvent[]): Promise<void> {
+  enqueue(events: readonly AcceptedEvent[]): number {
+    let queued = 0;
     for (const event of events) {
-      // A redelivered event already waiting for its block is not queued twice.
       if (this.pendingIds.has(event.eventId)) continue;
       if (this.pending.length === 0) this.oldestAcceptedAt = Date.now();
       this.pending.push(event);
       this.pendingIds.add(event.eventId);
       this.pendingBytes += event.canonicalEvent.length;
-      if (
-        this.pending.length >= this.config.LEDGER_BLOCK_MAX_EVENTS ||
-        this.pendingBytes >= this.config.LEDGER_BLOCK_MAX_BYTES
-      ) {
-        const before = this.sealing;
-        void this.sealNow();
-        await before;
-      }
+      queued += 1;
     }
+    return queued;
+  }
+
+  /**
+   * Back-pressure for the consumer, pipelined: while the pending events fill a block, its seal is queued and this
+   * waits for the seal before it only, so the consumer admits the next batch while this block is sealed (at most
+   * two blocks in flight; Kafka offsets still move only when a block is durable).
+   */
+  async sealFullBlocks(): Promise<void> {
+    while (
+      this.pending.length >= this.config.LEDGER_BLOCK_MAX_EVENTS ||
+      this.pendingBytes >= this.config.LEDGER_BLOCK_MAX_BYTES
+    ) {
+      const before = this.sealing;
+      void this.sealNow();
+      await before;
+    }
+  }
+
+  /** {@link enqueue}, then {@link sealFullBlocks}. */
+  async accept(events: readonly AcceptedEvent[]): Promise<void> {
+    this.enqueue(events);
+    await this.sealFullBlocks();
   }
 
   /** Called by a timer: seals the pending block if its oldest event has waited long enough. */
