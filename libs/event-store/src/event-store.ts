@@ -475,12 +475,12 @@ export class EventStore<Tx extends Sql = Sql> {
     return [...this.projections.keys()];
   }
 
-  /** `erasable`: an event whose data was erased comes back with empty data (its metadata is kept). */
   /** A row with the {@link EVENT_COLUMNS} as the event it stores (data decoded: decrypted, for records). */
   decode(tx: Tx, row: EventRow): Promise<StoredEvent> {
     return this.toStored(tx, row);
   }
 
+  /** `erasable`: an event whose data was erased comes back with empty data (its metadata is kept). */
   private async toStored(tx: Tx, row: EventRow, options: { erasable?: boolean } = {}): Promise<StoredEvent> {
     let data: Record<string, unknown>;
     try {

@@ -86,7 +86,6 @@ export function ed25519Sign(privateKey: KeyObject, message: Uint8Array): Uint8Ar
   return plainBytes(cryptoSign(null, message, privateKey));
 }
 
-/** SPEC: RFC 8032 §5.1.7. Never throws: a malformed key or signature is simply not valid. */
 /** Public keys kept as KeyObjects for verification: building one costs more than the check (a few distinct keys). */
 const VERIFY_KEY_CACHE_SIZE = 256;
 const verifyKeys = new Map<string, KeyObject>();
@@ -102,6 +101,7 @@ function verifyKeyObject(publicKey: Uint8Array): KeyObject {
   return key;
 }
 
+/** SPEC: RFC 8032 §5.1.7. Never throws: a malformed key or signature is simply not valid. */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== ED25519_SIGNATURE_SIZE) return false;
   try {

@@ -29,10 +29,6 @@ export class AdmissionPool {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
-  get size(): number {
-    return this.slots.length;
-  }
-
   async admit(values: ReadonlyArray<Uint8Array | null>): Promise<Verdict[]> {
     if (values.length === 0) return [];
     const share = Math.ceil(values.length / this.slots.length);

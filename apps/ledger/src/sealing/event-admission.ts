@@ -41,7 +41,7 @@ export class EventAdmission implements OnApplicationShutdown {
   }
 
   /** One message, on this thread. */
-  admit(message: KafkaMessage): Admission {
+  private admit(message: KafkaMessage): Admission {
     return this.toAdmission(admitBytes(message.value, this.config.LEDGER_EVENT_MAX_BYTES, this.origin), new Date());
   }
 

@@ -105,12 +105,6 @@ export class Sequencer {
     }
   }
 
-  /** {@link enqueue}, then {@link sealFullBlocks}. */
-  async accept(events: readonly AcceptedEvent[]): Promise<void> {
-    this.enqueue(events);
-    await this.sealFullBlocks();
-  }
-
   /** Called by a timer: seals the pending block if its oldest event has waited long enough. */
   async sealIfDue(now = Date.now()): Promise<void> {
     if (this.pending.length > 0 && now - this.oldestAcceptedAt >= this.config.LEDGER_BLOCK_MAX_AGE_MS) {

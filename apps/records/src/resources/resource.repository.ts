@@ -91,7 +91,10 @@ export class ResourceRepository {
       events.push(await this.store.decode(tx, row));
       streams.set(row.n, events);
     }
-    const [resource = [], ...consents] = [...streams.values()];
+    // Rank 0 is the resource's own stream; the consents follow in their order.
+    const resource = streams.get('0') ?? [];
+    streams.delete('0');
+    const consents = [...streams.values()];
     return {
       patientId: first.patient_id,
       streamId: first.stream_id,

@@ -1,4 +1,4 @@
-import type { Projection, ProjectionSql, Sql } from '@medledger/event-store';
+import type { NewStreamEvent, Projection, ProjectionSql, Sql } from '@medledger/event-store';
 import type { AuditEvent as AuditRecorded } from '../../audit/domain/audit';
 import type { EmergencyAccessGranted } from '../../access/domain/break-glass';
 import { evolve, ABSENT, type ResourceEvent } from '../domain/resource';
@@ -60,41 +60,44 @@ export const breakGlassProjection: Projection<Sql> = {
   },
 };
 
+/** The audit-log rows of new AuditEvent streams, in one statement. */
+function auditLogSql(events: ReadonlyArray<NewStreamEvent>): ProjectionSql {
+  const entries = events.map((stored) => ({
+    ...(stored.metadata as Pick<AuditRecorded['data'], 'entry'>).entry,
+    eventId: stored.eventId,
+  }));
+  const column = <K extends keyof (typeof entries)[number]>(key: K) => entries.map((e) => e[key] ?? null);
+  return {
+    text: `INSERT INTO audit_log (audit_event_id, patient_id, actor, role, interaction, outcome, basis, resource_type,
+                            resource_id, purpose, recorded, event_id)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                          $8::text[], $9::uuid[], $10::text[], $11::timestamptz[], $12::uuid[])`,
+    values: [
+      column('auditEventId'),
+      column('patientId'),
+      column('actor'),
+      column('role'),
+      column('interaction'),
+      column('outcome'),
+      column('basis'),
+      column('resourceType'),
+      column('resourceId'),
+      column('purpose'),
+      column('recorded'),
+      column('eventId'),
+    ],
+  };
+}
+
 /** The audit trail by patient and time, ids only: the accounting of disclosures reads it. */
 export const auditLogProjection: Projection<Sql> = {
   name: 'audit-log',
   streamTypes: ['AuditEvent'],
   async apply(tx, stored) {
-    const { text, values } = auditLogProjection.newStreamsSql?.([stored]) as ProjectionSql;
+    const { text, values } = auditLogSql([stored]);
     await tx.$executeRawUnsafe(text, ...values);
   },
-  newStreamsSql(events) {
-    const entries = events.map((stored) => ({
-      ...(stored.metadata as Pick<AuditRecorded['data'], 'entry'>).entry,
-      eventId: stored.eventId,
-    }));
-    const column = <K extends keyof (typeof entries)[number]>(key: K) => entries.map((e) => e[key] ?? null);
-    return {
-      text: `INSERT INTO audit_log (audit_event_id, patient_id, actor, role, interaction, outcome, basis, resource_type,
-                              resource_id, purpose, recorded, event_id)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                            $8::text[], $9::uuid[], $10::text[], $11::timestamptz[], $12::uuid[])`,
-      values: [
-        column('auditEventId'),
-        column('patientId'),
-        column('actor'),
-        column('role'),
-        column('interaction'),
-        column('outcome'),
-        column('basis'),
-        column('resourceType'),
-        column('resourceId'),
-        column('purpose'),
-        column('recorded'),
-        column('eventId'),
-      ],
-    };
-  },
+  newStreamsSql: auditLogSql,
   async reset(tx) {
     await tx.$executeRawUnsafe('DELETE FROM audit_log');
   },
