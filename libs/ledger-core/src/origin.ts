@@ -11,7 +11,7 @@ import { parseCheckpoint, signCheckpoint } from './checkpoint';
 import { canonicalBytes, canonicalMembers } from './jcs';
 import { leafHash } from './hash';
 import { MemoryMerkleTree } from './memory-tree';
-import { verifyInclusion } from './proof';
+import { ProvenNodes, verifyInclusionRemembering } from './proof';
 import { createSigner, parseVerifierKey, verifyNote, type NoteSigner, type NoteVerifier } from './note';
 
 /** The attributes that carry the proof; everything else is what the producer signed. */
@@ -36,11 +36,51 @@ export type OriginVerdict = { ok: true; producer: string } | { ok: false; code: 
 /** Distinct batch notes remembered by a verifier; a producer batch is verified once while it is in here. */
 export const ORIGIN_NOTE_CACHE_SIZE = 4_096;
 
+/**
+ * Tree nodes a verifier remembers across the batches it has seen most recently (each ~100 bytes): enough for the
+ * batches being consumed at any moment, so that each event's proof stops at a node an earlier event of its batch
+ * proved (verifyInclusionRemembering). Older batches' nodes are forgotten first; their events still verify, in full.
+ */
+export const ORIGIN_PROVEN_NODE_BUDGET = 100_000;
+
 function signedPart(envelope: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...envelope };
   for (const attribute of ORIGIN_ATTRIBUTES) delete copy[attribute];
   return copy;
 }
+
+const isSigned = (name: string) => !(ORIGIN_ATTRIBUTES as readonly string[]).includes(name);
+
+/**
+ * The UTF-8 bytes of the canonical whole (`{` + every member + `}`) and of its signed part (the same without the
+ * proof attributes). Encoded once: when the whole is ASCII (character offsets are byte offsets), the signed part
+ * is copied out of it member by member instead of being joined and encoded a second time.
+ */
+function wholeAndSigned(members: ReadonlyArray<[string, string]>): { whole: Uint8Array; signed: Uint8Array } {
+  const text = `{${members.map(([, member]) => member).join(',')}}`;
+  const whole = Buffer.from(text, 'utf8');
+  if (whole.length !== text.length) {
+    return {
+      whole,
+      signed: utf8(`{${members.flatMap(([name, member]) => (isSigned(name) ? [member] : [])).join(',')}}`),
+    };
+  }
+  const signed = Buffer.allocUnsafe(whole.length);
+  signed[0] = OPEN_BRACE;
+  let at = 1;
+  let from = 1;
+  for (const [name, member] of members) {
+    if (isSigned(name)) {
+      if (at > 1) signed[at++] = COMMA;
+      at += whole.copy(signed, at, from, from + member.length);
+    }
+    from += member.length + 1;
+  }
+  signed[at++] = CLOSE_BRACE;
+  return { whole, signed: signed.subarray(0, at) };
+}
+
+const [OPEN_BRACE, COMMA, CLOSE_BRACE] = [0x7b, 0x2c, 0x7d];
 
 /** The producer side: signs batches of envelopes with one signature per batch. */
 export class OriginSigner {
@@ -91,6 +131,8 @@ interface VerifiedBatch {
 export class OriginVerifier {
   private readonly keys: NoteVerifier[];
   private readonly batches = new Map<string, VerifiedBatch>();
+  /** By batch note, oldest first: the nodes its events' proofs have shown (ORIGIN_PROVEN_NODE_BUDGET in all). */
+  private readonly proven = new Map<string, ProvenNodes>();
 
   /** `verifierKeys`: signed-note verifier keys (`<name>+<keyid>+<base64>`); a malformed one throws. */
   constructor(verifierKeys: readonly string[]) {
@@ -108,14 +150,14 @@ export class OriginVerifier {
   }
 
   /**
-   * {@link verify}, also returning the RFC 8785 form of the whole envelope (proof attributes included): each
-   * member is serialised once for both the signed part and the whole (the ledger's leaf holds the latter).
-   * An envelope with no canonical form fails as not in its batch.
+   * {@link verify}, also returning the RFC 8785 form of the whole envelope (proof attributes included), as UTF-8
+   * bytes: each member is serialised once for both the signed part and the whole (the ledger's leaf holds the
+   * latter). An envelope with no canonical form fails as not in its batch.
    */
   verifyCanonical(
     envelope: Readonly<Record<string, unknown>>,
     producer: string,
-  ): { ok: true; producer: string; canonical: string } | Extract<OriginVerdict, { ok: false }> {
+  ): { ok: true; producer: string; canonical: Uint8Array } | Extract<OriginVerdict, { ok: false }> {
     const { producerkey, batchnote, batchindex, batchproof } = envelope;
     if (
       typeof producerkey !== 'string' ||
@@ -142,11 +184,25 @@ export class OriginVerifier {
     } catch (error) {
       return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: (error as Error).message };
     }
-    const signed = members.filter(([name]) => !(ORIGIN_ATTRIBUTES as readonly string[]).includes(name));
-    const leaf = leafHash(utf8(`{${signed.map(([, member]) => member).join(',')}}`));
-    const verdict = verifyInclusion(leaf, batchindex, batch.size, proof, batch.root);
+    const { whole, signed } = wholeAndSigned(members);
+    const verdict = verifyInclusionRemembering(leafHash(signed), batchindex, proof, this.provenNodes(batchnote, batch));
     if (!verdict.ok) return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: verdict.reason };
-    return { ok: true, producer, canonical: `{${members.map(([, member]) => member).join(',')}}` };
+    return { ok: true, producer, canonical: whole };
+  }
+
+  private provenNodes(note: string, batch: VerifiedBatch): ProvenNodes {
+    const known = this.proven.get(note);
+    if (known) return known;
+    let total = 0;
+    for (const nodes of this.proven.values()) total += nodes.count;
+    for (const [oldest, nodes] of this.proven) {
+      if (total <= ORIGIN_PROVEN_NODE_BUDGET) break;
+      this.proven.delete(oldest);
+      total -= nodes.count;
+    }
+    const nodes = new ProvenNodes(batch.size, batch.root);
+    this.proven.set(note, nodes);
+    return nodes;
   }
 
   private batch(

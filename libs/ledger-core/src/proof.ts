@@ -166,6 +166,129 @@ export function verifyInclusion(
 }
 
 /**
+ * Nodes of one tree (one size and one root) that an accepted inclusion proof has shown to be in it, by level and
+ * index: what {@link verifyInclusionRemembering} learns from each proof it accepts, so that the next proof in the
+ * same tree stops hashing where it reaches a node already shown.
+ */
+export class ProvenNodes {
+  private readonly nodes = new Map<string, Uint8Array>();
+  /** Node hashes computed by the proofs checked in this tree so far (what remembering saves shows here). */
+  hashesComputed = 0;
+
+  constructor(
+    readonly size: number,
+    readonly root: Uint8Array,
+  ) {}
+
+  get count(): number {
+    return this.nodes.size;
+  }
+
+  get(level: number, index: number): Uint8Array | undefined {
+    return this.nodes.get(`${level}/${index}`);
+  }
+
+  add(level: number, index: number, hash: Uint8Array): void {
+    this.nodes.set(`${level}/${index}`, hash);
+  }
+}
+
+/**
+ * {@link verifyInclusion} in the tree of `proven` (its size and root), with the same verdict for every input, at
+ * a fraction of the hashing when many leaves of one tree are checked (a producer batch: ~2 node hashes per event
+ * instead of log2(size)).
+ *
+ * The RFC 9162 §2.1.3.2 walk, also tracking the level and index of each node it computes and of each sibling it is
+ * given. When a computed node equals a proven node and every remaining proof element equals the proven sibling at
+ * its place, the rest of the walk can only end in the proven root: accepted without hashing further. Otherwise the
+ * walk goes on to the root as usual. A proof that reaches the root adds its nodes and siblings to `proven`.
+ */
+export function verifyInclusionRemembering(
+  leafHash: Uint8Array,
+  index: number,
+  proof: readonly Uint8Array[],
+  proven: ProvenNodes,
+): ProofVerdict {
+  const { size, root } = proven;
+  if (!isCount(index) || !isCount(size)) return fail(ProofFailure.INVALID_SIZE, 'index and size must be integers');
+  if (index >= size) return fail(ProofFailure.INDEX_OUT_OF_RANGE, `index ${index} >= size ${size}`);
+  if (!isHash(leafHash)) return fail(ProofFailure.MALFORMED_HASH, 'leaf hash is not 32 bytes');
+  if (!isHash(root)) return fail(ProofFailure.MALFORMED_HASH, 'root is not 32 bytes');
+  const malformed = checkProofList(proof);
+  if (malformed) return malformed;
+  const expected = inclusionLength(BigInt(index), BigInt(size));
+  if (proof.length !== expected) {
+    return fail(ProofFailure.WRONG_LENGTH, `proof has ${proof.length} elements, index and size need ${expected}`);
+  }
+  // Each step: [level, index, hash] of the sibling given and of the node computed. Numbers, exact below 2^53.
+  const learned: Array<[number, number, Uint8Array]> = [];
+  let fn = index;
+  let sn = size - 1;
+  let level = 0;
+  let r = leafHash;
+  for (let i = 0; i < proof.length; i++) {
+    const p = proof[i] as Uint8Array;
+    if (fn % 2 === 1 || fn === sn) {
+      // A last node with no right sibling is the same hash one level up (RFC 9162's inner right-shift, done here
+      // before hashing so that the sibling's coordinates are known).
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+        level += 1;
+      }
+      learned.push([level, fn - 1, p]);
+      r = nodeHash(p, r);
+    } else {
+      learned.push([level, fn + 1, p]);
+      r = nodeHash(r, p);
+    }
+    proven.hashesComputed += 1;
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+    level += 1;
+    learned.push([level, fn, r]);
+    const known = proven.get(level, fn);
+    if (known && bytesEqual(known, r) && restIsProven(proof, i + 1, fn, sn, level, proven)) {
+      for (const [l, n, hash] of learned) proven.add(l, n, hash);
+      return { ok: true };
+    }
+  }
+  if (!bytesEqual(r, root)) return fail(ProofFailure.ROOT_MISMATCH, 'computed root differs');
+  for (const [l, n, hash] of learned) proven.add(l, n, hash);
+  return { ok: true };
+}
+
+/** Whether proof[from..] are exactly the proven siblings on the way up from node (level, fn). No hashing. */
+function restIsProven(
+  proof: readonly Uint8Array[],
+  from: number,
+  fn: number,
+  sn: number,
+  level: number,
+  proven: ProvenNodes,
+): boolean {
+  for (let i = from; i < proof.length; i++) {
+    let sibling: number;
+    if (fn % 2 === 1 || fn === sn) {
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+        level += 1;
+      }
+      sibling = fn - 1;
+    } else {
+      sibling = fn + 1;
+    }
+    const known = proven.get(level, sibling);
+    if (!known || !bytesEqual(known, proof[i] as Uint8Array)) return false;
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+    level += 1;
+  }
+  return true;
+}
+
+/**
  * SPEC: RFC 9162 §2.1.4.2: does `proof` show that the tree of `size2` with `root2` extends the tree of `size1`
  * with `root1`? Never throws.
  *

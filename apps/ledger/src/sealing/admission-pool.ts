@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { packValues, type AdmissionSettings, type Verdict } from './admission';
+import { packValues, unpackVerdicts, type AdmissionSettings, type PackedVerdicts, type Verdict } from './admission';
 
 interface Job {
   resolve: (verdicts: Verdict[]) => void;
@@ -14,7 +14,8 @@ interface Slot {
 /**
  * Admission on worker threads. Each batch the consumer hands over is split across the workers, packed into one
  * buffer per worker (moved, not copied) and admitted there, so the main thread seals one block while the next
- * batch is checked. A worker that dies fails its jobs (the consumer's batch is delivered again) and is replaced.
+ * batch is checked; the verdicts come back the same way (the accepted events' canonical bytes in one buffer). A
+ * worker that dies fails its jobs (the ledger then exits and a restart reads the batch again) and is replaced.
  */
 export class AdmissionPool {
   private readonly slots: Slot[] = [];
@@ -57,10 +58,10 @@ export class AdmissionPool {
 
   private spawn(): Slot {
     const slot: Slot = { worker: new Worker(this.file, { workerData: this.settings }), jobs: new Map() };
-    slot.worker.on('message', ({ id, verdicts }: { id: number; verdicts: Verdict[] }) => {
+    slot.worker.on('message', ({ id, packed }: { id: number; packed: PackedVerdicts }) => {
       const job = slot.jobs.get(id);
       slot.jobs.delete(id);
-      job?.resolve(verdicts);
+      job?.resolve(unpackVerdicts(packed));
     });
     const fail = (error: Error) => {
       for (const job of slot.jobs.values()) job.reject(error);

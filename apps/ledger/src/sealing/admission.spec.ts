@@ -47,7 +47,22 @@ describe('admitBytes', () => {
   it('admits a signed event with the canonical form of everything received, proof included', () => {
     const [event] = signedEvents(3);
     const verdict = admitBytes(bytes(event), MAX, origin());
-    expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: canonicalize(event) });
+    expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: Buffer.from(canonicalize(event), 'utf8') });
+  });
+
+  it('admits an ASCII-only event too (its signed part is cut from the encoded whole), and refuses it changed', () => {
+    const [event] = supply.signBatch([
+      { ...signedEvents(1)[0], data: { serial: 'S1', note: 'plain "quoted" \\ text' } },
+    ]);
+    const verdict = admitBytes(bytes(event), MAX, origin());
+    expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: Buffer.from(canonicalize(event), 'utf8') });
+    const changed = { ...event, data: { serial: 'S2', note: 'plain "quoted" \\ text' } };
+    expect(admitBytes(bytes(changed), MAX, origin())).toMatchObject({ ok: false, code: 'LEDGER.ORIGIN_NOT_IN_BATCH' });
+  });
+
+  it('refuses an id PostgreSQL text cannot hold (U+0000)', () => {
+    const [event] = supply.signBatch([{ ...signedEvents(1)[0], id: 'evt\u0000-1' }]);
+    expect(admitBytes(bytes(event), MAX, origin())).toMatchObject({ ok: false, code: AdmissionFailure.SCHEMA });
   });
 
   it('refuses an event changed after signing, and one signed by a key not in the keyring', () => {
@@ -86,9 +101,10 @@ describe('AdmissionPool', () => {
        const verdicts = packed.lengths.map((length) => {
          const value = text.slice(at, (at += Math.max(length, 0)));
          if (value === 'die') process.exit(3);
-         return { ok: true, eventId: value, canonicalEvent: value };
+         return { ok: true, eventId: value, length: Buffer.byteLength(value) };
        });
-       parentPort.postMessage({ id, verdicts });
+       const bytes = new Uint8Array(Buffer.from(text));
+       parentPort.postMessage({ id, packed: { verdicts, bytes } }, [bytes.buffer]);
      });`,
   );
   const ids = (verdicts: Verdict[]) => verdicts.map((v) => (v.ok ? v.eventId : v.code));

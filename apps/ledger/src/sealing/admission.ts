@@ -3,7 +3,7 @@ import { type OriginVerifier } from '@medledger/ledger-core';
 
 /** What admission decides about one message: the event as it enters the log, or why it never will. */
 export type Verdict =
-  | { ok: true; eventId: string; canonicalEvent: string }
+  | { ok: true; eventId: string; canonicalEvent: Uint8Array }
   | { ok: false; code: string; reason: string };
 
 /** Stable dead-letter reasons of the ledger's edge. */
@@ -36,6 +36,9 @@ export function admitBytes(bytes: Uint8Array | null, maxBytes: number, origin: O
     return { ok: false, code, reason: decoded.message };
   }
   const { value: envelope, json } = decoded;
+  // The log's event_id column is PostgreSQL text, which cannot hold U+0000: such an id would fail its block.
+  if (envelope.id.includes('\u0000'))
+    return { ok: false, code: AdmissionFailure.SCHEMA, reason: 'id: must not contain U+0000' };
   // Which producer may sign it: the service named by its source (a records key cannot vouch for supply).
   const producer = serviceOfSource(envelope.source) ?? envelope.source;
   // The proof covers the JSON as received (every attribute, unknown extensions included), not zod's copy; the
@@ -78,4 +81,38 @@ export function admitPacked(packed: PackedValues, maxBytes: number, origin: Orig
     }
   }
   return verdicts;
+}
+
+/**
+ * A batch's verdicts as they cross back from a worker thread: the accepted events' canonical bytes end to end in
+ * one buffer (moved, not copied), each verdict with the length of its part.
+ */
+export interface PackedVerdicts {
+  verdicts: Array<{ ok: true; eventId: string; length: number } | { ok: false; code: string; reason: string }>;
+  bytes: Uint8Array;
+}
+
+export function packVerdicts(verdicts: readonly Verdict[]): PackedVerdicts {
+  let total = 0;
+  for (const verdict of verdicts) if (verdict.ok) total += verdict.canonicalEvent.length;
+  // Its own ArrayBuffer (never Buffer's shared pool), so that it can be transferred.
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  const packed = verdicts.map((verdict) => {
+    if (!verdict.ok) return verdict;
+    bytes.set(verdict.canonicalEvent, at);
+    at += verdict.canonicalEvent.length;
+    return { ok: true as const, eventId: verdict.eventId, length: verdict.canonicalEvent.length };
+  });
+  return { verdicts: packed, bytes };
+}
+
+/** The verdicts again, each accepted event's bytes a view into the one buffer. */
+export function unpackVerdicts(packed: PackedVerdicts): Verdict[] {
+  let at = 0;
+  return packed.verdicts.map((verdict) => {
+    if (!verdict.ok) return verdict;
+    const canonicalEvent = packed.bytes.subarray(at, (at += verdict.length));
+    return { ok: true, eventId: verdict.eventId, canonicalEvent };
+  });
 }

@@ -4,11 +4,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { OriginVerifier } from '@medledger/ledger-core';
-import { admitPacked, type AdmissionSettings, type PackedValues } from './admission';
+import { admitPacked, packVerdicts, type AdmissionSettings, type PackedValues } from './admission';
 
 const settings = workerData as AdmissionSettings;
 const origin = new OriginVerifier(settings.producerKeys);
 
 parentPort?.on('message', (job: { id: number; packed: PackedValues }) => {
-  parentPort?.postMessage({ id: job.id, verdicts: admitPacked(job.packed, settings.maxBytes, origin) });
+  const packed = packVerdicts(admitPacked(job.packed, settings.maxBytes, origin));
+  parentPort?.postMessage({ id: job.id, packed }, [packed.bytes.buffer as ArrayBuffer]);
 });

@@ -10,7 +10,7 @@ import { AdmissionPool } from './admission-pool';
 export { AdmissionFailure } from './admission';
 
 export type Admission =
-  | { ok: true; event: { eventId: string; receivedAt: Date; canonicalEvent: string } }
+  | { ok: true; event: { eventId: string; receivedAt: Date; canonicalEvent: Uint8Array } }
   | { ok: false; code: string; reason: string };
 
 /** The admission worker's bundle, beside the ledger's own (apps/ledger/webpack.config.js). */

@@ -58,9 +58,14 @@ const HOT_PATH_POOL_SIZE = 4;
 /** The block commit, one statement; see commitBlock. */
 const COMMIT_BLOCK_SQL = `WITH leaves AS (
     INSERT INTO leaf (index, event_id, topic, received_at, data, block_height)
-    SELECT l.index, l.event_id, l.topic, l.received_at, substring($5::bytea FROM l.start FOR l.length), $8
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $6::int[], $7::int[])
-      AS l(index, event_id, topic, received_at, start, length)
+    SELECT $16 + l.ordinal - 1,
+           convert_from(substring($2::bytea FROM l.id_start FOR l.id_length), 'UTF8'),
+           ($5::text[])[l.topic],
+           'epoch'::timestamptz + l.received_ms * interval '1 millisecond',
+           substring($1::bytea FROM l.start FOR l.length),
+           $8
+    FROM unnest($3::int[], $4::int[], $6::int[], $7::float8[], $24::int[], $25::int[])
+      WITH ORDINALITY AS l(id_start, id_length, topic, received_ms, start, length, ordinal)
   ), tiles AS (
     INSERT INTO tile (level, index, width, hashes)
     SELECT t.level, t.index, t.width, substring($9::bytea FROM t.start FOR t.length)
@@ -69,19 +74,49 @@ const COMMIT_BLOCK_SQL = `WITH leaves AS (
   )
   INSERT INTO block (height, previous_hash, first_leaf_index, leaf_count, tree_size, root, sealed_at, key_id,
                      signature, hash, checkpoint)
-  VALUES ($8, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`;
+  VALUES ($8, $15, $16, $17, $18, $19, $20, $21, $22, $23, $26)`;
 
-/** Concatenates byte strings, with the 1-based start and the length of each (SQL substring positions). */
-function packed(parts: readonly Uint8Array[]): { bytes: Buffer; starts: number[]; lengths: number[] } {
+/** The unique constraint that refuses an event id already in the log. */
+const LEAF_EVENT_ID_CONSTRAINT = 'leaf_event_id_key';
+
+/**
+ * A numeric array parameter as PostgreSQL's array literal: node-postgres would otherwise quote and escape every
+ * element, which for a 2,000-leaf block cost more than building its leaves.
+ */
+const numbers = (values: readonly number[]) => `{${values.join(',')}}`;
+
+/**
+ * Concatenates byte strings, with the 1-based start and the length of each (SQL substring positions). Parts that
+ * already lie end to end in one buffer (a block's leaves, TreeState.leavesData) are sent as that buffer, uncopied.
+ */
+function packed(parts: readonly Uint8Array[]): { bytes: Buffer; starts: string; lengths: string } {
   const starts: number[] = [];
   const lengths: number[] = [];
+  const first = parts[0];
+  let adjacent = true;
   let offset = 0;
   for (const part of parts) {
+    adjacent &&= part.buffer === first?.buffer && part.byteOffset === first.byteOffset + offset;
     starts.push(offset + 1);
     lengths.push(part.length);
     offset += part.length;
   }
-  return { bytes: Buffer.concat(parts), starts, lengths };
+  const bytes = first && adjacent ? Buffer.from(first.buffer, first.byteOffset, offset) : Buffer.concat(parts);
+  return { bytes, starts: numbers(starts), lengths: numbers(lengths) };
+}
+
+/** The same for strings, as their UTF-8 bytes (one buffer for all of them, not one per string). */
+function packedText(values: readonly string[]): { bytes: Buffer; starts: string; lengths: string } {
+  const starts: number[] = [];
+  const lengths: number[] = [];
+  let offset = 0;
+  for (const value of values) {
+    const length = Buffer.byteLength(value, 'utf8');
+    starts.push(offset + 1);
+    lengths.push(length);
+    offset += length;
+  }
+  return { bytes: Buffer.from(values.join(''), 'utf8'), starts: numbers(starts), lengths: numbers(lengths) };
 }
 
 const bytes = (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -185,49 +220,66 @@ export class LedgerRepository implements OnApplicationShutdown {
 
   /**
    * One block, atomically: its leaves, the tiles it changed and its header. Either all of it is in the
-   * database or none of it (a crash at any instant leaves no half block).
+   * database or none of it (a crash at any instant leaves no half block). False, with nothing written, when one
+   * of its event ids is already in the log.
    *
    * One statement (data-modifying CTEs), so it is atomic without an explicit transaction and costs one round
-   * trip. Columns travel as arrays through unnest and the byte columns as one bytea each, cut by offsets, so a
-   * block of any size is 24 parameters and the same prepared statement.
+   * trip. Columns travel as arrays through unnest and the byte and text columns as one bytea each, cut by
+   * offsets, so a block of any size is the same prepared statement with 26 parameters. Leaf indexes are the
+   * block's first index plus the row's ordinal; topics are numbers into the block's few distinct topics.
    */
-  async commitBlock(block: StoredBlock, leaves: readonly StoredLeaf[], tiles: readonly StoredTile[]): Promise<void> {
-    for (const leaf of leaves) {
-      // One block_height parameter serves every leaf row.
-      if (leaf.blockHeight !== block.height) throw new Error(`leaf ${leaf.index} is not of block ${block.height}`);
-    }
-    const data = packed(leaves.map((leaf) => leaf.data));
-    const hashes = packed(tiles.map((tile) => tile.hashes));
-    await this.pool.query({
-      name: 'ledger-commit-block',
-      text: COMMIT_BLOCK_SQL,
-      values: [
-        leaves.map((leaf) => leaf.index),
-        leaves.map((leaf) => leaf.eventId),
-        leaves.map((leaf) => leaf.topic),
-        leaves.map((leaf) => leaf.receivedAt.toISOString()),
-        data.bytes,
-        data.starts,
-        data.lengths,
-        block.height,
-        hashes.bytes,
-        tiles.map((tile) => tile.level),
-        tiles.map((tile) => tile.index),
-        tiles.map((tile) => tile.width),
-        hashes.starts,
-        hashes.lengths,
-        bytes(block.previousHash),
-        block.firstLeafIndex,
-        block.leafCount,
-        block.treeSize,
-        bytes(block.root),
-        block.sealedAt.toISOString(),
-        block.keyId,
-        bytes(block.signature),
-        bytes(block.hash),
-        block.checkpoint,
-      ],
+  async commitBlock(block: StoredBlock, leaves: readonly StoredLeaf[], tiles: readonly StoredTile[]): Promise<boolean> {
+    const topics: string[] = [];
+    const topicNumbers: number[] = [];
+    leaves.forEach((leaf, offset) => {
+      // The statement derives both from the block: leaf i is index firstLeafIndex + i, of block `height`.
+      if (leaf.blockHeight !== block.height || leaf.index !== block.firstLeafIndex + offset)
+        throw new Error(`leaf ${leaf.index} is not leaf ${offset} of block ${block.height}`);
+      let topic = topics.indexOf(leaf.topic);
+      if (topic < 0) topic = topics.push(leaf.topic) - 1;
+      topicNumbers.push(topic + 1);
     });
+    const data = packed(leaves.map((leaf) => leaf.data));
+    const ids = packedText(leaves.map((leaf) => leaf.eventId));
+    const hashes = packed(tiles.map((tile) => tile.hashes));
+    try {
+      await this.pool.query({
+        name: 'ledger-commit-block-v2',
+        text: COMMIT_BLOCK_SQL,
+        values: [
+          data.bytes,
+          ids.bytes,
+          ids.starts,
+          ids.lengths,
+          topics,
+          numbers(topicNumbers),
+          numbers(leaves.map((leaf) => leaf.receivedAt.getTime())),
+          block.height,
+          hashes.bytes,
+          numbers(tiles.map((tile) => tile.level)),
+          numbers(tiles.map((tile) => tile.index)),
+          numbers(tiles.map((tile) => tile.width)),
+          hashes.starts,
+          hashes.lengths,
+          bytes(block.previousHash),
+          block.firstLeafIndex,
+          block.leafCount,
+          block.treeSize,
+          bytes(block.root),
+          block.sealedAt.toISOString(),
+          block.keyId,
+          bytes(block.signature),
+          bytes(block.hash),
+          data.starts,
+          data.lengths,
+          block.checkpoint,
+        ],
+      });
+      return true;
+    } catch (error) {
+      if ((error as { code?: string; constraint?: string }).constraint === LEAF_EVENT_ID_CONSTRAINT) return false;
+      throw error;
+    }
   }
 
   async registerKey(keyId: string, name: string, publicKey: Uint8Array): Promise<void> {

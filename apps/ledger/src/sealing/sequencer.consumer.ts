@@ -15,13 +15,19 @@ import {
   type ServiceConfig,
 } from '@medledger/platform';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
-import { EventAdmission } from './event-admission';
+import { EventAdmission, type Admission } from './event-admission';
 import type { StoredBlock } from './ledger.repository';
 import { LedgerMetrics } from './ledger.metrics';
 import { Sequencer, type AcceptedEvent, type SealListener } from './sequencer';
 
 /** Partition batches in flight at once (kafkajs `partitionsConsumedConcurrently`). */
 const PARTITIONS_CONCURRENTLY = 4;
+
+/**
+ * Messages fetched and handed to admission but not yet queued for their blocks, beyond which the consumer stops
+ * fetching: about three fetches of four partitions, so admission always has the next batch while a block seals.
+ */
+const MAX_BACKLOG_MESSAGES = 8_000;
 
 /** How often the age limit is checked; a fraction of the default 100 ms block age. */
 const AGE_TICK_MS = 10;
@@ -38,6 +44,11 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
   private timer: NodeJS.Timeout | undefined;
   /** Per topic-partition: messages not yet sealed, and the highest offset seen. */
   private readonly partitions = new Map<string, { unsealed: number; lastSeen: bigint; committed: bigint }>();
+  /** Batches after admission, in the order they were fetched: dead letters, then the sequencer. */
+  private processing: Promise<void> = Promise.resolve();
+  private backlog = 0;
+  private readonly backlogDrained: Array<() => void> = [];
+  private stopping = false;
 
   constructor(
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
@@ -67,8 +78,7 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.ledger.LEDGER_TOPICS, fromBeginning: true });
     await this.consumer.run({
-      // Batches of different partitions are admitted and queued concurrently (each partition stays in order), so
-      // the admission workers have the next batch while this thread seals (npm run bench:ledger, docs/perf.md).
+      // Batches of different partitions are handed over concurrently; each partition's stay in order (onBatch).
       partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -77,42 +87,79 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     this.timer = setInterval(() => void this.sequencer.sealIfDue(), AGE_TICK_MS);
   }
 
+  /**
+   * kafkajs fetches the next batches only once this returns, so it returns as soon as the batch is handed to
+   * admission (its offsets resolved: fetch positions, not commits, which move only once a block is durable). The
+   * rest runs in {@link processing}, batch after batch; this waits only while MAX_BACKLOG_MESSAGES are not yet
+   * queued for their blocks.
+   */
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const key = `${batch.topic}:${batch.partition}`;
+    const last = batch.messages.at(-1);
+    if (!last || !payload.isRunning() || payload.isStale() || this.stopping) return;
+    const verdicts = this.admission.admitAll(batch.messages);
+    // Awaited in order by the chain below; until then a rejection must not count as unhandled.
+    verdicts.catch(() => undefined);
+    this.backlog += batch.messages.length;
+    this.processing = this.processing
+      .then(() => this.queueBatch(batch.topic, batch.partition, batch.messages, verdicts))
+      .catch((error: unknown) => {
+        // Crash-only, as for sealing: kafkajs has moved past this batch, but nothing of it was committed, so a
+        // restart reads it again from the last committed offset.
+        this.stopping = true;
+        this.logger.fatal({ err: error }, 'queueing a batch failed; exiting so that a restart reads it again');
+        this.sequencer.onFatal(error);
+      });
+    payload.resolveOffset(last.offset);
+    await payload.heartbeat();
+    while (this.backlog > MAX_BACKLOG_MESSAGES && !this.stopping) {
+      await new Promise<void>((resolve) => this.backlogDrained.push(resolve));
+    }
+  }
+
+  /** One admitted batch: its dead letters, then its accepted events into the sequencer. */
+  private async queueBatch(
+    topic: string,
+    partition: number,
+    messages: readonly KafkaMessage[],
+    admitted: Promise<Admission[]>,
+  ): Promise<void> {
+    const verdicts = await admitted;
+    if (this.stopping) return this.release(messages.length);
+    const key = `${topic}:${partition}`;
     const accepted: AcceptedEvent[] = [];
     const acceptedIds = new Set<string>();
     const rejected: Array<{ message: KafkaMessage; code: string; reason: string }> = [];
-    // The whole batch at once, on the admission workers: meanwhile this thread seals the block before.
-    const verdicts = await this.admission.admitAll(batch.messages);
-    let lastOffset: bigint | undefined;
-    for (const [i, message] of batch.messages.entries()) {
-      if (!payload.isRunning() || payload.isStale()) break;
-      lastOffset = BigInt(message.offset);
-      const verdict = verdicts[i] as (typeof verdicts)[number];
+    for (const [i, message] of messages.entries()) {
+      const verdict = verdicts[i] as Admission;
       if (verdict.ok) {
         // Once per batch; the sequencer skips what already waits for its block (a batch delivered again).
         const eventId = verdict.event.eventId;
         if (!acceptedIds.has(eventId)) {
           acceptedIds.add(eventId);
-          accepted.push({ ...verdict.event, topic: batch.topic, partition: batch.partition, offset: message.offset });
+          accepted.push({ ...verdict.event, topic, partition, offset: message.offset });
         }
       } else {
         rejected.push({ message, code: verdict.code, reason: verdict.reason });
       }
-      payload.resolveOffset(message.offset);
     }
     // Before anything of this batch can be committed: one produce request for all its dead letters (a flood of
-    // bad events must not cost a round trip each). If it fails, kafkajs delivers the batch again.
-    await this.deadLetterAll(batch.topic, batch.partition, rejected);
-    // Only now does the batch count: a seal finishing during the produce above (the age timer, another partition's
-    // batch) must not commit offsets past dead letters not yet written, nor count events a redelivery counts again.
-    const partition = this.partitionState(key);
-    partition.unsealed += this.sequencer.enqueue(accepted);
-    if (lastOffset !== undefined && lastOffset > partition.lastSeen) partition.lastSeen = lastOffset;
+    // bad events must not cost a round trip each).
+    await this.deadLetterAll(topic, partition, rejected);
+    // Only now does the batch count: a seal finishing during the produce above (the age timer) must not commit
+    // offsets past dead letters not yet written, nor count events a redelivery counts again.
+    const state = this.partitionState(key);
+    state.unsealed += this.sequencer.enqueue(accepted);
+    const lastOffset = BigInt((messages.at(-1) as KafkaMessage).offset);
+    if (lastOffset > state.lastSeen) state.lastSeen = lastOffset;
+    this.release(messages.length);
     await this.sequencer.sealFullBlocks();
     await this.commitSafeOffsets();
-    await payload.heartbeat();
+  }
+
+  private release(messages: number): void {
+    this.backlog -= messages;
+    if (this.backlog <= MAX_BACKLOG_MESSAGES) for (const resolve of this.backlogDrained.splice(0)) resolve();
   }
 
   private async deadLetterAll(
@@ -186,7 +233,11 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
    */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    // Batches fetched but not yet queued are dropped (not committed, so read again next time).
+    this.stopping = true;
+    for (const resolve of this.backlogDrained.splice(0)) resolve();
     await this.consumer.disconnect();
+    await this.processing;
     await this.sequencer.idle();
     this.logger.log(`sequencer stopped with ${this.sequencer.pendingCount} unsealed events left to Kafka`);
   }

@@ -16,7 +16,7 @@ describe('Sequencer.enqueue', () => {
     partition,
     offset: '0',
     receivedAt: new Date(0),
-    canonicalEvent: `{"id":"${eventId}"}`,
+    canonicalEvent: Buffer.from(`{"id":"${eventId}"}`),
   });
 
   it('queues each event id once and says how many it queued, so the consumer counts exactly those', async () => {

@@ -13,8 +13,8 @@ export interface AcceptedEvent {
   partition: number;
   offset: string;
   receivedAt: Date;
-  /** RFC 8785 canonical JSON of the whole received envelope. */
-  canonicalEvent: string;
+  /** RFC 8785 canonical JSON of the whole received envelope, as UTF-8 bytes. */
+  canonicalEvent: Uint8Array;
 }
 
 /** Where sealed positions are acknowledged: Kafka offsets, committed only after the block is durable. */
@@ -159,23 +159,54 @@ export class Sequencer {
 
   private async seal(batch: readonly AcceptedEvent[]): Promise<void> {
     const started = process.hrtime.bigint();
-    // An event id seen before keeps its first index: skip what the log already holds.
-    const known = await this.repository.existingEventIds(batch.map((event) => event.eventId));
-    const fresh = batch.filter((event) => !known.has(event.eventId));
-    if (known.size > 0) this.metrics.duplicates.inc(known.size);
-    if (fresh.length === 0) {
-      this.announce(batch, null, null);
-      return;
+    // Optimistic: a redelivered event id is rare, so the block is committed without asking first; the commit
+    // refuses the whole block (nothing written) when an id is already in the log, and only then are the known
+    // ones looked up and left out (the first index stands).
+    let fresh = batch;
+    let sealed = await this.trySeal(fresh);
+    if (!sealed) {
+      const known = await this.repository.existingEventIds(batch.map((event) => event.eventId));
+      this.metrics.duplicates.inc(known.size);
+      fresh = batch.filter((event) => !known.has(event.eventId));
+      if (fresh.length === 0) {
+        this.announce(batch, null, null);
+        return;
+      }
+      sealed = await this.trySeal(fresh);
+      // The single writer just read the log: a second refusal means another writer, which must not go on.
+      if (!sealed) throw new Error('the log gained event ids of this block while it was sealed (a second writer?)');
     }
+    const { block, leaves } = sealed;
 
+    const announcement: BlockSealedData = {
+      height: block.height,
+      treeSize: block.treeSize,
+      root: Buffer.from(block.root).toString('base64'),
+      blockHash: Buffer.from(block.hash).toString('base64'),
+      checkpoint: block.checkpoint,
+      events: leaves.map((leaf) => ({ eventId: leaf.eventId, index: leaf.index })),
+    };
+    this.announce(batch, block, announcement);
+    this.metrics.recordBlock(leaves.length, Number(process.hrtime.bigint() - started) / 1e9, fresh);
+    this.logger.debug({ height: block.height, leaves: leaves.length, treeSize: block.treeSize }, 'block sealed');
+  }
+
+  /**
+   * Builds, signs and commits the next block of these events and advances the tree; null, with nothing written
+   * and the tree unchanged, when the log already holds one of their event ids.
+   */
+  private async trySeal(
+    events: readonly AcceptedEvent[],
+  ): Promise<{ block: StoredBlock; leaves: StoredLeaf[] } | null> {
     const height = this.tree.nextHeight;
     const firstLeafIndex = this.tree.size;
-    const leaves: StoredLeaf[] = fresh.map((event, offset) => ({
+    const data = this.tree.leavesData(firstLeafIndex, events);
+    const leaves: StoredLeaf[] = events.map((event, offset) => ({
       index: firstLeafIndex + offset,
       eventId: event.eventId,
       topic: event.topic,
       receivedAt: event.receivedAt,
-      data: this.tree.leafData(firstLeafIndex + offset, event),
+      data: data[offset] as Uint8Array,
       blockHeight: height,
     }));
     const appended = this.tree.prepareAppend(leaves.map((leaf) => leaf.data));
@@ -188,19 +219,8 @@ export class Sequencer {
       root: appended.root,
       sealedAt: new Date(),
     });
-    await this.repository.commitBlock(block, leaves, appended.upserts);
+    if (!(await this.repository.commitBlock(block, leaves, appended.upserts))) return null;
     this.tree.commitAppend(appended, block);
-
-    const announcement: BlockSealedData = {
-      height: block.height,
-      treeSize: block.treeSize,
-      root: Buffer.from(block.root).toString('base64'),
-      blockHash: Buffer.from(block.hash).toString('base64'),
-      checkpoint: block.checkpoint,
-      events: leaves.map((leaf) => ({ eventId: leaf.eventId, index: leaf.index })),
-    };
-    this.announce(batch, block, announcement);
-    this.metrics.recordBlock(leaves.length, Number(process.hrtime.bigint() - started) / 1e9, fresh);
-    this.logger.debug({ height, leaves: leaves.length, treeSize: block.treeSize }, 'block sealed');
+    return { block, leaves };
   }
 }

@@ -10,7 +10,7 @@ import type { LedgerRepository, StoredBlock } from './ledger.repository';
 import { TreeState } from './tree-state';
 
 /** The sequencer's fast leaf encoding (concatenation) must equal the specified JCS bytes exactly. */
-describe('TreeState.leafData', () => {
+describe('TreeState.leavesData', () => {
   const tree = new TreeState({} as LedgerRepository);
 
   it.each([
@@ -24,9 +24,23 @@ describe('TreeState.leafData', () => {
     ['nested arrays and key order', { z: [3, { b: 2, a: 1 }], a: null, m: [true, false], id: 'k' }, 't'],
   ])('matches JCS for %s', (_case, event, topic) => {
     const receivedAt = new Date('2026-11-23T12:34:56.789Z');
-    const fast = tree.leafData(2 ** 40 + 7, { canonicalEvent: canonicalize(event), receivedAt, topic });
-    const spec = leafData({ index: 2 ** 40 + 7, receivedAt: receivedAt.toISOString(), topic, event });
-    expect(Buffer.from(fast).toString('utf8')).toBe(Buffer.from(spec).toString('utf8'));
+    const canonicalEvent = Buffer.from(canonicalize(event), 'utf8');
+    const later = new Date(receivedAt.getTime() + 1);
+    const fast = tree.leavesData(2 ** 40 + 7, [
+      { canonicalEvent, receivedAt, topic },
+      { canonicalEvent, receivedAt, topic: 'second' },
+      { canonicalEvent, receivedAt: later, topic },
+    ]);
+    const specs = [
+      leafData({ index: 2 ** 40 + 7, receivedAt: receivedAt.toISOString(), topic, event }),
+      leafData({ index: 2 ** 40 + 8, receivedAt: receivedAt.toISOString(), topic: 'second', event }),
+      leafData({ index: 2 ** 40 + 9, receivedAt: later.toISOString(), topic, event }),
+    ];
+    expect(fast.map((data) => Buffer.from(data).toString('utf8'))).toEqual(
+      specs.map((data) => Buffer.from(data).toString('utf8')),
+    );
+    // One buffer for the block, each leaf a view of its own part of it.
+    expect(fast.every((data) => data.buffer === fast[0]?.buffer)).toBe(true);
   });
 });
 

@@ -22,6 +22,9 @@ export const FULL_TILE_CACHE_SIZE = 4_096;
 /** Subtree hashes kept once computed for a proof (about 150 bytes each with the map entry: 15 MiB). */
 export const NODE_MEMO_SIZE = 100_000;
 
+/** What every leaf's data begins with, before its event's canonical bytes. */
+const LEAF_PREFIX = Buffer.from('{"event":', 'utf8');
+
 /**
  * The sequencer's view of the log head, loaded from PostgreSQL at start and advanced only after a block is
  * durable: tree size, the next block height, the hash the next block links to, and the right-edge partial
@@ -55,14 +58,38 @@ export class TreeState implements OnModuleInit {
 
   /**
    * SPEC: docs/design/ledger-format.md "Leaf": the RFC 8785 canonical JSON of {event, index, receivedAt,
-   * topic}. Keys are already in canonical order and the event is already canonical, so concatenation is
-   * exact (tree-state.spec.ts checks it against the generic canonicalizer).
+   * topic}, for consecutive leaves from `firstIndex`. Keys are already in canonical order and each event is already
+   * canonical bytes, so concatenation is exact (tree-state.spec.ts checks it against the generic canonicalizer).
+   * All of them are written into one buffer, each leaf a view of its part, which the block commit sends as is.
    */
-  leafData(index: number, event: { canonicalEvent: string; receivedAt: Date; topic: string }): Uint8Array {
-    return Buffer.from(
-      `{"event":${event.canonicalEvent},"index":${index},"receivedAt":${JSON.stringify(event.receivedAt.toISOString())},"topic":${JSON.stringify(event.topic)}}`,
-      'utf8',
-    );
+  leavesData(
+    firstIndex: number,
+    events: ReadonlyArray<{ canonicalEvent: Uint8Array; receivedAt: Date; topic: string }>,
+  ): Uint8Array[] {
+    // Events admitted together share one receivedAt: its JSON is built once per run of them.
+    let lastAt: Date | undefined;
+    let lastAtJson = '';
+    const suffixes = events.map((event, offset) => {
+      if (event.receivedAt !== lastAt) {
+        lastAt = event.receivedAt;
+        lastAtJson = JSON.stringify(lastAt.toISOString());
+      }
+      return `,"index":${firstIndex + offset},"receivedAt":${lastAtJson},"topic":${JSON.stringify(event.topic)}}`;
+    });
+    let total = 0;
+    events.forEach((event, i) => {
+      total += LEAF_PREFIX.length + event.canonicalEvent.length + Buffer.byteLength(suffixes[i] as string, 'utf8');
+    });
+    const block = Buffer.allocUnsafe(total);
+    let at = 0;
+    return events.map((event, i) => {
+      const start = at;
+      block.set(LEAF_PREFIX, at);
+      block.set(event.canonicalEvent, (at += LEAF_PREFIX.length));
+      at += event.canonicalEvent.length;
+      at += block.write(suffixes[i] as string, at, 'utf8');
+      return block.subarray(start, at);
+    });
   }
 
   prepareAppend(leafData: readonly Uint8Array[]): TileAppendResult {
