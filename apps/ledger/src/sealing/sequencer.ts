@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { leafHash } from '@medledger/ledger-core';
 import type { BlockSealedData } from '@medledger/contracts';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
 import { LedgerRepository, type StoredBlock, type StoredLeaf } from './ledger.repository';
@@ -15,6 +16,13 @@ export interface AcceptedEvent {
   receivedAt: Date;
   /** RFC 8785 canonical JSON of the whole received envelope, as UTF-8 bytes. */
   canonicalEvent: Uint8Array;
+}
+
+interface PreparedLeaves {
+  firstIndex: number;
+  events: readonly AcceptedEvent[];
+  data: Uint8Array[];
+  hashes: Uint8Array[];
 }
 
 /** Where sealed positions are acknowledged: Kafka offsets, committed only after the block is durable. */
@@ -47,6 +55,10 @@ export class Sequencer {
    */
   private announcing: Promise<void> = Promise.resolve();
   private listener: SealListener | undefined;
+  /** The first leaf index of the next block taken, if every block taken so far is sealed whole. */
+  private nextFirstIndex: number | undefined;
+  /** Leaves built ahead for blocks taken but not yet sealed (null: being sealed, built there). */
+  private readonly prepared = new WeakMap<readonly AcceptedEvent[], PreparedLeaves | null>();
   /** What to do when a block cannot be sealed; replaced in tests. */
   onFatal: (error: unknown) => void = () => setImmediate(() => process.exit(1));
 
@@ -116,6 +128,13 @@ export class Sequencer {
   sealNow(): Promise<void> {
     const batch = this.takeBlock();
     if (batch.length === 0) return this.sealing;
+    // Its leaves need only their first index, which is known unless the blocks before it turn out to hold ids the
+    // log already has: they are built now, while the block before commits (if that guess fails, seal rebuilds them).
+    const firstIndex = this.nextFirstIndex ?? this.tree.size;
+    this.nextFirstIndex = firstIndex + batch.length;
+    setImmediate(() => {
+      if (!this.prepared.has(batch)) this.prepared.set(batch, this.prepareLeaves(firstIndex, batch));
+    });
     this.sealing = this.sealing.then(() =>
       this.seal(batch).catch((error: unknown) => {
         // Crash-only: the tree in memory is unchanged, nothing of this block was acknowledged to Kafka, so a
@@ -157,17 +176,28 @@ export class Sequencer {
     );
   }
 
+  /** The leaves of a block that starts at `firstIndex`: their data (one buffer, TreeState.leavesData) and hashes. */
+  private prepareLeaves(firstIndex: number, events: readonly AcceptedEvent[]): PreparedLeaves {
+    const data = this.tree.leavesData(firstIndex, events);
+    return { firstIndex, events, data, hashes: data.map(leafHash) };
+  }
+
   private async seal(batch: readonly AcceptedEvent[]): Promise<void> {
     const started = process.hrtime.bigint();
     // Optimistic: a redelivered event id is rare, so the block is committed without asking first; the commit
     // refuses the whole block (nothing written) when an id is already in the log, and only then are the known
     // ones looked up and left out (the first index stands).
     let fresh = batch;
-    let sealed = await this.trySeal(fresh);
+    const prepared = this.prepared.get(batch);
+    // From here on the leaves are built here if they are not yet (an idle ledger seals before setImmediate runs).
+    this.prepared.set(batch, null);
+    let sealed = await this.trySeal(fresh, prepared);
     if (!sealed) {
       const known = await this.repository.existingEventIds(batch.map((event) => event.eventId));
       this.metrics.duplicates.inc(known.size);
       fresh = batch.filter((event) => !known.has(event.eventId));
+      // The blocks after this one were prepared from one index too far per known id.
+      if (this.nextFirstIndex !== undefined) this.nextFirstIndex -= known.size;
       if (fresh.length === 0) {
         this.announce(batch, null, null);
         return;
@@ -197,10 +227,15 @@ export class Sequencer {
    */
   private async trySeal(
     events: readonly AcceptedEvent[],
+    prepared?: PreparedLeaves | null,
   ): Promise<{ block: StoredBlock; leaves: StoredLeaf[] } | null> {
     const height = this.tree.nextHeight;
     const firstLeafIndex = this.tree.size;
-    const data = this.tree.leavesData(firstLeafIndex, events);
+    const ready =
+      prepared && prepared.events === events && prepared.firstIndex === firstLeafIndex
+        ? prepared
+        : this.prepareLeaves(firstLeafIndex, events);
+    const data = ready.data;
     const leaves: StoredLeaf[] = events.map((event, offset) => ({
       index: firstLeafIndex + offset,
       eventId: event.eventId,
@@ -209,7 +244,7 @@ export class Sequencer {
       data: data[offset] as Uint8Array,
       blockHeight: height,
     }));
-    const appended = this.tree.prepareAppend(leaves.map((leaf) => leaf.data));
+    const appended = this.tree.prepareAppend(ready.hashes);
     const block = this.signer.sealBlock({
       height,
       previousHash: this.tree.headHash,

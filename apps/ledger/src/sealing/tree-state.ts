@@ -2,7 +2,6 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   appendToTiles,
   GENESIS_PREVIOUS_HASH,
-  leafHash,
   nodeHashesFromTiles,
   rightEdgeTileRefs,
   tilesForNodes,
@@ -92,8 +91,9 @@ export class TreeState implements OnModuleInit {
     });
   }
 
-  prepareAppend(leafData: readonly Uint8Array[]): TileAppendResult {
-    return appendToTiles({ treeSize: this.size, rightEdge: this.rightEdge, leafHashes: leafData.map(leafHash) });
+  /** The tiles after appending leaves with these RFC 6962 leaf hashes; the tree itself changes at commitAppend. */
+  prepareAppend(leafHashes: readonly Uint8Array[]): TileAppendResult {
+    return appendToTiles({ treeSize: this.size, rightEdge: this.rightEdge, leafHashes });
   }
 
   commitAppend(appended: TileAppendResult, block: StoredBlock): void {
