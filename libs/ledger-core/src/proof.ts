@@ -124,6 +124,26 @@ function checkProofList(proof: unknown): Failure<ProofFailureCode> | undefined {
   return bad >= 0 ? fail(ProofFailure.MALFORMED_HASH, `proof[${bad}] is not a 32-byte hash`) : undefined;
 }
 
+/** Why an inclusion proof cannot even be walked (RFC 9162 §2.1.3.2 step 1 and the shape of its input), if it cannot. */
+function checkInclusionInput(
+  leafHash: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+): Failure<ProofFailureCode> | undefined {
+  if (!isCount(index) || !isCount(size)) return fail(ProofFailure.INVALID_SIZE, 'index and size must be integers');
+  // Step 1: "If leaf_index is greater than or equal to tree_size, then stop and fail the proof verification."
+  if (index >= size) return fail(ProofFailure.INDEX_OUT_OF_RANGE, `index ${index} >= size ${size}`);
+  if (!isHash(leafHash)) return fail(ProofFailure.MALFORMED_HASH, 'leaf hash is not 32 bytes');
+  const malformed = checkProofList(proof);
+  if (malformed) return malformed;
+  const expected = inclusionLength(BigInt(index), BigInt(size));
+  if (proof.length !== expected) {
+    return fail(ProofFailure.WRONG_LENGTH, `proof has ${proof.length} elements, index and size need ${expected}`);
+  }
+  return undefined;
+}
+
 /**
  * The root that an inclusion proof commits to. Never throws: crafted input gives a failure value.
  * SPEC: RFC 9162 §2.1.3.2.
@@ -134,18 +154,9 @@ export function rootFromInclusionProof(
   size: number,
   proof: readonly Uint8Array[],
 ): RootResult {
-  if (!isCount(index) || !isCount(size)) return fail(ProofFailure.INVALID_SIZE, 'index and size must be integers');
-  // Step 1: "If leaf_index is greater than or equal to tree_size, then stop and fail the proof verification."
-  if (index >= size) return fail(ProofFailure.INDEX_OUT_OF_RANGE, `index ${index} >= size ${size}`);
-  if (!isHash(leafHash)) return fail(ProofFailure.MALFORMED_HASH, 'leaf hash is not 32 bytes');
-  const malformed = checkProofList(proof);
-  if (malformed) return malformed;
-  const [bigIndex, bigSize] = [BigInt(index), BigInt(size)];
-  const expected = inclusionLength(bigIndex, bigSize);
-  if (proof.length !== expected) {
-    return fail(ProofFailure.WRONG_LENGTH, `proof has ${proof.length} elements, index and size need ${expected}`);
-  }
-  const root = inclusionRootRfc(nodeHash, leafHash, bigIndex, bigSize, proof);
+  const refused = checkInclusionInput(leafHash, index, size, proof);
+  if (refused) return refused;
+  const root = inclusionRootRfc(nodeHash, leafHash, BigInt(index), BigInt(size), proof);
   // Unreachable once the length matched; kept so that the RFC's own structural checks stay authoritative.
   if (!root) return fail(ProofFailure.WRONG_LENGTH, 'proof does not fit index and size');
   return { ok: true, root };
@@ -210,45 +221,23 @@ export function verifyInclusionRemembering(
   proven: ProvenNodes,
 ): ProofVerdict {
   const { size, root } = proven;
-  if (!isCount(index) || !isCount(size)) return fail(ProofFailure.INVALID_SIZE, 'index and size must be integers');
-  if (index >= size) return fail(ProofFailure.INDEX_OUT_OF_RANGE, `index ${index} >= size ${size}`);
-  if (!isHash(leafHash)) return fail(ProofFailure.MALFORMED_HASH, 'leaf hash is not 32 bytes');
+  const refused = checkInclusionInput(leafHash, index, size, proof);
+  if (refused) return refused;
   if (!isHash(root)) return fail(ProofFailure.MALFORMED_HASH, 'root is not 32 bytes');
-  const malformed = checkProofList(proof);
-  if (malformed) return malformed;
-  const expected = inclusionLength(BigInt(index), BigInt(size));
-  if (proof.length !== expected) {
-    return fail(ProofFailure.WRONG_LENGTH, `proof has ${proof.length} elements, index and size need ${expected}`);
-  }
-  // Each step: [level, index, hash] of the sibling given and of the node computed. Numbers, exact below 2^53.
+  // Each step: [level, index, hash] of the sibling given and of the node computed.
   const learned: Array<[number, number, Uint8Array]> = [];
-  let fn = index;
-  let sn = size - 1;
-  let level = 0;
+  const walk: Walk = { fn: index, sn: size - 1, level: 0 };
   let r = leafHash;
   for (let i = 0; i < proof.length; i++) {
     const p = proof[i] as Uint8Array;
-    if (fn % 2 === 1 || fn === sn) {
-      // A last node with no right sibling is the same hash one level up (RFC 9162's inner right-shift, done here
-      // before hashing so that the sibling's coordinates are known).
-      while (fn % 2 === 0 && fn !== 0) {
-        fn /= 2;
-        sn = Math.floor(sn / 2);
-        level += 1;
-      }
-      learned.push([level, fn - 1, p]);
-      r = nodeHash(p, r);
-    } else {
-      learned.push([level, fn + 1, p]);
-      r = nodeHash(r, p);
-    }
+    const sibling = siblingIndex(walk);
+    learned.push([walk.level, sibling, p]);
+    r = sibling < walk.fn ? nodeHash(p, r) : nodeHash(r, p);
     proven.hashesComputed += 1;
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-    level += 1;
-    learned.push([level, fn, r]);
-    const known = proven.get(level, fn);
-    if (known && bytesEqual(known, r) && restIsProven(proof, i + 1, fn, sn, level, proven)) {
+    walkUp(walk);
+    learned.push([walk.level, walk.fn, r]);
+    const known = proven.get(walk.level, walk.fn);
+    if (known && bytesEqual(known, r) && restIsProven(proof, i + 1, { ...walk }, proven)) {
       for (const [l, n, hash] of learned) proven.add(l, n, hash);
       return { ok: true };
     }
@@ -258,32 +247,39 @@ export function verifyInclusionRemembering(
   return { ok: true };
 }
 
-/** Whether proof[from..] are exactly the proven siblings on the way up from node (level, fn). No hashing. */
-function restIsProven(
-  proof: readonly Uint8Array[],
-  from: number,
-  fn: number,
-  sn: number,
-  level: number,
-  proven: ProvenNodes,
-): boolean {
+/**
+ * Where the RFC 9162 §2.1.3.2 walk is: node `fn` of `level`, whose last node is `sn`. Numbers, exact below 2^53
+ * (the walk of inclusionRootRfc in bigint, with the level it does not need).
+ */
+interface Walk {
+  fn: number;
+  sn: number;
+  level: number;
+}
+
+/**
+ * The index of the current node's sibling at its level. A last node with no right sibling is first moved up to
+ * where it has one (the same hash: RFC 9162's inner right-shift, done before hashing so that the sibling's
+ * coordinates are known). The sibling is on the left when its index is below `walk.fn`.
+ */
+function siblingIndex(walk: Walk): number {
+  if (walk.fn % 2 === 0 && walk.fn !== walk.sn) return walk.fn + 1;
+  while (walk.fn % 2 === 0 && walk.fn !== 0) walkUp(walk);
+  return walk.fn - 1;
+}
+
+function walkUp(walk: Walk): void {
+  walk.fn = Math.floor(walk.fn / 2);
+  walk.sn = Math.floor(walk.sn / 2);
+  walk.level += 1;
+}
+
+/** Whether proof[from..] are exactly the proven siblings on the way up from the walk's node. No hashing. */
+function restIsProven(proof: readonly Uint8Array[], from: number, walk: Walk, proven: ProvenNodes): boolean {
   for (let i = from; i < proof.length; i++) {
-    let sibling: number;
-    if (fn % 2 === 1 || fn === sn) {
-      while (fn % 2 === 0 && fn !== 0) {
-        fn /= 2;
-        sn = Math.floor(sn / 2);
-        level += 1;
-      }
-      sibling = fn - 1;
-    } else {
-      sibling = fn + 1;
-    }
-    const known = proven.get(level, sibling);
+    const known = proven.get(walk.level, siblingIndex(walk));
     if (!known || !bytesEqual(known, proof[i] as Uint8Array)) return false;
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-    level += 1;
+    walkUp(walk);
   }
   return true;
 }

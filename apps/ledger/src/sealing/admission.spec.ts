@@ -101,10 +101,10 @@ describe('AdmissionPool', () => {
        const verdicts = packed.lengths.map((length) => {
          const value = text.slice(at, (at += Math.max(length, 0)));
          if (value === 'die') process.exit(3);
-         return { ok: true, eventId: value, length: Buffer.byteLength(value) };
+         return { ok: true, eventId: value };
        });
-       const bytes = new Uint8Array(Buffer.from(text));
-       parentPort.postMessage({ id, packed: { verdicts, bytes } }, [bytes.buffer]);
+       const canonical = { bytes: packed.bytes, lengths: packed.lengths };
+       parentPort.postMessage({ id, packed: { verdicts, canonical } }, [packed.bytes.buffer]);
      });`,
   );
   const ids = (verdicts: Verdict[]) => verdicts.map((v) => (v.ok ? v.eventId : v.code));

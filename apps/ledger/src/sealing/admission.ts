@@ -70,49 +70,35 @@ export function packValues(values: ReadonlyArray<Uint8Array | null>): PackedValu
   return { bytes, lengths };
 }
 
-export function admitPacked(packed: PackedValues, maxBytes: number, origin: OriginVerifier): Verdict[] {
-  const verdicts: Verdict[] = [];
+/** The values of {@link packValues} again, each a view into the one buffer (null where there was none). */
+export function unpackValues(packed: PackedValues): Array<Uint8Array | null> {
   let at = 0;
-  for (const length of packed.lengths) {
-    if (length < 0) verdicts.push(admitBytes(null, maxBytes, origin));
-    else {
-      verdicts.push(admitBytes(packed.bytes.subarray(at, at + length), maxBytes, origin));
-      at += length;
-    }
-  }
-  return verdicts;
+  return packed.lengths.map((length) => (length < 0 ? null : packed.bytes.subarray(at, (at += length))));
+}
+
+export function admitPacked(packed: PackedValues, maxBytes: number, origin: OriginVerifier): Verdict[] {
+  return unpackValues(packed).map((value) => admitBytes(value, maxBytes, origin));
 }
 
 /**
- * A batch's verdicts as they cross back from a worker thread: the accepted events' canonical bytes end to end in
- * one buffer (moved, not copied), each verdict with the length of its part.
+ * A batch's verdicts as they cross back from a worker thread: the accepted events' canonical bytes packed like the
+ * values that went in (one buffer, moved, not copied), the verdicts without them.
  */
 export interface PackedVerdicts {
-  verdicts: Array<{ ok: true; eventId: string; length: number } | { ok: false; code: string; reason: string }>;
-  bytes: Uint8Array;
+  verdicts: Array<{ ok: true; eventId: string } | { ok: false; code: string; reason: string }>;
+  canonical: PackedValues;
 }
 
 export function packVerdicts(verdicts: readonly Verdict[]): PackedVerdicts {
-  let total = 0;
-  for (const verdict of verdicts) if (verdict.ok) total += verdict.canonicalEvent.length;
-  // Its own ArrayBuffer (never Buffer's shared pool), so that it can be transferred.
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  const packed = verdicts.map((verdict) => {
-    if (!verdict.ok) return verdict;
-    bytes.set(verdict.canonicalEvent, at);
-    at += verdict.canonicalEvent.length;
-    return { ok: true as const, eventId: verdict.eventId, length: verdict.canonicalEvent.length };
-  });
-  return { verdicts: packed, bytes };
+  return {
+    verdicts: verdicts.map((verdict) => (verdict.ok ? { ok: true, eventId: verdict.eventId } : verdict)),
+    canonical: packValues(verdicts.map((verdict) => (verdict.ok ? verdict.canonicalEvent : null))),
+  };
 }
 
-/** The verdicts again, each accepted event's bytes a view into the one buffer. */
 export function unpackVerdicts(packed: PackedVerdicts): Verdict[] {
-  let at = 0;
-  return packed.verdicts.map((verdict) => {
-    if (!verdict.ok) return verdict;
-    const canonicalEvent = packed.bytes.subarray(at, (at += verdict.length));
-    return { ok: true, eventId: verdict.eventId, canonicalEvent };
-  });
+  const canonical = unpackValues(packed.canonical);
+  return packed.verdicts.map((verdict, i) =>
+    verdict.ok ? { ...verdict, canonicalEvent: canonical[i] as Uint8Array } : verdict,
+  );
 }

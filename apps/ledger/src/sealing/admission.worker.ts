@@ -11,5 +11,5 @@ const origin = new OriginVerifier(settings.producerKeys);
 
 parentPort?.on('message', (job: { id: number; packed: PackedValues }) => {
   const packed = packVerdicts(admitPacked(job.packed, settings.maxBytes, origin));
-  parentPort?.postMessage({ id: job.id, packed }, [packed.bytes.buffer as ArrayBuffer]);
+  parentPort?.postMessage({ id: job.id, packed }, [packed.canonical.bytes.buffer as ArrayBuffer]);
 });

@@ -85,38 +85,37 @@ const LEAF_EVENT_ID_CONSTRAINT = 'leaf_event_id_key';
  */
 const numbers = (values: readonly number[]) => `{${values.join(',')}}`;
 
+/** The 1-based start and the length of each of parts laid end to end (SQL substring positions). */
+function substrings(lengths: readonly number[]): { starts: string; lengths: string } {
+  const starts: number[] = [];
+  let offset = 1;
+  for (const length of lengths) {
+    starts.push(offset);
+    offset += length;
+  }
+  return { starts: numbers(starts), lengths: numbers(lengths) };
+}
+
 /**
- * Concatenates byte strings, with the 1-based start and the length of each (SQL substring positions). Parts that
- * already lie end to end in one buffer (a block's leaves, TreeState.leavesData) are sent as that buffer, uncopied.
+ * Concatenates byte strings, with their substring positions. Parts that already lie end to end in one buffer (a
+ * block's leaves, TreeState.leavesData) are sent as that buffer, uncopied.
  */
 function packed(parts: readonly Uint8Array[]): { bytes: Buffer; starts: string; lengths: string } {
-  const starts: number[] = [];
-  const lengths: number[] = [];
   const first = parts[0];
-  let adjacent = true;
   let offset = 0;
+  let adjacent = true;
   for (const part of parts) {
     adjacent &&= part.buffer === first?.buffer && part.byteOffset === first.byteOffset + offset;
-    starts.push(offset + 1);
-    lengths.push(part.length);
     offset += part.length;
   }
   const bytes = first && adjacent ? Buffer.from(first.buffer, first.byteOffset, offset) : Buffer.concat(parts);
-  return { bytes, starts: numbers(starts), lengths: numbers(lengths) };
+  return { bytes, ...substrings(parts.map((part) => part.length)) };
 }
 
 /** The same for strings, as their UTF-8 bytes (one buffer for all of them, not one per string). */
 function packedText(values: readonly string[]): { bytes: Buffer; starts: string; lengths: string } {
-  const starts: number[] = [];
-  const lengths: number[] = [];
-  let offset = 0;
-  for (const value of values) {
-    const length = Buffer.byteLength(value, 'utf8');
-    starts.push(offset + 1);
-    lengths.push(length);
-    offset += length;
-  }
-  return { bytes: Buffer.from(values.join(''), 'utf8'), starts: numbers(starts), lengths: numbers(lengths) };
+  const lengths = values.map((value) => Buffer.byteLength(value, 'utf8'));
+  return { bytes: Buffer.from(values.join(''), 'utf8'), ...substrings(lengths) };
 }
 
 const bytes = (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength);

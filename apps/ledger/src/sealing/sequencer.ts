@@ -18,9 +18,9 @@ export interface AcceptedEvent {
   canonicalEvent: Uint8Array;
 }
 
+/** A block's leaves built ahead, for the first index it was expected to start at. */
 interface PreparedLeaves {
   firstIndex: number;
-  events: readonly AcceptedEvent[];
   data: Uint8Array[];
   hashes: Uint8Array[];
 }
@@ -179,7 +179,7 @@ export class Sequencer {
   /** The leaves of a block that starts at `firstIndex`: their data (one buffer, TreeState.leavesData) and hashes. */
   private prepareLeaves(firstIndex: number, events: readonly AcceptedEvent[]): PreparedLeaves {
     const data = this.tree.leavesData(firstIndex, events);
-    return { firstIndex, events, data, hashes: data.map(leafHash) };
+    return { firstIndex, data, hashes: data.map(leafHash) };
   }
 
   private async seal(batch: readonly AcceptedEvent[]): Promise<void> {
@@ -223,7 +223,8 @@ export class Sequencer {
 
   /**
    * Builds, signs and commits the next block of these events and advances the tree; null, with nothing written
-   * and the tree unchanged, when the log already holds one of their event ids.
+   * and the tree unchanged, when the log already holds one of their event ids. `prepared`: leaves built ahead for
+   * exactly these events, used if they start at the index the tree is at.
    */
   private async trySeal(
     events: readonly AcceptedEvent[],
@@ -232,9 +233,7 @@ export class Sequencer {
     const height = this.tree.nextHeight;
     const firstLeafIndex = this.tree.size;
     const ready =
-      prepared && prepared.events === events && prepared.firstIndex === firstLeafIndex
-        ? prepared
-        : this.prepareLeaves(firstLeafIndex, events);
+      prepared && prepared.firstIndex === firstLeafIndex ? prepared : this.prepareLeaves(firstLeafIndex, events);
     const data = ready.data;
     const leaves: StoredLeaf[] = events.map((event, offset) => ({
       index: firstLeafIndex + offset,
