@@ -14,10 +14,11 @@ export const BLOCK_MAX_AGE_MS = 100;
 /** Largest accepted event envelope; larger ones are dead-lettered (LEDGER.EVENT_TOO_LARGE). */
 export const EVENT_MAX_BYTES = 256 * 1024;
 /**
- * Threads that admit events (JSON, envelope, proof of origin, canonical form) beside the one that seals: on two
- * cores, one (npm run bench:ledger, docs/perf.md). 0 admits on the main thread.
+ * Threads that admit events (JSON, envelope, proof of origin, canonical form) beside the one that seals: two on two
+ * cores, since the sealing thread is about half busy while one worker is saturated (npm run bench:ledger,
+ * docs/perf.md). 0 admits on the main thread.
  */
-export const ADMISSION_WORKERS = 1;
+export const ADMISSION_WORKERS = 2;
 
 const list = z.string().transform((value) =>
   value

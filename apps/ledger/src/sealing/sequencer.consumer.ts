@@ -128,20 +128,13 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     if (this.stopping) return this.release(messages.length);
     const key = `${topic}:${partition}`;
     const accepted: AcceptedEvent[] = [];
-    const acceptedIds = new Set<string>();
     const rejected: Array<{ message: KafkaMessage; code: string; reason: string }> = [];
-    for (const [i, message] of messages.entries()) {
+    // An id twice in the batch (or already waiting for its block) is queued once: Sequencer.enqueue skips it.
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as KafkaMessage;
       const verdict = verdicts[i] as Admission;
-      if (verdict.ok) {
-        // Once per batch; the sequencer skips what already waits for its block (a batch delivered again).
-        const eventId = verdict.event.eventId;
-        if (!acceptedIds.has(eventId)) {
-          acceptedIds.add(eventId);
-          accepted.push({ ...verdict.event, topic, partition, offset: message.offset });
-        }
-      } else {
-        rejected.push({ message, code: verdict.code, reason: verdict.reason });
-      }
+      if (verdict.ok) accepted.push({ ...verdict.event, topic, partition, offset: message.offset });
+      else rejected.push({ message, code: verdict.code, reason: verdict.reason });
     }
     // Before anything of this batch can be committed: one produce request for all its dead letters (a flood of
     // bad events must not cost a round trip each).
@@ -196,12 +189,17 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
         { key: String(announcement.height), value: JSON.stringify(envelope) },
       ]);
     }
+    // A block holds runs of events of one partition: the key and state are looked up once per run.
     const sealedUpTo = new Map<string, bigint>();
+    let run: { key: string; state: { unsealed: number }; topic: string; partition: number } | undefined;
     for (const event of events) {
-      const key = `${event.topic}:${event.partition}`;
-      this.partitionState(key).unsealed -= 1;
+      if (event.topic !== run?.topic || event.partition !== run.partition) {
+        const key = `${event.topic}:${event.partition}`;
+        run = { key, state: this.partitionState(key), topic: event.topic, partition: event.partition };
+      }
+      run.state.unsealed -= 1;
       const offset = BigInt(event.offset);
-      if ((sealedUpTo.get(key) ?? -1n) < offset) sealedUpTo.set(key, offset);
+      if ((sealedUpTo.get(run.key) ?? -1n) < offset) sealedUpTo.set(run.key, offset);
     }
     await this.commitSafeOffsets(sealedUpTo);
   }
