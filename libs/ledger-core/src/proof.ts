@@ -182,7 +182,9 @@ export function verifyInclusion(
  * same tree stops hashing where it reaches a node already shown.
  */
 export class ProvenNodes {
-  private readonly nodes = new Map<string, Uint8Array>();
+  /** By level, then index (numbers as keys: no key string built per look-up). */
+  private readonly levels: Array<Map<number, Uint8Array>> = [];
+  private stored = 0;
   /** Node hashes computed by the proofs checked in this tree so far (what remembering saves shows here). */
   hashesComputed = 0;
 
@@ -192,15 +194,17 @@ export class ProvenNodes {
   ) {}
 
   get count(): number {
-    return this.nodes.size;
+    return this.stored;
   }
 
   get(level: number, index: number): Uint8Array | undefined {
-    return this.nodes.get(`${level}/${index}`);
+    return this.levels[level]?.get(index);
   }
 
   add(level: number, index: number, hash: Uint8Array): void {
-    this.nodes.set(`${level}/${index}`, hash);
+    const nodes = (this.levels[level] ??= new Map());
+    if (!nodes.has(index)) this.stored += 1;
+    nodes.set(index, hash);
   }
 }
 
