@@ -6,7 +6,7 @@
  * key id, that note, its index and its inclusion proof, so anyone holding the producer's public key can check
  * any single event, and a consumer of many events verifies each note's signature once.
  */
-import { toBase64, utf8 } from './encoding';
+import { toBase64 } from './encoding';
 import { parseCheckpoint, signCheckpoint } from './checkpoint';
 import { canonicalBytes, canonicalMembers } from './jcs';
 import { leafHash } from './hash';
@@ -53,28 +53,21 @@ const isSigned = (name: string) => !(ORIGIN_ATTRIBUTES as readonly string[]).inc
 
 /**
  * The UTF-8 bytes of the canonical whole (`{` + every member + `}`) and of its signed part (the same without the
- * proof attributes). Encoded once: when the whole is ASCII (character offsets are byte offsets), the signed part
- * is copied out of it member by member instead of being joined and encoded a second time.
+ * proof attributes). Encoded once: the signed part is copied out of the whole's bytes member by member.
  */
 function wholeAndSigned(members: ReadonlyArray<[string, string]>): { whole: Uint8Array; signed: Uint8Array } {
-  const text = `{${members.map(([, member]) => member).join(',')}}`;
-  const whole = Buffer.from(text, 'utf8');
-  if (whole.length !== text.length) {
-    return {
-      whole,
-      signed: utf8(`{${members.flatMap(([name, member]) => (isSigned(name) ? [member] : [])).join(',')}}`),
-    };
-  }
+  const whole = Buffer.from(`{${members.map(([, member]) => member).join(',')}}`, 'utf8');
   const signed = Buffer.allocUnsafe(whole.length);
   signed[0] = OPEN_BRACE;
   let at = 1;
   let from = 1;
   for (const [name, member] of members) {
+    const length = Buffer.byteLength(member, 'utf8');
     if (isSigned(name)) {
       if (at > 1) signed[at++] = COMMA;
-      at += whole.copy(signed, at, from, from + member.length);
+      at += whole.copy(signed, at, from, from + length);
     }
-    from += member.length + 1;
+    from += length + 1;
   }
   signed[at++] = CLOSE_BRACE;
   return { whole, signed: signed.subarray(0, at) };
