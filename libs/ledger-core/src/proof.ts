@@ -201,10 +201,12 @@ export class ProvenNodes {
     return this.levels[level]?.get(index);
   }
 
+  /** Keeps a copy: a hash that is a view of a larger buffer (Buffer's shared pool) must not keep all of it alive. */
   add(level: number, index: number, hash: Uint8Array): void {
     const nodes = (this.levels[level] ??= new Map());
-    if (!nodes.has(index)) this.stored += 1;
-    nodes.set(index, hash);
+    if (nodes.has(index)) return;
+    nodes.set(index, Uint8Array.from(hash));
+    this.stored += 1;
   }
 }
 

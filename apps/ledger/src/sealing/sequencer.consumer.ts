@@ -133,8 +133,11 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as KafkaMessage;
       const verdict = verdicts[i] as Admission;
-      if (verdict.ok) accepted.push({ ...verdict.event, topic, partition, offset: message.offset });
-      else rejected.push({ message, code: verdict.code, reason: verdict.reason });
+      if (verdict.ok) {
+        // Spelled out, not spread: a spread into a literal cost ~2 µs per event here (cpu profile).
+        const { eventId, receivedAt, canonicalEvent } = verdict.event;
+        accepted.push({ eventId, receivedAt, canonicalEvent, topic, partition, offset: message.offset });
+      } else rejected.push({ message, code: verdict.code, reason: verdict.reason });
     }
     // Before anything of this batch can be committed: one produce request for all its dead letters (a flood of
     // bad events must not cost a round trip each).
