@@ -88,6 +88,20 @@ function serialize(value: unknown, path: string, depth: number, ancestors: Set<o
 const NOT_CANONICAL = new Error('not canonicalisable');
 
 /**
+ * What JSON.stringify writes other than as itself (RFC 8785 §3.2.2.2 is its string form): quote, backslash and the
+ * controls; and surrogates, which must be checked for lone ones. A string with none of them is itself in quotes.
+ */
+// eslint-disable-next-line no-control-regex -- the controls are exactly what needs escaping
+const ESCAPED_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** The canonical form of a string, without a native call when nothing in it needs escaping (most of them). */
+function quoted(text: string): string {
+  if (!ESCAPED_OR_SURROGATE.test(text)) return `"${text}"`;
+  if (!isWellFormedUnicode(text)) throw NOT_CANONICAL;
+  return JSON.stringify(text);
+}
+
+/**
  * The same form as {@link serialize}, without building a path string per member: the ledger canonicalises every
  * event it admits, and the paths were most of the cost. No cycle check either: at depth JCS_MAX_DEPTH a cycle
  * fails like any nesting that deep, and the slow path then reports it as a cycle.
@@ -95,8 +109,7 @@ const NOT_CANONICAL = new Error('not canonicalisable');
 function serializeFast(value: unknown, depth: number): string {
   switch (typeof value) {
     case 'string':
-      if (!isWellFormedUnicode(value)) throw NOT_CANONICAL;
-      return JSON.stringify(value);
+      return quoted(value);
     case 'number':
       if (!Number.isFinite(value)) throw NOT_CANONICAL;
       return JSON.stringify(value);
@@ -120,8 +133,7 @@ function serializeFast(value: unknown, depth: number): string {
   for (const key of Object.keys(value).sort()) {
     const member = value[key];
     if (member === undefined) continue;
-    if (!isWellFormedUnicode(key)) throw NOT_CANONICAL;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${serializeFast(member, depth + 1)}`;
+    out += `${first ? '' : ','}${quoted(key)}:${serializeFast(member, depth + 1)}`;
     first = false;
   }
   return `${out}}`;
