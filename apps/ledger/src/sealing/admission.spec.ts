@@ -50,7 +50,7 @@ describe('admitBytes', () => {
     expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: Buffer.from(canonicalize(event), 'utf8') });
   });
 
-  it('admits an ASCII-only event too, and refuses it changed', () => {
+  it('admits an event with ASCII-only data, and refuses it changed', () => {
     const [event] = supply.signBatch([
       { ...signedEvents(1)[0], data: { serial: 'S1', note: 'plain "quoted" \\ text' } },
     ]);
