@@ -8,12 +8,14 @@ import {
   appendToTiles,
   nodeHashesFromTiles,
   nodeHashFromTile,
+  nodeHashFromTileNodes,
   rightEdgeTileRefs,
   rootFromRightEdge,
   type Tile,
   TILE_WIDTH,
   tileForNode,
   tilePath,
+  tileNodes,
   tilesForNodes,
 } from './tiles';
 import type { NodeId } from './tree-math';
@@ -260,6 +262,51 @@ describe('proofs from tile-derived node hashes', () => {
     expect(() => nodeHashFromTile(narrow, 3, 32)).toThrow('LEDGER.TILES_INCONSISTENT');
     expect(() => nodeHashesFromTiles([{ level: 0, index: 0 }], [tile])).toThrow('LEDGER.TILE_MISSING');
     expect(() => nodeHashFromTile({ ...tile, width: 3 }, 0, 256)).toThrow(LedgerCoreError);
+  });
+});
+
+describe('a tile interior computed once (tileNodes)', () => {
+  it('holds every node of full and partial tiles at every level, equal to the recomputed hash', () => {
+    const store = new TileStore();
+    store.append(leaves(256 * 256 + 256 * 3 + 77));
+    const tiles = [...store.rows.values()];
+    // Full tiles at levels 0 and 1, partial ones of widths 77 (level 0), 3 (level 1) and 1 (level 2).
+    expect(
+      tiles
+        .map((t) => t.width)
+        .filter((w) => w < TILE_WIDTH)
+        .sort((a, b) => a - b),
+    ).toEqual([1, 3, 77]);
+    for (const tile of tiles) {
+      const interior = tileNodes(tile);
+      let expected = 0;
+      for (let k = 1; k < 8; k++) expected += Math.floor(tile.width / 2 ** k);
+      expect(interior.rows.length).toBe(expected * HASH_SIZE);
+      for (let k = 0; k < 8; k++) {
+        const span = 2 ** k;
+        for (let i = 0; (i + 1) * span <= tile.width; i++) {
+          const level = tile.level * 8 + k;
+          const index = (tile.index * TILE_WIDTH) / span + i;
+          expect(toHex(nodeHashFromTileNodes(interior, level, index))).toBe(
+            toHex(nodeHashFromTile(tile, level, index)),
+          );
+        }
+      }
+    }
+    const full = tileNodes(store.rows.get('0/0') as Tile);
+    expect(full.rows.length).toBe(254 * HASH_SIZE);
+  });
+
+  it('refuses the wrong tile and a node the tile is too narrow for', () => {
+    const store = new TileStore();
+    store.append(leaves(600));
+    const interior = tileNodes(store.rows.get('0/1') as Tile);
+    expect(() => nodeHashFromTileNodes(interior, 0, 3)).toThrow('LEDGER.TILES_INCONSISTENT');
+    const edge = tileNodes(store.edge[0] as Tile); // 0/2, width 88
+    expect(() => nodeHashFromTileNodes(edge, 7, 4)).toThrow('LEDGER.TILES_INCONSISTENT');
+    expect(() => nodeHashFromTileNodes(edge, 3, 64 + 11)).toThrow('LEDGER.TILES_INCONSISTENT');
+    expect(toHex(nodeHashFromTileNodes(edge, 3, 64 + 10))).toBe(toHex(nodeHashFromTile(store.edge[0] as Tile, 3, 74)));
+    expect(() => tileNodes({ level: 0, index: 0, width: 2, hashes: new Uint8Array(32) })).toThrow(LedgerCoreError);
   });
 });
 

@@ -2,24 +2,26 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   appendToTiles,
   GENESIS_PREVIOUS_HASH,
-  nodeHashesFromTiles,
+  nodeHashFromTileNodes,
   rightEdgeTileRefs,
+  tileForNode,
+  tileNodes,
   tilesForNodes,
   TILE_WIDTH,
   type NodeId,
   type Tile,
   type TileRef,
   type TileAppendResult,
+  type TileNodes,
 } from '@medledger/ledger-core';
 import { LedgerRepository, type StoredBlock } from './ledger.repository';
 
 /**
- * Full tiles kept in memory for proofs: 8 KiB each, so 4,096 of them are 32 MiB and cover the level-0 tiles of a
- * million leaves (every level above is 256 times smaller).
+ * Full tiles kept in memory for proofs: 8 KiB each, plus 8 KiB of inner node hashes once a proof has used one, so
+ * 4,096 of them are at most 64 MiB and cover the level-0 tiles of a million leaves (every level above is 256 times
+ * smaller).
  */
 export const FULL_TILE_CACHE_SIZE = 4_096;
-/** Subtree hashes kept once computed for a proof (about 150 bytes each with the map entry: 15 MiB). */
-export const NODE_MEMO_SIZE = 100_000;
 
 /** What every leaf's data begins with, before its event's canonical bytes. */
 const LEAF_PREFIX = Buffer.from('{"event":', 'utf8');
@@ -112,29 +114,7 @@ export class TreeState implements OnModuleInit {
    */
   async nodeHashes(nodes: readonly NodeId[]): Promise<Uint8Array[]> {
     if (nodes.length === 0) return [];
-    // A complete subtree's hash never changes: the ones computed before come from memory; a node high in its tile
-    // costs up to 255 SHA-256 to recompute from the tile's bottom row.
-    const hashes = nodes.map((node) => this.nodeMemo.get(`${node.level}/${node.index}`));
-    const toCompute = nodes.filter((_, i) => hashes[i] === undefined);
-    if (toCompute.length > 0) {
-      const computed = await this.computeNodeHashes(toCompute);
-      let next = 0;
-      hashes.forEach((hash, i) => {
-        if (hash !== undefined) return;
-        const node = nodes[i] as NodeId;
-        const value = computed[next++] as Uint8Array;
-        hashes[i] = value;
-        this.nodeMemo.set(`${node.level}/${node.index}`, value);
-        if (this.nodeMemo.size > NODE_MEMO_SIZE) this.nodeMemo.delete(this.nodeMemo.keys().next().value as string);
-      });
-    }
-    return hashes as Uint8Array[];
-  }
-
-  private readonly nodeMemo = new Map<string, Uint8Array>();
-
-  private async computeNodeHashes(nodes: readonly NodeId[]): Promise<Uint8Array[]> {
-    const found: Tile[] = [];
+    const tiles = new Map<string, Tile>();
     const missing: TileRef[] = [];
     for (const ref of tilesForNodes(nodes)) {
       const key = `${ref.level}/${ref.index}`;
@@ -143,17 +123,35 @@ export class TreeState implements OnModuleInit {
       if (cached) {
         this.fullTiles.delete(key); // most recently used last
         this.fullTiles.set(key, cached);
-        found.push(cached);
-      } else if (edge) found.push(edge);
+        tiles.set(key, cached);
+      } else if (edge) tiles.set(key, edge);
       else missing.push(ref);
     }
     if (missing.length > 0)
       for (const tile of await this.repository.tiles(missing)) {
-        found.push(tile);
+        tiles.set(`${tile.level}/${tile.index}`, tile);
         if (tile.width === TILE_WIDTH) this.remember(tile);
       }
-    return nodeHashesFromTiles(nodes, found);
+    return nodes.map((node) => {
+      const ref = tileForNode(node);
+      const tile = tiles.get(`${ref.level}/${ref.index}`);
+      if (!tile) throw new Error(`tile ${ref.level}/${ref.index} is not stored at tree size ${this.size}`);
+      return nodeHashFromTileNodes(this.interior(tile), node.level, node.index);
+    });
   }
+
+  /**
+   * A tile's inner node hashes, computed the first time a proof needs one of them and kept as long as the tile
+   * is (a cached full tile, or the current right edge): a node high in its tile would otherwise cost up to 255
+   * SHA-256 per proof, and a hash per node kept apart would cost the garbage collector far more than one buffer.
+   */
+  private interior(tile: Tile): TileNodes {
+    let nodes = this.interiors.get(tile);
+    if (!nodes) this.interiors.set(tile, (nodes = tileNodes(tile)));
+    return nodes;
+  }
+
+  private readonly interiors = new WeakMap<Tile, TileNodes>();
 
   private readonly fullTiles = new Map<string, Tile>();
 
