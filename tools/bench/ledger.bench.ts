@@ -35,6 +35,9 @@
  *    sample is verified against the signed checkpoint.
  * 4. raw ceiling: after the ledger is stopped, a bare kafkajs consumer (fresh group, from the beginning,
  *    eachBatch only counts) reads topic A; the rate is measured the same way, first batch to last.
+ * 5. parse-and-hash floor: another fresh consumer reads topic A and does only JSON.parse and one SHA-256 per
+ *    event, the least any ledger must do; its rate and CPU per event show how far below the raw ceiling even
+ *    that falls on this machine.
  */
 import { Agent, get as httpGet } from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -628,8 +631,18 @@ async function proofPhase(ledger: LedgerProcess): Promise<ProofResult> {
   return { sequential: summary(sequential), concurrent: summary(concurrent), concurrentPerSec, verified };
 }
 
-async function rawConsume(kafka: Kafka, topic: string, expected: number, suffix: string): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${suffix}`, maxWaitTimeInMs: 100 });
+/**
+ * What a consumer of the same topic reaches when it does nothing with a message (`work` undefined: the ceiling
+ * the issue names) or only `work` with each one. Measured from the first batch to the last.
+ */
+async function consumeRate(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  groupId: string,
+  work?: (value: Buffer) => void,
+): Promise<{ perSec: number; cpuMicrosPerEvent: number }> {
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let count = 0;
@@ -637,8 +650,10 @@ async function rawConsume(kafka: Kafka, topic: string, expected: number, suffix:
   let lastAt = 0;
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const cpuBefore = process.cpuUsage();
   await consumer.run({
     eachBatch: async ({ batch }) => {
+      if (work) for (const message of batch.messages) work(message.value as Buffer);
       count += batch.messages.length;
       lastAt = performance.now();
       first ??= { at: lastAt, count };
@@ -646,12 +661,26 @@ async function rawConsume(kafka: Kafka, topic: string, expected: number, suffix:
     },
   });
   const timeout = sleep(Math.max(120_000, expected / 100)).then(() => {
-    throw new Error(`raw consumer read ${count} of ${expected}`);
+    throw new Error(`consumer ${groupId} read ${count} of ${expected}`);
   });
   await Promise.race([done, timeout]);
+  const cpu = process.cpuUsage(cpuBefore);
   await consumer.disconnect();
-  if (!first || lastAt === first.at) return NaN;
-  return (count - first.count) / ((lastAt - first.at) / 1000);
+  const cpuMicrosPerEvent = (cpu.user + cpu.system) / count;
+  if (!first || lastAt === first.at) return { perSec: NaN, cpuMicrosPerEvent };
+  return { perSec: (count - first.count) / ((lastAt - first.at) / 1000), cpuMicrosPerEvent };
+}
+
+/**
+ * The least any ledger must do with an event, and no more: parse its JSON and hash its bytes once (SHA-256). No
+ * schema, canonical form, signature, proof of origin, tree or storage. Its rate bounds what sealing can reach on
+ * this machine from above, far more tightly than the bare consume rate.
+ */
+function parseAndHash(value: Buffer): void {
+  const event = JSON.parse(value.toString('utf8')) as { id?: unknown };
+  if (event.id === undefined || createHash('sha256').update(value).digest().length !== 32) {
+    throw new Error('floor: an event without an id');
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ main
@@ -776,7 +805,10 @@ async function main(): Promise<void> {
 
     // 4. Raw consume ceiling of topic A.
     say(`raw consume of ${topicA}...`);
-    const rawConsumePerSec = await rawConsume(kafka, topicA, EVENTS, suffix);
+    const raw = await consumeRate(kafka, topicA, EVENTS, `bench-raw-${suffix}`);
+    const rawConsumePerSec = raw.perSec;
+    say(`parse-and-hash floor on ${topicA}...`);
+    const floor = await consumeRate(kafka, topicA, EVENTS, `bench-floor-${suffix}`, parseAndHash);
 
     const ratio = sealedPerSec / rawConsumePerSec;
     const blockMaxEvents = Number(BLOCK_ENV['LEDGER_BLOCK_MAX_EVENTS'] ?? 2_000);
@@ -795,6 +827,8 @@ async function main(): Promise<void> {
       ['sealed events/s (sustained)', '>= 20000', String(round(sealedPerSec)), pass(sealedPerSec >= 20_000)],
       ['raw consume events/s', '', String(round(rawConsumePerSec)), ''],
       ['sealed / raw', '>= 50%', `${round(ratio * 100, 1)}%`, pass(ratio >= 0.5)],
+      ['parse+hash floor events/s (no ledger)', '', String(round(floor.perSec)), ''],
+      ['parse+hash floor / raw', '', `${round((floor.perSec / rawConsumePerSec) * 100, 1)}%`, ''],
       [
         `publish→sealed p50 @ ${RATE}/s`,
         '',
@@ -827,6 +861,8 @@ async function main(): Promise<void> {
           `(${round(eventsB / (blocksB || 1))} events average, seal ${round(sealMsB, 1)} ms average), ` +
           `p90 ${round(latency.p90, 1)} ms, max ${round(latency.max, 1)} ms, produce ack p99 ${round(ack.p99, 1)} ms`,
         `proofs: ${proofs.verified} sampled proofs verified against the checkpoint; concurrent ${round(proofs.concurrentPerSec)} req/s`,
+        `consumer CPU in this process: raw ${round(raw.cpuMicrosPerEvent, 1)} µs/event, parse+hash floor ` +
+          `${round(floor.cpuMicrosPerEvent, 1)} µs/event (one thread each)`,
         '',
       ].join('\n'),
     );
@@ -835,6 +871,10 @@ async function main(): Promise<void> {
       sealedPerSec: round(sealedPerSec),
       rawConsumePerSec: round(rawConsumePerSec),
       ratio: round(ratio, 3),
+      floorParseHashPerSec: round(floor.perSec),
+      floorRatio: round(floor.perSec / rawConsumePerSec, 3),
+      rawCpuMicrosPerEvent: round(raw.cpuMicrosPerEvent, 1),
+      floorCpuMicrosPerEvent: round(floor.cpuMicrosPerEvent, 1),
       publishToSealedP50Ms: round(latency.p50, 1),
       publishToSealedP99Ms: round(latency.p99, 1),
       fixedRatePerSec: RATE,
