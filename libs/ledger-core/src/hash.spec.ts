@@ -1,5 +1,5 @@
 import { fromHex, toHex, utf8 } from './encoding';
-import { EMPTY_ROOT, emptyRootHash, leafHash, nodeHash, sha256 } from './hash';
+import { copyHash, EMPTY_ROOT, emptyRootHash, leafHash, nodeHash, sha256 } from './hash';
 
 // Known answers from transparency-dev/merkle rfc6962/rfc6962_test.go (TestRFC6962Hasher).
 describe('RFC 6962 hashing (RFC 6962 §2.1)', () => {
@@ -37,5 +37,30 @@ describe('RFC 6962 hashing (RFC 6962 §2.1)', () => {
     const copy = emptyRootHash();
     copy[0] = 0;
     expect(emptyRootHash()).toEqual(fromHex('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'));
+  });
+});
+
+describe('hashes kept in shared slabs', () => {
+  it('each hash owns its 32 bytes: changing one changes no other, across slab boundaries', () => {
+    const hashes = Array.from({ length: 600 }, (_, i) => leafHash(utf8(`leaf ${i}`)));
+    const copies = hashes.map((hash) => toHex(hash));
+    const first = hashes[0] as Uint8Array;
+    first.fill(0xff);
+    expect(hashes.slice(1).map((hash) => toHex(hash))).toEqual(copies.slice(1));
+    expect(hashes.every((hash) => hash.length === 32 && !(hash instanceof Buffer))).toBe(true);
+  });
+
+  it('copyHash shares nothing with its input', () => {
+    const hash = nodeHash(leafHash(utf8('a')), leafHash(utf8('b')));
+    const copy = copyHash(hash);
+    expect(toHex(copy)).toBe(toHex(hash));
+    hash[0] = (hash[0] as number) ^ 1;
+    expect(toHex(copy)).not.toBe(toHex(hash));
+  });
+
+  it('a large leaf is hashed whole (the scratch buffer grows)', () => {
+    const data = new Uint8Array(100_000).fill(7);
+    expect(toHex(leafHash(data))).toBe(toHex(sha256(new Uint8Array([0]), data)));
+    expect(toHex(leafHash(utf8('x')))).toBe(toHex(sha256(new Uint8Array([0]), utf8('x'))));
   });
 });

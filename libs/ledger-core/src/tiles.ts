@@ -1,6 +1,6 @@
 import { concatBytes } from './encoding';
 import { LedgerCoreError, LedgerErrorCode } from './errors';
-import { HASH_SIZE, nodeHash } from './hash';
+import { copyHash, HASH_SIZE, nodeHash } from './hash';
 import { assertCount, assertHash, rootFromFrontier } from './merkle';
 import { type BigNode, isCount, isNodeId, MAX_TREE_SIZE, type NodeId } from './tree-math';
 
@@ -149,7 +149,7 @@ export function nodeHashFromTile(tile: Tile, level: number, index: number): Uint
       `node ${level}/${index} needs width ${slot.offset + slot.count}, tile has ${tile.width}`,
     );
   }
-  return perfectRoot(entries(tile, slot.offset, slot.count)).slice();
+  return copyHash(perfectRoot(entries(tile, slot.offset, slot.count)));
 }
 
 /**
@@ -265,7 +265,7 @@ function edgeRows(size: number, rightEdge: readonly Tile[]): Uint8Array[][] {
     );
   }
   const rows: Uint8Array[][] = [];
-  for (const tile of sorted) rows[tile.level] = entries(tile).map((hash) => hash.slice());
+  for (const tile of sorted) rows[tile.level] = entries(tile).map(copyHash);
   return rows;
 }
 
@@ -352,7 +352,7 @@ export function appendToTiles(input: TileAppendInput): TileAppendResult {
     push(level + 1, perfectRoot(row));
   };
 
-  for (const hash of leafHashes) push(0, hash.slice());
+  for (const hash of leafHashes) push(0, copyHash(hash));
 
   const edge: Tile[] = [];
   rows.forEach((row, level) => {
