@@ -6,6 +6,7 @@ import { logLevel } from 'kafkajs';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadServiceConfig, type ServiceConfig, type ServiceName } from './config/config';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { ConsumerLifecycle } from './kafka/consumer-lifecycle';
 import { kafkaLogCreator } from './kafka/kafka-logging';
 
 /**
@@ -19,7 +20,10 @@ export const CONSUMER_GROUP_TIMEOUTS = {
   heartbeatInterval: 1_000,
 } as const;
 
-export function kafkaTransportOptions(config: ServiceConfig): MicroserviceOptions {
+export function kafkaTransportOptions(
+  config: ServiceConfig,
+  restartOnFailure: () => Promise<boolean> = async () => true,
+): MicroserviceOptions {
   return {
     transport: Transport.KAFKA,
     options: {
@@ -36,6 +40,8 @@ export function kafkaTransportOptions(config: ServiceConfig): MicroserviceOption
         // (measured: 5 s default → ~5 s SIGTERM-to-exit; data still returns as soon as it arrives).
         maxWaitTimeInMs: 1_000,
         ...CONSUMER_GROUP_TIMEOUTS,
+        // kafkajs's default for consumers (5 retries), plus: no restart once the application is closing.
+        retry: { retries: 5, restartOnFailure },
       },
       // Nest appends "-server" to ids by default; ours are exactly what the configuration says.
       postfixId: '',
@@ -67,7 +73,9 @@ export async function createServiceApp(rootModule: DynamicModule, config: Servic
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
-  app.connectMicroservice<MicroserviceOptions>(kafkaTransportOptions(config));
+  app.connectMicroservice<MicroserviceOptions>(
+    kafkaTransportOptions(config, app.get(ConsumerLifecycle).restartOnFailure),
+  );
   // Module init (topics created, producer and database connected) before the consumer starts.
   await app.init();
   await app.startAllMicroservices();

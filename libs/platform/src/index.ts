@@ -4,6 +4,7 @@ export * from './diagnostics/ping-store';
 export * from './http/problem';
 export * from './http/problem-details.filter';
 export * from './kafka/kafka.gateway';
+export * from './kafka/consumer-lifecycle';
 export * from './metrics/metrics';
 export * from './platform.module';
 export * from './prisma/prisma';

@@ -10,6 +10,7 @@ import { DiagnosticsPrisma, PING_STORE, PrismaPingStore } from './diagnostics/pi
 import { jsonBodyParser } from './http/json-body';
 import { HealthController } from './health/health.controller';
 import { KAFKA_TOPICS, KafkaGateway } from './kafka/kafka.gateway';
+import { ConsumerLifecycle } from './kafka/consumer-lifecycle';
 import { HttpMetricsMiddleware, MetricsController, MetricsRegistry } from './metrics/metrics';
 import { PRISMA, PrismaClientLike, providePrisma } from './prisma/prisma';
 import { SERVICE_CONFIG } from './tokens';
@@ -79,6 +80,7 @@ export class PlatformModule implements NestModule {
         { provide: SERVICE_CONFIG, useValue: config },
         { provide: KAFKA_TOPICS, useValue: [DIAGNOSTICS_TOPIC, ...(options.topics ?? [])] },
         KafkaGateway,
+        ConsumerLifecycle,
         MetricsRegistry,
         ...providePrisma(options.prisma),
         {
@@ -87,7 +89,7 @@ export class PlatformModule implements NestModule {
           useFactory: (prisma: DiagnosticsPrisma) => new PrismaPingStore(prisma),
         },
       ],
-      exports: [SERVICE_CONFIG, KafkaGateway, MetricsRegistry, PRISMA],
+      exports: [SERVICE_CONFIG, KafkaGateway, ConsumerLifecycle, MetricsRegistry, PRISMA],
     };
   }
 

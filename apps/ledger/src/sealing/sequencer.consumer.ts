@@ -9,6 +9,7 @@ import { Consumer, Kafka, logLevel, type EachBatchPayload, type KafkaMessage } f
 import { blockSealedEnvelope, LEDGER_BLOCKS_TOPIC, type BlockSealedData } from '@medledger/contracts';
 import {
   CONSUMER_GROUP_TIMEOUTS,
+  ConsumerLifecycle,
   KafkaGateway,
   SERVICE_CONFIG,
   kafkaLogCreator,
@@ -57,6 +58,7 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     private readonly admission: EventAdmission,
     private readonly kafka: KafkaGateway,
     private readonly metrics: LedgerMetrics,
+    lifecycle: ConsumerLifecycle,
   ) {
     const client = new Kafka({
       clientId: `${config.KAFKA_CLIENT_ID}-sequencer`,
@@ -69,6 +71,8 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
       ...CONSUMER_GROUP_TIMEOUTS,
+      // kafkajs's default for consumers (5 retries), plus: no restart once the application is closing.
+      retry: { retries: 5, restartOnFailure: lifecycle.restartOnFailure },
     });
     sequencer.setListener(this);
   }
