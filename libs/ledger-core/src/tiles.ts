@@ -129,13 +129,8 @@ function entries(tile: Tile, from = 0, count = tile.width): Uint8Array[] {
   return out;
 }
 
-/**
- * The hash of node (level, index), recomputed from the bottom row of the tile that holds it: the node sits k =
- * level − 8L Merkle levels above that row (0 ≤ k ≤ 7) and spans 2^k of its entries. Throws if the tile is not the
- * node's tile or is too narrow (the node is not complete in it).
- */
-export function nodeHashFromTile(tile: Tile, level: number, index: number): Uint8Array {
-  assertTile(tile, 'tile');
+/** Where node (level, index) lies in `tile`; throws if the tile is not the node's tile or is too narrow for it. */
+function slotIn(tile: Tile, level: number, index: number): Slot {
   const slot = slotOf(toBigNode({ level, index }, 'node'));
   if (tile.level !== slot.level || BigInt(tile.index) !== slot.index) {
     throw new LedgerCoreError(
@@ -149,6 +144,17 @@ export function nodeHashFromTile(tile: Tile, level: number, index: number): Uint
       `node ${level}/${index} needs width ${slot.offset + slot.count}, tile has ${tile.width}`,
     );
   }
+  return slot;
+}
+
+/**
+ * The hash of node (level, index), recomputed from the bottom row of the tile that holds it: the node sits k =
+ * level − 8L Merkle levels above that row (0 ≤ k ≤ 7) and spans 2^k of its entries. Throws if the tile is not the
+ * node's tile or is too narrow (the node is not complete in it).
+ */
+export function nodeHashFromTile(tile: Tile, level: number, index: number): Uint8Array {
+  assertTile(tile, 'tile');
+  const slot = slotIn(tile, level, index);
   return copyHash(perfectRoot(entries(tile, slot.offset, slot.count)));
 }
 
@@ -191,19 +197,7 @@ export function tileNodes(tile: Tile): TileNodes {
  */
 export function nodeHashFromTileNodes(nodes: TileNodes, level: number, index: number): Uint8Array {
   const { tile, rows } = nodes;
-  const slot = slotOf(toBigNode({ level, index }, 'node'));
-  if (tile.level !== slot.level || BigInt(tile.index) !== slot.index) {
-    throw new LedgerCoreError(
-      LedgerErrorCode.TILES_INCONSISTENT,
-      `node ${level}/${index} is in tile ${slot.level}/${slot.index}, not ${tile.level}/${tile.index}`,
-    );
-  }
-  if (tile.width < slot.offset + slot.count) {
-    throw new LedgerCoreError(
-      LedgerErrorCode.TILES_INCONSISTENT,
-      `node ${level}/${index} needs width ${slot.offset + slot.count}, tile has ${tile.width}`,
-    );
-  }
+  const slot = slotIn(tile, level, index);
   const k = level - tile.level * TILE_HEIGHT;
   const position = slot.offset / slot.count;
   if (k === 0) return tile.hashes.subarray(position * HASH_SIZE, (position + 1) * HASH_SIZE);
