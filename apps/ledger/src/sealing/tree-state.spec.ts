@@ -5,6 +5,7 @@ import {
   leafData,
   leafHash,
   nodeHashesFromTiles,
+  type Tile,
 } from '@medledger/ledger-core';
 import type { LedgerRepository, StoredBlock } from './ledger.repository';
 import { TreeState } from './tree-state';
@@ -44,7 +45,7 @@ describe('TreeState.leavesData', () => {
   });
 });
 
-/** Proofs from memory (full tiles, memoised subtree hashes) must equal proofs from the stored tiles. */
+/** Proofs from memory (full tiles and each tile's inner hashes, computed once) must equal those from stored tiles. */
 describe('TreeState.nodeHashes', () => {
   const SIZE = 1_000;
   const leaves = Array.from({ length: SIZE }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
@@ -68,9 +69,30 @@ describe('TreeState.nodeHashes', () => {
       const expected = nodeHashesFromTiles(nodes, stored.values());
       reads.length = 0;
       expect(await cold.nodeHashes(nodes)).toEqual(expected);
-      expect(await cold.nodeHashes(nodes)).toEqual(expected); // memoised
+      expect(await cold.nodeHashes(nodes)).toEqual(expected); // from the tiles' inner hashes
       expect(await warm.nodeHashes(nodes)).toEqual(expected);
       expect(reads.length).toBeLessThanOrEqual(1); // the cold tree's first call only
     }
+  });
+
+  it('stays right as blocks replace the right edge whose inner hashes proofs already used', async () => {
+    const all = Array.from({ length: 3 * 256 + 40 }, (_, i) => leafHash(Buffer.from(`grown ${i}`)));
+    const rows = new Map<string, Tile>();
+    const grown = new TreeState({
+      tiles: (refs: ReadonlyArray<{ level: number; index: number }>) =>
+        Promise.resolve(refs.flatMap((ref) => rows.get(`${ref.level}/${ref.index}`) ?? [])),
+    } as unknown as LedgerRepository);
+    // Blocks of 1, 2, 3, … leaves: the level-0 edge tile changes width on every block and fills up three times.
+    for (let size = 0, block = 1, height = 0; size < all.length; size += block, block += 1, height += 1) {
+      const result = grown.prepareAppend(all.slice(size, Math.min(all.length, size + block)));
+      for (const tile of result.upserts) rows.set(`${tile.level}/${tile.index}`, tile);
+      grown.commitAppend(result, { height, hash: new Uint8Array(32) } as StoredBlock);
+      const current = grown.size;
+      for (const index of new Set([0, current - 1, Math.floor(current / 2), Math.max(0, current - 7)])) {
+        const nodes = inclusionProofNodes(index, current).ids;
+        expect(await grown.nodeHashes(nodes)).toEqual(nodeHashesFromTiles(nodes, rows.values()));
+      }
+    }
+    expect(grown.size).toBe(all.length);
   });
 });
