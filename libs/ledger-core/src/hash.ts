@@ -5,36 +5,37 @@ export const HASH_SIZE = 32;
 
 /**
  * Where digests are kept. node:crypto returns each digest in a Buffer over an ArrayBuffer of its own, an external
- * allocation the garbage collector tracks and sweeps, and that costs more than hashing a node: measured here (Node
- * 20.20), a 65-byte node hash took 0.9–1.4 µs returned as a Buffer and 0.4 µs returned as a 'binary' (latin1) string (a
- * lossless byte-per-character copy) written into a slab. Each hash is a view of its own 32 bytes of a slab, so
- * writing to one never changes another; a slab stays allocated while any of its hashes is reachable, so callers
- * that keep a few hashes for a long time among many short-lived ones should keep copies (`Uint8Array.slice`).
+ * allocation the garbage collector tracks and sweeps, and that costs more than hashing a node: measured here
+ * (Node 20.20), a 65-byte node hash took 0.9–1.4 µs returned as a Buffer and 0.4 µs returned as a 'binary'
+ * (latin1: one character per byte, lossless) string written into a slab. Each hash is a view of its own 32 bytes of
+ * a slab, so writing to one never changes another; a slab stays allocated while any of its hashes is reachable, so
+ * callers that keep a few hashes for a long time among many short-lived ones should keep copies (`slice`).
  */
 const SLAB_BYTES = 256 * HASH_SIZE;
 let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
 let slabUsed = 0;
 
-function inSlab(digest: string): Uint8Array {
+/** The next free 32 bytes of the current slab (a new slab when it is full), as their offset in `slab`. */
+function claimSlot(): number {
   if (slabUsed === SLAB_BYTES) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     slabUsed = 0;
   }
   const at = slabUsed;
-  slab.write(digest, at, HASH_SIZE, 'latin1');
   slabUsed += HASH_SIZE;
+  return at;
+}
+
+function inSlab(digest: string): Uint8Array {
+  const at = claimSlot();
+  slab.write(digest, at, HASH_SIZE, 'latin1');
   return new Uint8Array(slab.buffer, slab.byteOffset + at, HASH_SIZE);
 }
 
 /** A copy of a 32-byte hash that shares nothing with `hash` (kept in a slab, see above). */
 export function copyHash(hash: Uint8Array): Uint8Array {
-  if (slabUsed === SLAB_BYTES) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const at = slabUsed;
+  const at = claimSlot();
   slab.set(hash.subarray(0, HASH_SIZE), at);
-  slabUsed += HASH_SIZE;
   return new Uint8Array(slab.buffer, slab.byteOffset + at, HASH_SIZE);
 }
 
