@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { logLevel } from 'kafkajs';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadServiceConfig, type ServiceConfig, type ServiceName } from './config/config';
+import { ServiceExpressAdapter } from './http/express-adapter';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { ConsumerLifecycle } from './kafka/consumer-lifecycle';
 import { kafkaLogCreator } from './kafka/kafka-logging';
@@ -59,7 +60,11 @@ export function kafkaTransportOptions(
  */
 export async function createServiceApp(rootModule: DynamicModule, config: ServiceConfig): Promise<INestApplication> {
   // bodyParser off: PlatformModule mounts its own (see json-body.ts).
-  const app = await NestFactory.create(rootModule, { bufferLogs: true, bodyParser: false });
+  // Requests built with Express's prototypes from the start (see ServiceExpressAdapter).
+  const app = await NestFactory.create(rootModule, new ServiceExpressAdapter(), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ProblemDetailsFilter());
   // process.exit(0) after a clean close (instead of re-raising the signal) lets pino flush its last lines.
