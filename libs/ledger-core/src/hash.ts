@@ -57,24 +57,30 @@ const NODE_PREFIX = 0x01;
  */
 let scratch = Buffer.allocUnsafeSlow(4096);
 
+/** The scratch buffer, grown if it is shorter than `length`. */
+function scratchFor(length: number): Buffer {
+  if (length > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * scratch.length));
+  return scratch;
+}
+
 /** SPEC: RFC 6962 §2.1: MTH({d(0)}) = SHA-256(0x00 || d(0)). */
 export function leafHash(data: Uint8Array): Uint8Array {
   const length = 1 + data.length;
-  if (length > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * scratch.length));
-  scratch[0] = LEAF_PREFIX;
-  scratch.set(data, 1);
-  return inSlab(oneShotHash('sha256', scratch.subarray(0, length), 'binary'));
+  const input = scratchFor(length);
+  input[0] = LEAF_PREFIX;
+  input.set(data, 1);
+  return inSlab(oneShotHash('sha256', input.subarray(0, length), 'binary'));
 }
 
 /** SPEC: RFC 6962 §2.1: MTH(D[n]) = SHA-256(0x01 || MTH(D[0:k]) || MTH(D[k:n])). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   // The inner loop of every root, proof and tile.
   const length = 1 + left.length + right.length;
-  if (length > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * scratch.length));
-  scratch[0] = NODE_PREFIX;
-  scratch.set(left, 1);
-  scratch.set(right, 1 + left.length);
-  return inSlab(oneShotHash('sha256', scratch.subarray(0, length), 'binary'));
+  const input = scratchFor(length);
+  input[0] = NODE_PREFIX;
+  input.set(left, 1);
+  input.set(right, 1 + left.length);
+  return inSlab(oneShotHash('sha256', input.subarray(0, length), 'binary'));
 }
 
 /**

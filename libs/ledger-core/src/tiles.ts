@@ -169,12 +169,17 @@ export interface TileNodes {
   readonly rows: Uint8Array;
 }
 
+/** Hashes in rows 1 … k − 1 of a tile of `width` (where row k starts in `TileNodes.rows`). */
+function rowsBefore(width: number, k: number): number {
+  let hashes = 0;
+  for (let j = 1; j < k; j++) hashes += Math.floor(width / 2 ** j);
+  return hashes;
+}
+
 /** The interior of `tile` (see `TileNodes`); 254 hashes (8,128 bytes) for a full tile. */
 export function tileNodes(tile: Tile): TileNodes {
   assertTile(tile, 'tile');
-  let total = 0;
-  for (let k = 1; k < TILE_HEIGHT; k++) total += Math.floor(tile.width / 2 ** k);
-  const rows = new Uint8Array(total * HASH_SIZE);
+  const rows = new Uint8Array(rowsBefore(tile.width, TILE_HEIGHT) * HASH_SIZE);
   let below = tile.hashes;
   let at = 0;
   for (let k = 1; k < TILE_HEIGHT; k++) {
@@ -201,9 +206,8 @@ export function nodeHashFromTileNodes(nodes: TileNodes, level: number, index: nu
   const k = level - tile.level * TILE_HEIGHT;
   const position = slot.offset / slot.count;
   if (k === 0) return tile.hashes.subarray(position * HASH_SIZE, (position + 1) * HASH_SIZE);
-  let rowStart = 0;
-  for (let j = 1; j < k; j++) rowStart += Math.floor(tile.width / 2 ** j);
-  return rows.subarray((rowStart + position) * HASH_SIZE, (rowStart + position + 1) * HASH_SIZE);
+  const at = rowsBefore(tile.width, k) + position;
+  return rows.subarray(at * HASH_SIZE, (at + 1) * HASH_SIZE);
 }
 
 /** The hashes of `nodes`, in order, from a set of tiles (as read for `tilesForNodes(nodes)`). */

@@ -21,9 +21,10 @@ export const CONSUMER_GROUP_TIMEOUTS = {
   heartbeatInterval: 1_000,
 } as const;
 
+/** `restartOnFailure`: whether kafkajs may restart a crashed consumer (ConsumerLifecycle says no once closing). */
 export function kafkaTransportOptions(
   config: ServiceConfig,
-  restartOnFailure: () => Promise<boolean> = async () => true,
+  restartOnFailure: () => Promise<boolean>,
 ): MicroserviceOptions {
   return {
     transport: Transport.KAFKA,
