@@ -51,6 +51,7 @@ import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel, type Admin, type Consumer, type Message, type Producer } from 'kafkajs';
 import { LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
 import {
+  encodeSignedEvent,
   generateEd25519KeyPair,
   leafHash,
   OriginSigner,
@@ -96,6 +97,12 @@ const RATE_SECONDS = numberOption('rate-seconds', 15);
 const RATE_TICK_MS = numberOption('rate-tick-ms', 10);
 const PROOFS = numberOption('proofs', 2_000);
 const PROOF_CONCURRENCY = numberOption('proof-concurrency', 8);
+/**
+ * How events are written on the wire: `canonical` (RFC 8785, as the services' outbox publishes them) or `json`
+ * (JSON.stringify in the envelope's own member order: a producer that does not, which the ledger canonicalises).
+ */
+const WIRE = option('wire') ?? 'canonical';
+if (WIRE !== 'canonical' && WIRE !== 'json') throw new Error(`--wire must be canonical or json, got "${WIRE}"`);
 const BLOCK_ENV: Record<string, string> = {};
 for (const [arg, variable] of [
   ['block-max-events', 'LEDGER_BLOCK_MAX_EVENTS'],
@@ -340,7 +347,10 @@ function prepareEvents(producers: Producers, count: number, batchSize: number): 
       events.push({
         id: event['id'] as string,
         // Keyed by aggregate, as the services would, so one aggregate's events stay in order on one partition.
-        message: { key: event['aggregateid'] as string, value: Buffer.from(JSON.stringify(event)) },
+        message: {
+          key: event['aggregateid'] as string,
+          value: Buffer.from(WIRE === 'canonical' ? encodeSignedEvent(event) : JSON.stringify(event)),
+        },
       });
     }
   }
@@ -850,7 +860,7 @@ async function main(): Promise<void> {
         '',
         `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
         `kafka: ${infrastructure.mode} ${brokers.join(',')}, topic A ${PARTITIONS} partitions, compression none, acks=all`,
-        `events: ${EVENTS}, ${round(bytes / EVENTS)} bytes average on the wire (${round(unsignedBytes)} without the ` +
+        `events: ${EVENTS}, ${WIRE} JSON, ${round(bytes / EVENTS)} bytes average on the wire (${round(unsignedBytes)} without the ` +
           `proof of origin), producer batches of ${PRODUCER_BATCH} ` +
           `(signed in ${round(signSeconds, 1)} s), published at ${round(publishPerSec)}/s`,
         `blocks (throughput): ${blocks.length}, ${round(avgBlockA)} events average, seal ${round(sealMsA, 1)} ms average; ` +
@@ -896,6 +906,7 @@ async function main(): Promise<void> {
       partitions: PARTITIONS,
       producerBatch: PRODUCER_BATCH,
       avgEventBytes: round(bytes / EVENTS),
+      wire: WIRE,
       avgEnvelopeBytesWithoutProof: round(unsignedBytes),
       publishPerSec: round(publishPerSec),
       kafka: infrastructure.mode,

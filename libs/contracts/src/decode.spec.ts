@@ -5,11 +5,8 @@ const bytes = (text: string) => Buffer.from(text, 'utf8');
 
 describe('decodeMessage', () => {
   it.each(Object.entries(DIAGNOSTICS_EXAMPLES))('accepts the kept example of %s', (_name, example) => {
-    expect(decodeMessage(DiagnosticsEvent, bytes(JSON.stringify(example)))).toEqual({
-      ok: true,
-      value: example,
-      json: example,
-    });
+    const text = JSON.stringify(example);
+    expect(decodeMessage(DiagnosticsEvent, bytes(text))).toEqual({ ok: true, value: example, json: example, text });
   });
 
   it.each([

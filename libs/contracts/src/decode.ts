@@ -8,24 +8,34 @@ export const DecodeFailure = {
 } as const;
 export type DecodeFailureCode = (typeof DecodeFailure)[keyof typeof DecodeFailure];
 
-/** `value` is the contract's parsed copy; `json` the JSON as received (unknown members included). */
+/**
+ * `value` is the contract's parsed copy; `json` the JSON as received (unknown members included), parsed from
+ * `text`, the message decoded as UTF-8.
+ */
 export type Decoded<T> =
-  | { ok: true; value: T; json: unknown }
+  | { ok: true; value: T; json: unknown; text: string }
   | { ok: false; code: DecodeFailureCode; message: string };
 
-/** Parses message bytes as JSON and validates them against a contract; never throws. */
+/**
+ * Parses message bytes as JSON and validates them against a contract; never throws. `accepts`, a quick check that
+ * says yes only to what `schema` accepts (such as isEventEnvelope), spares zod's parse for those: their `value` is
+ * then the JSON itself.
+ */
 export function decodeMessage<S extends z.ZodType>(
   schema: S,
   bytes: Uint8Array | null | undefined,
+  accepts?: (json: unknown) => boolean,
 ): Decoded<z.infer<S>> {
   if (!bytes || bytes.length === 0) return { ok: false, code: DecodeFailure.EMPTY, message: 'message has no value' };
+  // A view of the bytes, not a copy (Buffer.from(Uint8Array) would copy them).
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   let json: unknown;
   try {
-    // A view of the bytes, not a copy (Buffer.from(Uint8Array) would copy them).
-    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    json = JSON.parse(text);
   } catch (error) {
     return { ok: false, code: DecodeFailure.NOT_JSON, message: (error as Error).message };
   }
+  if (accepts?.(json)) return { ok: true, value: json as z.infer<S>, json, text };
   const result = schema.safeParse(json);
   if (!result.success) {
     const message = result.error.issues
@@ -33,5 +43,5 @@ export function decodeMessage<S extends z.ZodType>(
       .join('; ');
     return { ok: false, code: DecodeFailure.SCHEMA_MISMATCH, message };
   }
-  return { ok: true, value: result.data, json };
+  return { ok: true, value: result.data, json, text };
 }

@@ -26,16 +26,24 @@ export function serviceOfSource(source: string): ServiceName | undefined {
   return (SERVICE_NAMES as readonly string[]).includes(name ?? '') ? (name as ServiceName) : undefined;
 }
 
-export const Base64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be base64 of 32 bytes');
+const BASE64_HASH = /^[A-Za-z0-9+/]{43}=$/;
+const SOURCE = /^\/medledger\/[a-z]+$/;
+const EVENT_TYPE = /^[a-z]+\.[A-Z][A-Za-z0-9]*$/;
+const KEY_ID = /^[0-9a-f]{8}$/;
+const ID_MAX_LENGTH = 128;
+const BATCH_PROOF_MAX = 64;
+
+export const Base64Hash = z.string().regex(BASE64_HASH, 'must be base64 of 32 bytes');
+const EventTime = z.iso.datetime();
 
 // Loose: CloudEvents allows further extension attributes; they are kept, signed and sealed as received.
 /** What a producer signs: the envelope without its proof of origin. */
 export const UnsignedEnvelope = z.looseObject({
   specversion: z.literal('1.0'),
-  id: z.string().min(1).max(128),
-  source: z.string().regex(/^\/medledger\/[a-z]+$/, 'must be /medledger/<service>'),
-  type: z.string().regex(/^[a-z]+\.[A-Z][A-Za-z0-9]*$/, 'must be <service>.<PastTenseEvent>'),
-  time: z.iso.datetime(),
+  id: z.string().min(1).max(ID_MAX_LENGTH),
+  source: z.string().regex(SOURCE, 'must be /medledger/<service>'),
+  type: z.string().regex(EVENT_TYPE, 'must be <service>.<PastTenseEvent>'),
+  time: EventTime,
   subject: z.string().min(1).optional(),
   dataschema: z.string().min(1).optional(),
   datacontenttype: z.literal('application/json'),
@@ -50,12 +58,56 @@ export type UnsignedEnvelope = z.infer<typeof UnsignedEnvelope>;
 
 /** The envelope as published: plus the producer's proof of origin (docs/design/ledger-format.md §1). */
 export const EventEnvelope = UnsignedEnvelope.extend({
-  producerkey: z.string().regex(/^[0-9a-f]{8}$/, 'must be the 8-hex-digit key id'),
+  producerkey: z.string().regex(KEY_ID, 'must be the 8-hex-digit key id'),
   batchnote: z.string().min(1),
   batchindex: z.number().int().nonnegative(),
-  batchproof: z.array(Base64Hash).max(64),
+  batchproof: z.array(Base64Hash).max(BATCH_PROOF_MAX),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+const TIME = EventTime._zod.pattern;
+const isText = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const isOptionalText = (value: unknown) => value === undefined || isText(value);
+const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A quick yes for what {@link EventEnvelope} accepts, written out for the ledger, which checks every event: true
+ * only where `EventEnvelope.safeParse(json)` succeeds (same rules, same patterns), in a fraction of its time (zod
+ * took ~6 µs of an event's ~35 µs of admission, and builds a copy the ledger does not use). False sends the caller
+ * to zod, which decides and says why (decodeMessage's `accepts`). envelope.spec.ts holds the two to the same
+ * answers.
+ */
+export function isEventEnvelope(json: unknown): json is EventEnvelope {
+  if (!isObject(json)) return false;
+  const e = json as Record<string, unknown>;
+  return (
+    e['specversion'] === '1.0' &&
+    isText(e['id']) &&
+    e['id'].length <= ID_MAX_LENGTH &&
+    typeof e['source'] === 'string' &&
+    SOURCE.test(e['source']) &&
+    typeof e['type'] === 'string' &&
+    EVENT_TYPE.test(e['type']) &&
+    typeof e['time'] === 'string' &&
+    TIME.test(e['time']) &&
+    isOptionalText(e['subject']) &&
+    isOptionalText(e['dataschema']) &&
+    e['datacontenttype'] === 'application/json' &&
+    isObject(e['data']) &&
+    isOptionalText(e['aggregateid']) &&
+    (e['aggregateversion'] === undefined || isCount(e['aggregateversion'])) &&
+    isOptionalText(e['correlationid']) &&
+    isOptionalText(e['causationid']) &&
+    typeof e['producerkey'] === 'string' &&
+    KEY_ID.test(e['producerkey']) &&
+    isText(e['batchnote']) &&
+    isCount(e['batchindex']) &&
+    Array.isArray(e['batchproof']) &&
+    e['batchproof'].length <= BATCH_PROOF_MAX &&
+    e['batchproof'].every((hash) => typeof hash === 'string' && BASE64_HASH.test(hash))
+  );
+}
 
 /** The content of `ledger.BlockSealed`: what the producing services need to keep receipts. Ids and hashes only. */
 export const BlockSealedData = z.object({

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { TopicMessages } from 'kafkajs';
-import type { OriginSigner } from '@medledger/ledger-core';
+import { encodeSignedEvent, type OriginSigner } from '@medledger/ledger-core';
 import type { UnsignedEnvelope } from '@medledger/contracts';
 import type { Sql, TransactionalSql } from './sql';
 
@@ -112,7 +112,7 @@ export class OutboxRelay {
         rows.forEach((row, i) => {
           const topic = this.topicOverride ?? row.topic;
           const entry = byTopic.get(topic) ?? { topic, messages: [] };
-          entry.messages.push({ key: row.key, value: JSON.stringify(signed[i]) });
+          entry.messages.push({ key: row.key, value: encodeSignedEvent(signed[i] as object) });
           byTopic.set(topic, entry);
         });
         await this.producer.sendBatch([...byTopic.values()]);

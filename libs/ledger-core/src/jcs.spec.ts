@@ -1,5 +1,5 @@
 import { toHex } from './encoding';
-import { canonicalBytes, canonicalize, canonicalMembers, JCS_MAX_DEPTH } from './jcs';
+import { canonicalBytes, canonicalize, canonicalMembers, isCanonicalJson, JCS_MAX_DEPTH } from './jcs';
 
 // Input and expected output files of cyberphone/json-canonicalization testdata/ (the reference test data of
 // RFC 8785's authors). The input is parsed with JSON.parse, as the ledger parses received envelopes.
@@ -178,5 +178,72 @@ describe('canonicalMembers', () => {
   it('refuses what canonicalize refuses, naming the member', () => {
     expect(() => canonicalMembers({ ok: 1, bad: { deep: [Infinity] } })).toThrow('$.bad.deep[0]: Infinity');
     expect(() => canonicalMembers([1] as unknown as Record<string, unknown>)).toThrow('LEDGER.JCS_UNSUPPORTED_VALUE');
+  });
+});
+
+describe('isCanonicalJson', () => {
+  /** What it must answer: whether canonicalize of the parsed text gives the text back (false where it throws). */
+  function expected(text: string): boolean {
+    try {
+      return canonicalize(JSON.parse(text)) === text;
+    } catch {
+      return false;
+    }
+  }
+
+  const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const TEXTS: string[] = [
+    ...CYBERPHONE.flatMap(([, input, output]) => [input, output]),
+    '{}',
+    '[]',
+    '"plain"',
+    '0',
+    '-0',
+    '1.0',
+    '1e400',
+    '1e+30',
+    '4.5',
+    'null',
+    '{"a":1,"b":2}',
+    '{"b":2,"a":1}', // members out of order
+    '{"a":1, "b":2}', // whitespace
+    '{"a":1,"a":2}', // duplicate name: JSON.parse keeps the last
+    '{"1":"x","10":"y","9":"z"}', // sorted as RFC 8785 sorts; V8 lists integer keys numerically
+    '{"1":"x","9":"z","10":"y"}',
+    '{"a":{"d":[{"f":1,"e":2}]}}', // out of order deep down
+    '{"a":{"d":[{"e":2,"f":1}]}}',
+    '"\\u00e9"', // an escape JSON.stringify does not write
+    '"é"',
+    '"\\u001f\\n\\"\\\\"',
+    '"\\u001F"', // upper-case hex
+    '"\\/"',
+    '"\\ud83d\\ude02"', // a pair written as escapes
+    '"😂"',
+    '"\\ud800"', // a lone surrogate: JSON.stringify writes it back, RFC 8785 refuses it
+    '{"k":"\\udfff"}',
+    '"a\\\\ud800"', // a backslash before "ud": canonical, and left to canonicalize
+    '{"__proto__":1,"a":2}',
+    '{"\\u2028":"\u2028"}',
+    '{"\u2028":"\u2028"}',
+    deep(JCS_MAX_DEPTH),
+    deep(JCS_MAX_DEPTH + 1),
+  ];
+
+  /** Where it may answer false for canonical text (canonicalize then settles it): array-index names, `\ud`. */
+  const leftToCanonicalize = (text: string) => text.includes('\\ud') || /"\d+":/.test(text);
+
+  it.each(TEXTS.map((text) => [text]))('agrees with canonicalize on %j', (text) => {
+    const answer = isCanonicalJson(text, JSON.parse(text));
+    if (leftToCanonicalize(text)) expect(answer && !expected(text)).toBe(false);
+    else expect(answer).toBe(expected(text));
+  });
+
+  it('accepts what canonicalize writes and refuses the same value written otherwise', () => {
+    for (const [, input] of CYBERPHONE) {
+      const canonical = canonicalize(JSON.parse(input));
+      if (!leftToCanonicalize(canonical)) expect(isCanonicalJson(canonical, JSON.parse(canonical))).toBe(true);
+      const indented = JSON.stringify(JSON.parse(canonical), null, 1);
+      expect(isCanonicalJson(indented, JSON.parse(indented))).toBe(false);
+    }
   });
 });

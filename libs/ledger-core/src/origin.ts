@@ -8,7 +8,7 @@
  */
 import { toBase64 } from './encoding';
 import { parseCheckpoint, signCheckpoint } from './checkpoint';
-import { canonicalBytes, canonicalMembers } from './jcs';
+import { canonicalBytes, canonicalize, canonicalMembers, isCanonicalJson } from './jcs';
 import { leafHash } from './hash';
 import { MemoryMerkleTree } from './memory-tree';
 import { ProvenNodes, verifyInclusionRemembering } from './proof';
@@ -74,6 +74,93 @@ function wholeAndSigned(members: ReadonlyArray<[string, string]>): { whole: Uint
 }
 
 const [OPEN_BRACE, COMMA, CLOSE_BRACE] = [0x7b, 0x2c, 0x7d];
+
+/** An envelope as it arrived: its text and that text's UTF-8 bytes. */
+export interface ReceivedEnvelope {
+  text: string;
+  bytes: Uint8Array;
+}
+
+/** What JSON.stringify writes other than as itself in a string (surrogates never reach here: see isCanonicalJson). */
+// eslint-disable-next-line no-control-regex -- the controls are exactly what is escaped
+const ESCAPED = /["\\\u0000-\u001f]/;
+
+/** The length of JSON.stringify(value), without writing it for strings, numbers and arrays of strings. */
+function jsonLength(value: unknown): number {
+  if (typeof value === 'string') return ESCAPED.test(value) ? JSON.stringify(value).length : value.length + 2;
+  if (typeof value === 'number') return String(value).length;
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string' && !ESCAPED.test(item))) {
+    let length = 1 + value.length;
+    for (const item of value as string[]) length += item.length + 2;
+    return value.length === 0 ? 2 : length;
+  }
+  return JSON.stringify(value).length;
+}
+
+/**
+ * The UTF-8 bytes of the signed part of an envelope received in canonical form, cut out of what was received: the
+ * whole minus its proof members, each with the comma after it. A member's place in the canonical text follows from
+ * the lengths of the members before it (or after it, from the end), each its name and value as JSON.stringify
+ * writes them, so the members between the proof attributes (the payload among them) are never serialised. The
+ * character offsets are byte offsets when the text is ASCII; otherwise the kept text is encoded. Undefined when a
+ * proof member is the envelope's last (no valid envelope: `type` and `time` sort after every proof attribute).
+ */
+function signedOfCanonical(
+  envelope: Readonly<Record<string, unknown>>,
+  received: ReceivedEnvelope,
+): Uint8Array | undefined {
+  const { text, bytes } = received;
+  const keys = Object.keys(envelope);
+  const at: number[] = [];
+  for (let i = 0; i < keys.length; i++) if (!isSigned(keys[i] as string)) at.push(i);
+  if (at.length !== ORIGIN_ATTRIBUTES.length) return undefined;
+  const last = at[at.length - 1] as number;
+  if (last === keys.length - 1) return undefined;
+  const memberLength = (i: number) => {
+    const key = keys[i] as string;
+    return jsonLength(key) + 1 + jsonLength(envelope[key]);
+  };
+  // [start, end) of each proof member with its comma: from the front up to the one before the last, then from the back.
+  const cuts: Array<[number, number]> = [];
+  let start = 1;
+  for (let i = 0; i <= (at[at.length - 2] as number); i++) {
+    const end = start + memberLength(i);
+    if (!isSigned(keys[i] as string)) cuts.push([start, end + 1]);
+    start = end + 1;
+  }
+  let end = text.length - 1;
+  for (let i = keys.length - 1; i > last; i--) end -= memberLength(i) + 1;
+  cuts.push([end - memberLength(last), end + 1]);
+  if (bytes.length === text.length) {
+    // ASCII: a character is a byte.
+    const signed = Buffer.allocUnsafe(bytes.length);
+    let length = 0;
+    let from = 0;
+    for (const [cutStart, cutEnd] of cuts) {
+      signed.set(bytes.subarray(from, cutStart), length);
+      length += cutStart - from;
+      from = cutEnd;
+    }
+    signed.set(bytes.subarray(from), length);
+    return signed.subarray(0, length + bytes.length - from);
+  }
+  let kept = '';
+  let from = 0;
+  for (const [cutStart, cutEnd] of cuts) {
+    kept += text.slice(from, cutStart);
+    from = cutEnd;
+  }
+  return Buffer.from(kept + text.slice(from), 'utf8');
+}
+
+/**
+ * A signed event as producers publish it: the RFC 8785 form of the whole envelope, which is what the ledger seals,
+ * so that the ledger takes the bytes as they arrive instead of serialising the event again (OriginVerifier's
+ * `verifyCanonical`). Throws like canonicalize for a value with no JSON form.
+ */
+export function encodeSignedEvent(event: object): string {
+  return canonicalize(event);
+}
 
 /** The producer side: signs batches of envelopes with one signature per batch. */
 export class OriginSigner {
@@ -145,11 +232,14 @@ export class OriginVerifier {
   /**
    * {@link verify}, also returning the RFC 8785 form of the whole envelope (proof attributes included), as UTF-8
    * bytes: each member is serialised once for both the signed part and the whole (the ledger's leaf holds the
-   * latter). An envelope with no canonical form fails as not in its batch.
+   * latter). An envelope with no canonical form fails as not in its batch. When `received` (the text `envelope` was
+   * parsed from, and its bytes) is already canonical, as producers publish it, nothing is serialised: the whole is
+   * `received.bytes` itself and the signed part is cut out of it.
    */
   verifyCanonical(
     envelope: Readonly<Record<string, unknown>>,
     producer: string,
+    received?: ReceivedEnvelope,
   ): { ok: true; producer: string; canonical: Uint8Array } | Extract<OriginVerdict, { ok: false }> {
     const { producerkey, batchnote, batchindex, batchproof } = envelope;
     if (
@@ -171,13 +261,23 @@ export class OriginVerifier {
         return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: 'proof element is not a string' };
       proof.push(Buffer.from(element, 'base64'));
     }
-    let members: Array<[string, string]>;
-    try {
-      members = canonicalMembers(envelope);
-    } catch (error) {
-      return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: (error as Error).message };
+    // Received in canonical form (as producers publish): the whole is what arrived, the signed part is cut out of it.
+    const cut =
+      received && isCanonicalJson(received.text, envelope) ? signedOfCanonical(envelope, received) : undefined;
+    let whole: Uint8Array;
+    let signed: Uint8Array;
+    if (received && cut) {
+      whole = received.bytes;
+      signed = cut;
+    } else {
+      let members: Array<[string, string]>;
+      try {
+        members = canonicalMembers(envelope);
+      } catch (error) {
+        return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: (error as Error).message };
+      }
+      ({ whole, signed } = wholeAndSigned(members));
     }
-    const { whole, signed } = wholeAndSigned(members);
     const verdict = verifyInclusionRemembering(leafHash(signed), batchindex, proof, this.provenNodes(batchnote, batch));
     if (!verdict.ok) return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: verdict.reason };
     return { ok: true, producer, canonical: whole };

@@ -10,6 +10,8 @@ import { packValues, unpackVerdicts, type AdmissionSettings, type PackedVerdicts
 const WORKER_YOUNG_GENERATION_MB = 64;
 
 interface Job {
+  /** The values posted, which the verdicts refer to (an event received canonical is its value). */
+  values: ReadonlyArray<Uint8Array | null>;
   resolve: (verdicts: Verdict[]) => void;
   reject: (error: Error) => void;
 }
@@ -22,7 +24,8 @@ interface Slot {
 /**
  * Admission on worker threads. Each batch the consumer hands over is split across the workers, packed into one
  * buffer per worker (moved, not copied) and admitted there, so the main thread seals one block while the next
- * batch is checked; the verdicts come back the same way (the accepted events' canonical bytes in one buffer). A
+ * batch is checked; the verdicts come back the same way (in one buffer, the canonical bytes of accepted events that
+ * were not received canonical; the others are their values). A
  * worker that dies fails its jobs (the ledger then exits and a restart reads the batch again) and is replaced.
  */
 export class AdmissionPool {
@@ -59,7 +62,7 @@ export class AdmissionPool {
     const id = this.nextId++;
     const packed = packValues(values);
     return new Promise((resolve, reject) => {
-      slot.jobs.set(id, { resolve, reject });
+      slot.jobs.set(id, { values, resolve, reject });
       slot.worker.postMessage({ id, packed }, [packed.bytes.buffer as ArrayBuffer]);
     });
   }
@@ -75,7 +78,7 @@ export class AdmissionPool {
     slot.worker.on('message', ({ id, packed }: { id: number; packed: PackedVerdicts }) => {
       const job = slot.jobs.get(id);
       slot.jobs.delete(id);
-      job?.resolve(unpackVerdicts(packed));
+      if (job) job.resolve(unpackVerdicts(packed, job.values));
     });
     const fail = (error: Error) => {
       for (const job of slot.jobs.values()) job.reject(error);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   canonicalize,
+  encodeSignedEvent,
   generateEd25519KeyPair,
   OriginSigner,
   OriginVerifier,
@@ -47,7 +48,22 @@ describe('admitBytes', () => {
   it('admits a signed event with the canonical form of everything received, proof included', () => {
     const [event] = signedEvents(3);
     const verdict = admitBytes(bytes(event), MAX, origin());
-    expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: Buffer.from(canonicalize(event), 'utf8') });
+    expect(verdict).toEqual({
+      ok: true,
+      eventId: event?.id,
+      canonicalEvent: Buffer.from(canonicalize(event), 'utf8'),
+      asReceived: false,
+    });
+  });
+
+  it('admits an event published canonically as the very bytes received', () => {
+    const [event] = signedEvents(3);
+    const value = bytes(encodeSignedEvent(event as object));
+    const verdict = admitBytes(value, MAX, origin());
+    expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: value, asReceived: true });
+    expect(verdict.ok && verdict.canonicalEvent).toBe(value);
+    const changed = bytes(value.toString('utf8').replace('"serial":"S0"', '"serial":"S9"'));
+    expect(admitBytes(changed, MAX, origin())).toMatchObject({ ok: false, code: 'LEDGER.ORIGIN_NOT_IN_BATCH' });
   });
 
   it('admits an event with ASCII-only data, and refuses it changed', () => {
@@ -55,7 +71,12 @@ describe('admitBytes', () => {
       { ...signedEvents(1)[0], data: { serial: 'S1', note: 'plain "quoted" \\ text' } },
     ]);
     const verdict = admitBytes(bytes(event), MAX, origin());
-    expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: Buffer.from(canonicalize(event), 'utf8') });
+    expect(verdict).toEqual({
+      ok: true,
+      eventId: event?.id,
+      canonicalEvent: Buffer.from(canonicalize(event), 'utf8'),
+      asReceived: false,
+    });
     const changed = { ...event, data: { serial: 'S2', note: 'plain "quoted" \\ text' } };
     expect(admitBytes(bytes(changed), MAX, origin())).toMatchObject({ ok: false, code: 'LEDGER.ORIGIN_NOT_IN_BATCH' });
   });
@@ -89,7 +110,8 @@ describe('admitBytes', () => {
 
 describe('AdmissionPool', () => {
   // A stand-in worker (plain JavaScript: jest runs the sources, the real worker is a webpack bundle): it answers
-  // each value with its text as the event id, and dies on the value "die".
+  // each value with its text as the event id, sends back as canonical bytes the value in upper case except for
+  // values starting with "r" (received canonical), and dies on the value "die".
   const dir = mkdtempSync(join(tmpdir(), 'admission-pool-'));
   const file = join(dir, 'worker.js');
   writeFileSync(
@@ -98,13 +120,13 @@ describe('AdmissionPool', () => {
      parentPort.on('message', ({ id, packed }) => {
        const text = Buffer.from(packed.bytes).toString('utf8');
        let at = 0;
-       const verdicts = packed.lengths.map((length) => {
-         const value = text.slice(at, (at += Math.max(length, 0)));
-         if (value === 'die') process.exit(3);
-         return { ok: true, eventId: value };
-       });
-       const canonical = { bytes: packed.bytes, lengths: packed.lengths };
-       parentPort.postMessage({ id, packed: { verdicts, canonical } }, [packed.bytes.buffer]);
+       const values = packed.lengths.map((length) => text.slice(at, (at += Math.max(length, 0))));
+       if (values.includes('die')) process.exit(3);
+       const verdicts = values.map((value) => ({ ok: true, eventId: value, asReceived: value.startsWith('r') }));
+       const upper = values.map((value) => (value.startsWith('r') ? '' : value.toUpperCase()));
+       const bytes = Buffer.from(upper.join(''));
+       const canonical = { bytes, lengths: upper.map((value, i) => (verdicts[i].asReceived ? -1 : value.length)) };
+       parentPort.postMessage({ id, packed: { verdicts, canonical } }, [bytes.buffer]);
      });`,
   );
   const ids = (verdicts: Verdict[]) => verdicts.map((v) => (v.ok ? v.eventId : v.code));
@@ -115,6 +137,24 @@ describe('AdmissionPool', () => {
       const values = Array.from({ length: 10 }, (_, i) => bytes(`e${i}`));
       expect(ids(await pool.admit(values))).toEqual(values.map((v) => v.toString()));
       expect(await pool.admit([])).toEqual([]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('answers an event received canonical with the value it was given, the others with the bytes sent back', async () => {
+    const pool = new AdmissionPool(file, 2, { maxBytes: MAX, producerKeys: [] });
+    try {
+      const values = [bytes('a1'), bytes('r2'), bytes('b3'), bytes('r4'), bytes('r5')];
+      const verdicts = await pool.admit(values);
+      expect(verdicts.map((v) => v.ok && Buffer.from(v.canonicalEvent).toString())).toEqual([
+        'A1',
+        'r2',
+        'B3',
+        'r4',
+        'r5',
+      ]);
+      expect(verdicts[1]?.ok && verdicts[1].canonicalEvent).toBe(values[1]);
     } finally {
       await pool.close();
     }

@@ -1,9 +1,12 @@
-import { DecodeFailure, decodeMessage, EventEnvelope, serviceOfSource } from '@medledger/contracts';
+import { DecodeFailure, decodeMessage, EventEnvelope, isEventEnvelope, serviceOfSource } from '@medledger/contracts';
 import { type OriginVerifier } from '@medledger/ledger-core';
 
-/** What admission decides about one message: the event as it enters the log, or why it never will. */
+/**
+ * What admission decides about one message: the event as it enters the log, or why it never will. `asReceived`:
+ * the message was already canonical, and `canonicalEvent` is its value itself.
+ */
 export type Verdict =
-  | { ok: true; eventId: string; canonicalEvent: Uint8Array }
+  | { ok: true; eventId: string; canonicalEvent: Uint8Array; asReceived: boolean }
   | { ok: false; code: string; reason: string };
 
 /** Stable dead-letter reasons of the ledger's edge. */
@@ -30,22 +33,23 @@ export function admitBytes(bytes: Uint8Array | null, maxBytes: number, origin: O
   if (!bytes || bytes.length === 0) return { ok: false, code: AdmissionFailure.EMPTY, reason: 'message has no value' };
   if (bytes.length > maxBytes)
     return { ok: false, code: AdmissionFailure.TOO_LARGE, reason: `${bytes.length} bytes > limit ${maxBytes}` };
-  const decoded = decodeMessage(EventEnvelope, bytes);
+  const decoded = decodeMessage(EventEnvelope, bytes, isEventEnvelope);
   if (!decoded.ok) {
     const code = decoded.code === DecodeFailure.NOT_JSON ? AdmissionFailure.NOT_JSON : AdmissionFailure.SCHEMA;
     return { ok: false, code, reason: decoded.message };
   }
-  const { value: envelope, json } = decoded;
+  const { value: envelope, json, text } = decoded;
   // The log's event_id column is PostgreSQL text, which cannot hold U+0000: such an id would fail its block.
   if (envelope.id.includes('\u0000'))
     return { ok: false, code: AdmissionFailure.SCHEMA, reason: 'id: must not contain U+0000' };
   // Which producer may sign it: the service named by its source (a records key cannot vouch for supply).
   const producer = serviceOfSource(envelope.source) ?? envelope.source;
   // The proof covers the JSON as received (every attribute, unknown extensions included), not zod's copy; the
-  // same pass gives the canonical form of the whole envelope, which the leaf holds.
-  const verdict = origin.verifyCanonical(json as Record<string, unknown>, producer);
+  // same pass gives the canonical form of the whole envelope, which the leaf holds: the bytes received when a
+  // producer published them canonically.
+  const verdict = origin.verifyCanonical(json as Record<string, unknown>, producer, { text, bytes });
   if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
-  return { ok: true, eventId: envelope.id, canonicalEvent: verdict.canonical };
+  return { ok: true, eventId: envelope.id, canonicalEvent: verdict.canonical, asReceived: verdict.canonical === bytes };
 }
 
 /** A batch of message values as one transferable buffer: the bytes end to end, and each one's length (-1: none). */
@@ -81,24 +85,32 @@ export function admitPacked(packed: PackedValues, maxBytes: number, origin: Orig
 }
 
 /**
- * A batch's verdicts as they cross back from a worker thread: the accepted events' canonical bytes packed like the
- * values that went in (one buffer, moved, not copied), the verdicts without them.
+ * A batch's verdicts as they cross back from a worker thread: the canonical bytes of the accepted events that were
+ * not received canonical, packed like the values that went in (one buffer, moved, not copied), the verdicts
+ * without them. The sender still holds the values it posted, which are the rest.
  */
 export interface PackedVerdicts {
-  verdicts: Array<{ ok: true; eventId: string } | { ok: false; code: string; reason: string }>;
+  verdicts: Array<{ ok: true; eventId: string; asReceived: boolean } | { ok: false; code: string; reason: string }>;
   canonical: PackedValues;
 }
 
 export function packVerdicts(verdicts: readonly Verdict[]): PackedVerdicts {
   return {
-    verdicts: verdicts.map((verdict) => (verdict.ok ? { ok: true, eventId: verdict.eventId } : verdict)),
-    canonical: packValues(verdicts.map((verdict) => (verdict.ok ? verdict.canonicalEvent : null))),
+    verdicts: verdicts.map((verdict) =>
+      verdict.ok ? { ok: true, eventId: verdict.eventId, asReceived: verdict.asReceived } : verdict,
+    ),
+    canonical: packValues(
+      verdicts.map((verdict) => (verdict.ok && !verdict.asReceived ? verdict.canonicalEvent : null)),
+    ),
   };
 }
 
-export function unpackVerdicts(packed: PackedVerdicts): Verdict[] {
+/** The verdicts of {@link packVerdicts} on `values`, the message values that were admitted (in their order). */
+export function unpackVerdicts(packed: PackedVerdicts, values: ReadonlyArray<Uint8Array | null>): Verdict[] {
   const canonical = unpackValues(packed.canonical);
   return packed.verdicts.map((verdict, i) =>
-    verdict.ok ? { ...verdict, canonicalEvent: canonical[i] as Uint8Array } : verdict,
+    verdict.ok
+      ? { ...verdict, canonicalEvent: (verdict.asReceived ? values[i] : canonical[i]) as Uint8Array }
+      : verdict,
   );
 }

@@ -1,0 +1,96 @@
+import { canonicalize } from './jcs';
+import { generateEd25519KeyPair } from './keys';
+import { verifierKey } from './note';
+import { encodeSignedEvent, OriginSigner, OriginVerifier } from './origin';
+
+const keys = generateEd25519KeyPair();
+const signer = new OriginSigner('supply', keys.seed);
+const verifier = () => new OriginVerifier([verifierKey('supply', keys.publicKey)]);
+
+const base = {
+  specversion: '1.0',
+  source: '/medledger/supply',
+  type: 'supply.PackShipped',
+  time: '2026-11-29T10:00:00.000Z',
+  datacontenttype: 'application/json',
+};
+
+/** Envelopes whose members fall in every place around the proof attributes, ASCII and not, escapes and numbers. */
+const SHAPES: Array<Record<string, unknown>> = [
+  { ...base, id: 'ascii', aggregateid: 'pack-1', aggregateversion: 2, data: { serial: 'S1', qty: 1.5 } },
+  { ...base, id: 'utf8', subject: 'café', data: { note: 'caf\u00e9 \ud83d\ude00 \u2028', list: ['é', 1, null] } },
+  { ...base, id: 'escapes', data: { text: 'tab\there "quoted" back\\slash \u0001' }, zzext: 'line\nbreak' },
+  { ...base, id: 'between', batchmeta: { batchindex: 7, nested: ['"batchproof":[]'] }, aa: [{ b: 1 }], data: {} },
+  { ...base, id: 'after', producerkeys: 'not the key', q: { r: [1, 2, { s: 't' }] }, data: { x: true } },
+  { ...base, id: '\u00e9\u00e9', data: { deep: [[[[{ a: -1e-7, b: 1e21 }]]]] } },
+];
+
+describe('OriginVerifier.verifyCanonical with the bytes received', () => {
+  const signed = signer.signBatch(SHAPES);
+
+  it('takes an event published canonically as received, and cuts its signed part out of the bytes', () => {
+    for (const event of signed) {
+      const text = encodeSignedEvent(event);
+      const bytes = Buffer.from(text, 'utf8');
+      const verdict = verifier().verifyCanonical(JSON.parse(text) as Record<string, unknown>, 'supply', {
+        text,
+        bytes,
+      });
+      expect(verdict).toMatchObject({ ok: true, producer: 'supply' });
+      expect(verdict.ok && verdict.canonical).toBe(bytes); // the very bytes, not a copy
+    }
+  });
+
+  it('canonicalises an event published otherwise, as without the bytes', () => {
+    for (const event of signed) {
+      const text = JSON.stringify(event);
+      const bytes = Buffer.from(text, 'utf8');
+      const verdict = verifier().verifyCanonical(JSON.parse(text) as Record<string, unknown>, 'supply', {
+        text,
+        bytes,
+      });
+      expect(verdict.ok && Buffer.from(verdict.canonical).toString('utf8')).toBe(canonicalize(event));
+      expect(verdict.ok && verdict.canonical).not.toBe(bytes);
+    }
+  });
+
+  it('gives the verdict and canonical form it gives without them, for every one-character change that parses', () => {
+    // One verifier each, kept: notes and proven nodes are cached as in the ledger.
+    const [fast, slow] = [verifier(), verifier()];
+    let changed = 0;
+    let accepted = 0;
+    for (const event of signed) {
+      const text = encodeSignedEvent(event);
+      for (let at = 0; at < text.length; at++) {
+        // Replaced by one of these, or a space inserted (the same value, not canonical).
+        for (const [replacement, skip] of [
+          ['a', 1],
+          ['"', 1],
+          ['\\', 1],
+          [' ', 0],
+        ] as const) {
+          const mutated = text.slice(0, at) + replacement + text.slice(at + skip);
+          if (mutated === text) continue;
+          let parsed: Record<string, unknown>;
+          try {
+            parsed = JSON.parse(mutated) as Record<string, unknown>;
+          } catch {
+            continue;
+          }
+          if (typeof parsed !== 'object' || parsed === null) continue;
+          const received = { text: mutated, bytes: Buffer.from(mutated, 'utf8') };
+          const withBytes = fast.verifyCanonical(parsed, 'supply', received);
+          const without = slow.verifyCanonical(parsed, 'supply');
+          expect(withBytes.ok).toBe(without.ok);
+          if (withBytes.ok && without.ok)
+            expect(Buffer.from(withBytes.canonical)).toEqual(Buffer.from(without.canonical));
+          else expect(withBytes).toEqual(without);
+          changed += 1;
+          if (without.ok) accepted += 1;
+        }
+      }
+    }
+    expect(changed).toBeGreaterThan(1000);
+    expect(accepted).toBeGreaterThan(100); // spaces between tokens
+  });
+});
