@@ -94,3 +94,52 @@ describe('OriginVerifier.verifyCanonical with the bytes received', () => {
     expect(accepted).toBeGreaterThan(100); // spaces between tokens
   });
 });
+
+describe('OriginVerifier with notes checked by other verifiers', () => {
+  /** A SharedNoteChecks in one thread's memory, counting what it is asked. */
+  class Checks {
+    readonly digests = new Set<string>();
+    adds = 0;
+    hits = 0;
+    has(digest: Uint8Array): boolean {
+      const hit = this.digests.has(Buffer.from(digest).toString('hex'));
+      if (hit) this.hits += 1;
+      return hit;
+    }
+    add(digest: Uint8Array): void {
+      this.adds += 1;
+      this.digests.add(Buffer.from(digest).toString('hex'));
+    }
+  }
+  const keyring = [verifierKey('supply', keys.publicKey)];
+  const signedBatch = signer.signBatch(SHAPES.slice(0, 2));
+
+  it('verifies each note once between them: the second verifier takes the first one word for it', () => {
+    const checks = new Checks();
+    const [first, second] = [new OriginVerifier(keyring, checks), new OriginVerifier(keyring, checks)];
+    for (const event of signedBatch) expect(first.verify(event, 'supply')).toEqual({ ok: true, producer: 'supply' });
+    expect([checks.adds, checks.hits]).toEqual([1, 0]);
+    for (const event of signedBatch) expect(second.verify(event, 'supply')).toEqual({ ok: true, producer: 'supply' });
+    expect([checks.adds, checks.hits]).toEqual([1, 1]);
+  });
+
+  it('still checks what the others have not vouched for: a forged note, an event changed, another key', () => {
+    const checks = new Checks();
+    const first = new OriginVerifier(keyring, checks);
+    const [event] = signedBatch;
+    expect(first.verify(event as object as Record<string, unknown>, 'supply').ok).toBe(true);
+    const forged = { ...event, batchnote: (event?.batchnote as string).replace(/ \S+\n$/, ' AAAAAAAA\n') };
+    expect(new OriginVerifier(keyring, checks).verify(forged, 'supply')).toMatchObject({
+      code: 'LEDGER.ORIGIN_BAD_NOTE',
+    });
+    const changed = { ...event, subject: 'changed' };
+    expect(new OriginVerifier(keyring, checks).verify(changed, 'supply')).toMatchObject({
+      code: 'LEDGER.ORIGIN_NOT_IN_BATCH',
+    });
+    // Another key of the same name (so another key id) is not vouched for by the first one's checks.
+    const other = generateEd25519KeyPair();
+    const impostor = new OriginVerifier([verifierKey('supply', other.publicKey)], checks);
+    expect(impostor.verify(event as object as Record<string, unknown>, 'supply').ok).toBe(false);
+    expect(checks.hits).toBe(1); // the changed event's note only: its proof failed
+  });
+});

@@ -6,13 +6,13 @@
  * key id, that note, its index and its inclusion proof, so anyone holding the producer's public key can check
  * any single event, and a consumer of many events verifies each note's signature once.
  */
-import { toBase64 } from './encoding';
+import { toBase64, utf8 } from './encoding';
 import { parseCheckpoint, signCheckpoint } from './checkpoint';
 import { canonicalBytes, canonicalize, canonicalMembers, isCanonicalJson } from './jcs';
-import { leafHash } from './hash';
+import { leafHash, sha256 } from './hash';
 import { MemoryMerkleTree } from './memory-tree';
 import { ProvenNodes, verifyInclusionRemembering } from './proof';
-import { createSigner, parseVerifierKey, verifyNote, type NoteSigner, type NoteVerifier } from './note';
+import { createSigner, parseNote, parseVerifierKey, verifyNote, type NoteSigner, type NoteVerifier } from './note';
 
 /** The attributes that carry the proof; everything else is what the producer signed. */
 export const ORIGIN_ATTRIBUTES = ['producerkey', 'batchnote', 'batchindex', 'batchproof'] as const;
@@ -201,6 +201,16 @@ export class OriginSigner {
   }
 }
 
+/**
+ * Digests of batch notes whose signature some verifier sharing this has checked (verifiers on several threads):
+ * so that each note's Ed25519 signature (~110–175 µs) is verified once, not once per thread. A digest binds the
+ * note to the key that verified it. `has` must answer true only for digests that were `add`ed.
+ */
+export interface SharedNoteChecks {
+  has(digest: Uint8Array): boolean;
+  add(digest: Uint8Array): void;
+}
+
 interface VerifiedBatch {
   producer: string;
   size: number;
@@ -214,8 +224,14 @@ export class OriginVerifier {
   /** By batch note, oldest first: the nodes its events' proofs have shown (ORIGIN_PROVEN_NODE_BUDGET in all). */
   private readonly proven = new Map<string, ProvenNodes>();
 
-  /** `verifierKeys`: signed-note verifier keys (`<name>+<keyid>+<base64>`); a malformed one throws. */
-  constructor(verifierKeys: readonly string[]) {
+  /**
+   * `verifierKeys`: signed-note verifier keys (`<name>+<keyid>+<base64>`); a malformed one throws. `shared`: the
+   * notes other verifiers have checked, and where this one records those it checks.
+   */
+  constructor(
+    verifierKeys: readonly string[],
+    private readonly shared?: SharedNoteChecks,
+  ) {
     this.keys = verifierKeys.map((vkey) => {
       const parsed = parseVerifierKey(vkey);
       if (!parsed.ok) throw new Error(`invalid producer verifier key "${vkey}": ${parsed.reason}`);
@@ -304,9 +320,18 @@ export class OriginVerifier {
   ): VerifiedBatch | { ok: false; code: OriginFailureCode; reason: string } {
     const cached = this.batches.get(note);
     if (cached && cached.producer === key.name) return cached;
-    const verified = verifyNote(note, [key]);
-    if (!verified.ok) return { ok: false, code: OriginFailure.BAD_NOTE, reason: verified.reason };
-    const checkpoint = parseCheckpoint(verified.text);
+    const digest = this.shared && sha256(key.publicKey, utf8(`${key.name}\n${note}`));
+    let text: string;
+    const parsed = digest && this.shared?.has(digest) ? parseNote(note) : undefined;
+    if (parsed?.ok) {
+      text = parsed.value.text; // its signature by this key was verified on another thread
+    } else {
+      const verified = verifyNote(note, [key]);
+      if (!verified.ok) return { ok: false, code: OriginFailure.BAD_NOTE, reason: verified.reason };
+      text = verified.text;
+      if (digest) this.shared?.add(digest);
+    }
+    const checkpoint = parseCheckpoint(text);
     if (!checkpoint.ok) return { ok: false, code: OriginFailure.BAD_NOTE, reason: checkpoint.reason };
     const batch = { producer: key.name, size: checkpoint.value.size, root: checkpoint.value.root };
     if (this.batches.size >= ORIGIN_NOTE_CACHE_SIZE) this.batches.delete(this.batches.keys().next().value as string);

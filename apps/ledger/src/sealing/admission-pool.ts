@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { SharedNoteDigests } from './shared-note-checks';
 import { packValues, unpackVerdicts, type AdmissionSettings, type PackedVerdicts, type Verdict } from './admission';
 
 /**
@@ -33,11 +34,15 @@ export class AdmissionPool {
   private nextId = 0;
   private closing = false;
 
+  private readonly settings: AdmissionSettings;
+
   constructor(
     private readonly file: string,
     size: number,
-    private readonly settings: AdmissionSettings,
+    settings: AdmissionSettings,
   ) {
+    // Each producer batch's signature is verified by one worker, whichever meets it first.
+    this.settings = { ...settings, sharedNotes: settings.sharedNotes ?? SharedNoteDigests.allocate() };
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 

@@ -5,9 +5,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { OriginVerifier } from '@medledger/ledger-core';
 import { admitPacked, packVerdicts, type AdmissionSettings, type PackedValues } from './admission';
+import { SharedNoteDigests } from './shared-note-checks';
 
 const settings = workerData as AdmissionSettings;
-const origin = new OriginVerifier(settings.producerKeys);
+const shared = settings.sharedNotes && new SharedNoteDigests(settings.sharedNotes);
+const origin = new OriginVerifier(settings.producerKeys, shared);
 
 parentPort?.on('message', (job: { id: number; packed: PackedValues }) => {
   const packed = packVerdicts(admitPacked(job.packed, settings.maxBytes, origin));
