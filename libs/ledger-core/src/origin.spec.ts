@@ -54,6 +54,18 @@ describe('OriginVerifier.verifyCanonical with the bytes received', () => {
     }
   });
 
+  it('does not take bytes that are not valid UTF-8 as received, though their decoded text is canonical', () => {
+    const [event] = signer.signBatch([{ ...SHAPES[0], data: { note: 'a \ufffd b' } }]);
+    const text = encodeSignedEvent(event as object);
+    const valid = Buffer.from(text, 'utf8');
+    const at = valid.indexOf(Buffer.from('\ufffd', 'utf8'));
+    // The same text to a decoder: one invalid byte where U+FFFD was.
+    const bytes = Buffer.concat([valid.subarray(0, at), Buffer.from([0xff]), valid.subarray(at + 3)]);
+    expect(bytes.toString('utf8')).toBe(text);
+    const verdict = verifier().verifyCanonical(JSON.parse(text) as Record<string, unknown>, 'supply', { text, bytes });
+    expect(verdict.ok && Buffer.from(verdict.canonical)).toEqual(valid);
+  });
+
   it('gives the verdict and canonical form it gives without them, for every one-character change that parses', () => {
     // One verifier each, kept: notes and proven nodes are cached as in the ledger.
     const [fast, slow] = [verifier(), verifier()];

@@ -6,6 +6,7 @@
  * key id, that note, its index and its inclusion proof, so anyone holding the producer's public key can check
  * any single event, and a consumer of many events verifies each note's signature once.
  */
+import { isUtf8 } from 'node:buffer';
 import { toBase64, utf8 } from './encoding';
 import { parseCheckpoint, signCheckpoint } from './checkpoint';
 import { canonicalBytes, canonicalize, canonicalMembers, isCanonicalJson } from './jcs';
@@ -278,8 +279,12 @@ export class OriginVerifier {
       proof.push(Buffer.from(element, 'base64'));
     }
     // Received in canonical form (as producers publish): the whole is what arrived, the signed part is cut out of it.
+    // The bytes must be valid UTF-8 too: a decoder turns an invalid sequence into U+FFFD, whose text may well be
+    // canonical while the bytes are not its UTF-8.
     const cut =
-      received && isCanonicalJson(received.text, envelope) ? signedOfCanonical(envelope, received) : undefined;
+      received && isUtf8(received.bytes) && isCanonicalJson(received.text, envelope)
+        ? signedOfCanonical(envelope, received)
+        : undefined;
     let whole: Uint8Array;
     let signed: Uint8Array;
     if (received && cut) {
