@@ -14,6 +14,8 @@
  *   --rate-tick-ms N         the fixed-rate producer sends (and signs) one batch every N ms (10)
  *   --proofs N               inclusion-proof requests per mode (2000)
  *   --proof-concurrency N    parallel requests in the concurrent proof mode (8)
+ *   --wire canonical|json    events on the wire in RFC 8785 form, as the services publish them, or as
+ *                            JSON.stringify writes them (canonical)
  *   --block-max-events N     LEDGER_BLOCK_MAX_EVENTS for the ledger (else its default)
  *   --block-max-age-ms N     LEDGER_BLOCK_MAX_AGE_MS (else its default)
  *   --block-max-bytes N      LEDGER_BLOCK_MAX_BYTES (else its default)
