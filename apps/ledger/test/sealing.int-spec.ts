@@ -3,8 +3,10 @@ import type { Producer } from 'kafkajs';
 import { BlockSealedMessage, LEDGER_BLOCKS_TOPIC, type UnsignedEnvelope } from '@medledger/contracts';
 import {
   blockHash,
+  encodeSignedEvent,
   generateEd25519KeyPair,
   GENESIS_PREVIOUS_HASH,
+  leafData,
   leafHash,
   OriginSigner,
   parseVerifierKey,
@@ -89,14 +91,16 @@ describe('ledger sealing', () => {
     };
   }
 
-  async function publish(events: object[]) {
-    await producer.send({ topic, messages: events.map((e) => ({ value: JSON.stringify(e) })) });
+  /** As JSON.stringify writes them, or in RFC 8785 form as the services publish them (sealed as received). */
+  async function publish(events: object[], wire: 'json' | 'canonical' = 'json') {
+    const encode = wire === 'json' ? JSON.stringify : encodeSignedEvent;
+    await producer.send({ topic, messages: events.map((e) => ({ value: encode(e) })) });
   }
 
   it('seals every published event and proves each one against the signed checkpoint', async () => {
     const events = records.signBatch(Array.from({ length: 120 }, (_, n) => envelope(n)));
     await publish(events.slice(0, 70));
-    await publish(events.slice(70));
+    await publish(events.slice(70), 'canonical');
 
     const checkpointText = await eventually(async () => {
       const response = await fetch(`${ledger.baseUrl}/v1/checkpoint`);
@@ -121,12 +125,16 @@ describe('ledger sealing', () => {
     for (const event of events) {
       const found = await http<{ index: number; leafData: string }>(`/v1/events/${event.id}`);
       expect(found.status).toBe(200);
-      const leaf = JSON.parse(Buffer.from(found.body.leafData, 'base64').toString('utf8')) as {
+      const bytes = Buffer.from(found.body.leafData, 'base64');
+      const leaf = JSON.parse(bytes.toString('utf8')) as {
         event: { id: string };
         index: number;
+        receivedAt: string;
         topic: string;
       };
       expect(leaf).toMatchObject({ event: { id: event.id }, index: found.body.index, topic });
+      // Whichever way it was written on the wire, the leaf is the RFC 8785 form of the event as signed.
+      expect(bytes).toEqual(Buffer.from(leafData({ index: leaf.index, receivedAt: leaf.receivedAt, topic, event })));
       const proof = await http<{ hashes: string[] }>(`/v1/proofs/inclusion?index=${found.body.index}&treeSize=120`);
       const verdict = verifyInclusion(
         leafHash(Buffer.from(found.body.leafData, 'base64')),
