@@ -1,5 +1,12 @@
 import { toHex } from './encoding';
-import { canonicalBytes, canonicalize, canonicalMembers, isCanonicalJson, JCS_MAX_DEPTH } from './jcs';
+import {
+  canonicalBytes,
+  canonicalize,
+  canonicalMembers,
+  isCanonicalJson,
+  isCanonicalJsonLatin1,
+  JCS_MAX_DEPTH,
+} from './jcs';
 
 // Input and expected output files of cyberphone/json-canonicalization testdata/ (the reference test data of
 // RFC 8785's authors). The input is parsed with JSON.parse, as the ledger parses received envelopes.
@@ -245,5 +252,46 @@ describe('isCanonicalJson', () => {
       const indented = JSON.stringify(JSON.parse(canonical), null, 1);
       expect(isCanonicalJson(indented, JSON.parse(indented))).toBe(false);
     }
+  });
+});
+
+describe('isCanonicalJsonLatin1', () => {
+  const expected = (text: string) => {
+    try {
+      return canonicalize(JSON.parse(text)) === text;
+    } catch {
+      return false;
+    }
+  };
+  const latin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+  const answer = (text: string) => isCanonicalJsonLatin1(latin1(text), JSON.parse(latin1(text)));
+  const TEXTS = [
+    ...CYBERPHONE.flatMap(([, input, output]) => [input, output]),
+    '{"a":"é","b":"—"}',
+    '{"b":"—","a":"é"}',
+    '{"é":1,"z":2}', // U+00E9 (C3 A9) after z in both orders
+    '{"z":2,"é":1}',
+    '{"a":"\\u00e9"}',
+    '{"a":"\\u2014"}', // escapes of non-ASCII characters: not canonical
+    '{"\ud83d\ude02":1,"\ue000":2}', // RFC 8785 order (UTF-16), not code point order: left to UTF-8
+    '{"\ue000":2,"\ud83d\ude02":1}', // code point order, not RFC 8785's
+    '{"\ue000":1,"\uffff":2}',
+    '{"a\u00e9":1,"a\u00ea":2}', // first differing at a continuation byte
+    '{"note":"medledger.local/x\\n1\\nAA=\\n\\n— x AAAA\\n"}',
+  ];
+
+  it.each(TEXTS.map((text) => [text]))('never says yes where canonicalize says no: %j', (text) => {
+    if (answer(text)) expect(expected(text)).toBe(true);
+  });
+
+  it('says yes to canonical text with ASCII names, whatever its values hold', () => {
+    for (const text of [
+      '{"a":"é","b":"—"}',
+      '{"a":"😂","b":["\u2028","ü"]}',
+      canonicalize({ x: 'caf\u00e9 \ud83d\ude00' }),
+    ])
+      expect([text, answer(text)]).toEqual([text, true]);
+    for (const text of ['{"\ud83d\ude02":1,"\ue000":2}', '{"\ue000":2,"\ud83d\ude02":1}', '{"a":"\\u00e9"}'])
+      expect([text, answer(text)]).toEqual([text, false]);
   });
 });

@@ -41,6 +41,19 @@ describe('OriginVerifier.verifyCanonical with the bytes received', () => {
     }
   });
 
+  it('takes the same events as received when their bytes are read as Latin-1', () => {
+    for (const event of signed) {
+      const bytes = Buffer.from(encodeSignedEvent(event), 'utf8');
+      const text = bytes.toString('latin1');
+      const verdict = verifier().verifyCanonical(JSON.parse(text) as Record<string, unknown>, 'supply', {
+        text,
+        bytes,
+        latin1: true,
+      });
+      expect(verdict.ok && verdict.canonical).toBe(bytes);
+    }
+  });
+
   it('canonicalises an event published otherwise, as without the bytes', () => {
     for (const event of signed) {
       const text = JSON.stringify(event);
@@ -93,6 +106,14 @@ describe('OriginVerifier.verifyCanonical with the bytes received', () => {
           const received = { text: mutated, bytes: Buffer.from(mutated, 'utf8') };
           const withBytes = fast.verifyCanonical(parsed, 'supply', received);
           const without = slow.verifyCanonical(parsed, 'supply');
+          // Read as Latin-1, only acceptance counts, and it must be the same acceptance.
+          const latin1 = received.bytes.toString('latin1');
+          const asLatin1 = fast.verifyCanonical(JSON.parse(latin1) as Record<string, unknown>, 'supply', {
+            text: latin1,
+            bytes: received.bytes,
+            latin1: true,
+          });
+          if (asLatin1.ok) expect(without.ok && asLatin1.canonical === received.bytes).toBe(true);
           expect(withBytes.ok).toBe(without.ok);
           if (withBytes.ok && without.ok)
             expect(Buffer.from(withBytes.canonical)).toEqual(Buffer.from(without.canonical));

@@ -9,7 +9,7 @@
 import { isUtf8 } from 'node:buffer';
 import { toBase64, utf8 } from './encoding';
 import { parseCheckpoint, signCheckpoint } from './checkpoint';
-import { canonicalBytes, canonicalize, canonicalMembers, isCanonicalJson } from './jcs';
+import { canonicalBytes, canonicalize, canonicalMembers, isCanonicalJson, isCanonicalJsonLatin1 } from './jcs';
 import { leafHash, sha256 } from './hash';
 import { MemoryMerkleTree } from './memory-tree';
 import { ProvenNodes, verifyInclusionRemembering } from './proof';
@@ -76,10 +76,16 @@ function wholeAndSigned(members: ReadonlyArray<[string, string]>): { whole: Uint
 
 const [OPEN_BRACE, COMMA, CLOSE_BRACE] = [0x7b, 0x2c, 0x7d];
 
-/** An envelope as it arrived: its text and that text's UTF-8 bytes. */
+/**
+ * An envelope as it arrived: its bytes and their text, decoded as UTF-8, or as Latin-1 (`latin1`: one character per
+ * byte, see isCanonicalJsonLatin1; the envelope was parsed from that text, and the caller has checked that its proof
+ * elements are base64, which is ASCII). With `latin1`, only acceptance is a verdict: anything else means "decode as
+ * UTF-8 and check again" (the reasons may show bytes as characters).
+ */
 export interface ReceivedEnvelope {
   text: string;
   bytes: Uint8Array;
+  latin1?: boolean;
 }
 
 /** What JSON.stringify writes other than as itself in a string (surrogates never reach here: see isCanonicalJson). */
@@ -270,7 +276,7 @@ export class OriginVerifier {
     const key = this.keys.find((k) => k.name === producer && k.keyId === producerkey);
     if (!key)
       return { ok: false, code: OriginFailure.UNKNOWN_KEY, reason: `no key ${producer}+${producerkey} in the keyring` };
-    const batch = this.batch(batchnote, key);
+    const batch = this.batch(batchnote, key, received?.latin1 === true);
     if ('code' in batch) return batch;
     const proof: Uint8Array[] = [];
     for (const element of batchproof) {
@@ -281,10 +287,13 @@ export class OriginVerifier {
     // Received in canonical form (as producers publish): the whole is what arrived, the signed part is cut out of it.
     // The bytes must be valid UTF-8 too: a decoder turns an invalid sequence into U+FFFD, whose text may well be
     // canonical while the bytes are not its UTF-8.
+    const canonical = received?.latin1 ? isCanonicalJsonLatin1 : isCanonicalJson;
     const cut =
-      received && isUtf8(received.bytes) && isCanonicalJson(received.text, envelope)
+      received && isUtf8(received.bytes) && canonical(received.text, envelope)
         ? signedOfCanonical(envelope, received)
         : undefined;
+    if (received?.latin1 && !cut)
+      return { ok: false, code: OriginFailure.NOT_IN_BATCH, reason: 'not canonical as received' };
     let whole: Uint8Array;
     let signed: Uint8Array;
     if (received && cut) {
@@ -319,19 +328,22 @@ export class OriginVerifier {
     return nodes;
   }
 
+  /** `note` as received; `latin1`: its UTF-8 bytes decoded as Latin-1 (the cache keeps it so, checks the real text). */
   private batch(
     note: string,
     key: NoteVerifier,
+    latin1: boolean,
   ): VerifiedBatch | { ok: false; code: OriginFailureCode; reason: string } {
     const cached = this.batches.get(note);
     if (cached && cached.producer === key.name) return cached;
-    const digest = this.shared && sha256(key.publicKey, utf8(`${key.name}\n${note}`));
+    const real = latin1 ? Buffer.from(note, 'latin1').toString('utf8') : note;
+    const digest = this.shared && sha256(key.publicKey, utf8(`${key.name}\n${real}`));
     let text: string;
-    const parsed = digest && this.shared?.has(digest) ? parseNote(note) : undefined;
+    const parsed = digest && this.shared?.has(digest) ? parseNote(real) : undefined;
     if (parsed?.ok) {
       text = parsed.value.text; // its signature by this key was verified on another thread
     } else {
-      const verified = verifyNote(note, [key]);
+      const verified = verifyNote(real, [key]);
       if (!verified.ok) return { ok: false, code: OriginFailure.BAD_NOTE, reason: verified.reason };
       text = verified.text;
       if (digest) this.shared?.add(digest);

@@ -66,6 +66,17 @@ describe('admitBytes', () => {
     expect(admitBytes(changed, MAX, origin())).toMatchObject({ ok: false, code: 'LEDGER.ORIGIN_NOT_IN_BATCH' });
   });
 
+  it('admits an event published canonically with a non-ASCII id, under that id', () => {
+    const [event] = supply.signBatch([{ ...signedEvents(1)[0], id: 'évt-\u2014-1' }]);
+    const value = bytes(encodeSignedEvent(event as object));
+    expect(admitBytes(value, MAX, origin())).toEqual({
+      ok: true,
+      eventId: 'évt-\u2014-1',
+      canonicalEvent: value,
+      asReceived: true,
+    });
+  });
+
   it('admits an event with ASCII-only data, and refuses it changed', () => {
     const [event] = supply.signBatch([
       { ...signedEvents(1)[0], data: { serial: 'S1', note: 'plain "quoted" \\ text' } },

@@ -35,6 +35,42 @@ export function admitBytes(bytes: Uint8Array | null, maxBytes: number, origin: O
   if (!bytes || bytes.length === 0) return { ok: false, code: AdmissionFailure.EMPTY, reason: 'message has no value' };
   if (bytes.length > maxBytes)
     return { ok: false, code: AdmissionFailure.TOO_LARGE, reason: `${bytes.length} bytes > limit ${maxBytes}` };
+  return admitLatin1(bytes, origin) ?? admitDecoded(bytes, origin);
+}
+
+/** Any byte of the Latin-1 text that is not ASCII. */
+const NOT_ASCII = /[\u0080-\u00ff]/;
+
+/**
+ * The quick way in for an event published canonically, whose bytes are read as Latin-1 (one character per byte):
+ * V8 decodes UTF-8 text with a single non-ASCII character, such as the em dash that begins every signature line
+ * of a batch note, ~10 times slower than ASCII (2.8 against 0.2 µs for a bench event). The envelope check, the
+ * canonical check (isCanonicalJsonLatin1) and the signed part's offsets hold on that text; the note and the id are
+ * decoded as UTF-8 where they are used. Undefined unless it accepts: the UTF-8 way then decides, with its reasons.
+ */
+function admitLatin1(bytes: Uint8Array, origin: OriginVerifier): Verdict | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  // Every signed envelope has `batchindex`, so in RFC 8785 order its first member sorts at or before it: text that
+  // starts otherwise (JSON.stringify's order, say) is not canonical, and is not parsed twice.
+  if (!text.startsWith('{"') || text.slice(2, text.indexOf('"', 2)) > 'batchindex') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  // Sound on Latin-1 text: its patterns are ASCII, and a string's length there is its UTF-8 length, never less.
+  if (!isEventEnvelope(json)) return undefined;
+  const producer = serviceOfSource(json.source) ?? json.source;
+  const verdict = origin.verifyCanonical(json, producer, { text, bytes, latin1: true });
+  if (!verdict.ok || verdict.canonical !== bytes) return undefined;
+  const eventId = NOT_ASCII.test(json.id) ? Buffer.from(json.id, 'latin1').toString('utf8') : json.id;
+  if (eventId.includes('\u0000')) return undefined;
+  return { ok: true, eventId, canonicalEvent: bytes, asReceived: true };
+}
+
+/** Everything else: the bytes decoded as UTF-8, the envelope checked by zod when the quick check says no. */
+function admitDecoded(bytes: Uint8Array, origin: OriginVerifier): Verdict {
   const decoded = decodeMessage(EventEnvelope, bytes, isEventEnvelope);
   if (!decoded.ok) {
     const code = decoded.code === DecodeFailure.NOT_JSON ? AdmissionFailure.NOT_JSON : AdmissionFailure.SCHEMA;
