@@ -188,7 +188,7 @@ export function canonicalMembers(value: Readonly<Record<string, unknown>>): Arra
  * and objects with array-index names (V8 lists those first, in numeric order).
  */
 export function isCanonicalJson(text: string, parsed: unknown): boolean {
-  return !text.includes('\\ud') && keysInOrder(parsed, 0, false) && JSON.stringify(parsed) === text;
+  return isCanonicalAs(text, parsed, false);
 }
 
 /**
@@ -203,7 +203,11 @@ export function isCanonicalJson(text: string, parsed: unknown): boolean {
  * to the UTF-8 path.
  */
 export function isCanonicalJsonLatin1(text: string, parsed: unknown): boolean {
-  return !text.includes('\\ud') && keysInOrder(parsed, 0, true) && JSON.stringify(parsed) === text;
+  return isCanonicalAs(text, parsed, true);
+}
+
+function isCanonicalAs(text: string, parsed: unknown, latin1: boolean): boolean {
+  return !text.includes('\\ud') && keysInOrder(parsed, 0, latin1) && JSON.stringify(parsed) === text;
 }
 
 /** Every object's own keys strictly ascending by UTF-16 code units, nesting no deeper than canonicalize allows. */

@@ -92,14 +92,14 @@ export interface ReceivedEnvelope {
 // eslint-disable-next-line no-control-regex -- the controls are exactly what is escaped
 const ESCAPED = /["\\\u0000-\u001f]/;
 
-/** The length of JSON.stringify(value), without writing it for strings, numbers and arrays of strings. */
+/** The length of JSON.stringify(value), without writing it for strings, numbers and arrays of them. */
 function jsonLength(value: unknown): number {
   if (typeof value === 'string') return ESCAPED.test(value) ? JSON.stringify(value).length : value.length + 2;
   if (typeof value === 'number') return String(value).length;
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string' && !ESCAPED.test(item))) {
-    let length = 1 + value.length;
-    for (const item of value as string[]) length += item.length + 2;
-    return value.length === 0 ? 2 : length;
+  if (Array.isArray(value)) {
+    let length = 1 + Math.max(value.length, 1); // brackets and commas
+    for (const item of value) length += jsonLength(item);
+    return length;
   }
   return JSON.stringify(value).length;
 }

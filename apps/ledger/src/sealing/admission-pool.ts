@@ -42,7 +42,7 @@ export class AdmissionPool {
     settings: AdmissionSettings,
   ) {
     // Each producer batch's signature is verified by one worker, whichever meets it first.
-    this.settings = { ...settings, sharedNotes: settings.sharedNotes ?? SharedNoteDigests.allocate() };
+    this.settings = { ...settings, sharedNotes: SharedNoteDigests.allocate() };
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 

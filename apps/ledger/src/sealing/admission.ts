@@ -22,7 +22,7 @@ export interface AdmissionSettings {
   maxBytes: number;
   /** Producer verifier keys (signed-note form). */
   producerKeys: readonly string[];
-  /** The workers' SharedNoteDigests: notes verified by any of them. */
+  /** The workers' SharedNoteDigests (notes verified by any of them); the pool allocates it. */
   sharedNotes?: SharedArrayBuffer;
 }
 
