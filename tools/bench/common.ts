@@ -193,39 +193,58 @@ export async function withRecordsService(
   options: ReturnType<typeof cliOptions>,
   body: (bench: RecordsBench) => Promise<void>,
 ): Promise<void> {
+  return withServiceProcess(
+    'records',
+    name,
+    authSeed,
+    options,
+    { RECORDS_MASTER_KEY: randomBytes(32).toString('base64') },
+    body,
+  );
+}
+
+/** {@link withRecordsService} for any event-sourced service (`app`), with `extraEnv` besides the common settings. */
+export async function withServiceProcess(
+  app: 'records' | 'trials' | 'supply',
+  name: string,
+  authSeed: Uint8Array,
+  options: ReturnType<typeof cliOptions>,
+  extraEnv: Record<string, string>,
+  body: (bench: RecordsBench) => Promise<void>,
+): Promise<void> {
   const suffix = randomBytes(4).toString('hex');
   let infrastructure: Infrastructure | undefined;
   let records: ServiceProcess | undefined;
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
     infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
-    if (options.flag('build') || (!options.flag('no-build') && buildIsStale('records'))) {
-      say('building records (nx build records)...');
-      await nxBuild('records', process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
+    if (options.flag('build') || (!options.flag('no-build') && buildIsStale(app))) {
+      say(`building ${app} (nx build ${app})...`);
+      await nxBuild(app, process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
     }
     const adminUrl = infrastructure.postgresUrl;
-    const database = `medledger_records_${name}_${suffix}`;
+    const database = `medledger_${app}_${name}_${suffix}`;
     await createDatabaseFromTemplate(adminUrl, 'template0', database);
     if (!options.flag('keep')) cleanups.push(() => dropDatabase(adminUrl, database));
     const url = databaseUrl(adminUrl, database);
     say(`database ${database}: migrating...`);
-    await migrateServiceDatabase(ROOT, 'records', url);
+    await migrateServiceDatabase(ROOT, app, url);
     const env = {
       NODE_ENV: 'development',
       DATABASE_URL: url,
       KAFKA_BROKERS: infrastructure.kafkaBrokers.join(','),
-      KAFKA_GROUP_ID: `records-${name}-${suffix}`,
-      KAFKA_CLIENT_ID: `records-${name}-${suffix}`,
+      KAFKA_GROUP_ID: `${app}-${name}-${suffix}`,
+      KAFKA_CLIENT_ID: `${app}-${name}-${suffix}`,
       EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
-      RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
       LEDGER_URL: 'http://127.0.0.1:9',
-      PUBLIC_EVENTS_TOPIC: `bench.${suffix}.records.events`,
+      PUBLIC_EVENTS_TOPIC: `bench.${suffix}.${app}.events`,
       // BENCH_LOG_LEVEL=info logs every request with its responseTime (pino-http) into the service's log file.
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
       AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(authSeed)).toString('base64'),
+      ...extraEnv,
     };
     await startCaughtUp(infrastructure.kafkaBrokers, env.KAFKA_GROUP_ID, [LEDGER_BLOCKS_TOPIC, DIAGNOSTICS_TOPIC]);
-    const start = () => startBuiltService('records', env, { cpuProfile: options.flag('cpu-prof') });
+    const start = () => startBuiltService(app, env, { cpuProfile: options.flag('cpu-prof') });
     records = await start();
     const bench: RecordsBench = {
       suffix,
@@ -240,7 +259,7 @@ export async function withRecordsService(
     };
     await body(bench);
   } catch (error) {
-    if (records) process.stderr.write(`--- records output ---\n${records.output()}\n`);
+    if (records) process.stderr.write(`--- ${app} output ---\n${records.output()}\n`);
     throw error;
   } finally {
     await stopService(records);

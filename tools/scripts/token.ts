@@ -13,10 +13,17 @@ export function devIssuerSeed(): Uint8Array {
   return configured ? Buffer.from(configured, 'base64') : devAuthSeed(join(ROOT, '.data/keys'));
 }
 
-export function devToken(sub: string, role: ActorRole, service = 'records', ttl = DEV_TOKEN_TTL): Promise<string> {
+export function devToken(
+  sub: string,
+  role: ActorRole,
+  service = 'records',
+  ttl = DEV_TOKEN_TTL,
+  org?: string,
+): Promise<string> {
   return mintToken(devIssuerSeed(), {
     sub,
     role,
+    ...(org ? { org } : {}),
     issuer: process.env['AUTH_ISSUER'] ?? 'medledger.local',
     audience: `medledger-${service}`,
     expiresIn: ttl,

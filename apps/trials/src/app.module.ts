@@ -1,12 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
-import { EVENT_STORE_TOPICS, EventStoreModule } from '@medledger/event-store';
-import { PlatformModule, ServiceConfig } from '@medledger/platform';
+import { EVENT_STORE_TOPICS, EventStoreModule, type Sql } from '@medledger/event-store';
+import { AuthModule, PlatformModule, ServiceConfig } from '@medledger/platform';
 import { PrismaClient } from './generated/prisma/client';
+import { ParticipantsController } from './http/participants.controller';
+import { TrialsController } from './http/trials.controller';
+import { StatementService } from './statements/statement.service';
+import { TrialsService } from './trials.service';
 
 @Module({})
 export class TrialsModule {
-  /** `env`: the event-store settings (default process.env; tests pass their own). */
+  /** `env`: the auth and event-store settings (default process.env; tests pass their own). */
   static forRoot(
     config: ServiceConfig,
     env: Readonly<Record<string, string | undefined>> = process.env,
@@ -19,9 +23,13 @@ export class TrialsModule {
           prisma: (adapter) => new PrismaClient({ adapter }),
           topics: [PUBLIC_EVENT_TOPICS.trials, ...EVENT_STORE_TOPICS],
         }),
-        // The backbone: event store, outbox relay, receipts. The trials domain (its own issue) appends to it.
-        EventStoreModule.forRoot({ service: 'trials', env }),
+        // Every trials route needs a bearer token (health, metrics, docs and diagnostics excepted).
+        AuthModule.forRoot('trials', env),
+        // Trial-level and pseudonymous participant-level events are stored as they are (ADR 0008): no PHI here.
+        EventStoreModule.forRoot<Sql>({ service: 'trials', env }),
       ],
+      controllers: [TrialsController, ParticipantsController],
+      providers: [TrialsService, StatementService],
     };
   }
 }

@@ -7,7 +7,6 @@ export * from './metrics';
 export * from './outbox-relay';
 export * from './receipts/ledger-client';
 export * from './receipts/receipt.service';
-export * from './receipts/verify-receipt';
 export * from './reliable-consumer';
 export * from './signing-key';
 export * from './sql';

@@ -20,3 +20,4 @@ export * from './checkpoint';
 export * from './block';
 export * from './leaf';
 export * from './origin';
+export * from './receipt';

@@ -12,8 +12,8 @@ import {
   toBase64,
   verifierKey,
   type NoteVerifier,
-} from '@medledger/ledger-core';
-import { ReceiptFailure, verifyReceipt, type ReceiptMaterial } from './verify-receipt';
+} from './index';
+import { ReceiptFailure, verifyReceipt, type ReceiptMaterial } from './receipt';
 
 const ORIGIN = 'medledger.test/ledger';
 const ledgerKey = createSigner(ORIGIN, randomBytes(32));

@@ -1,17 +1,11 @@
-import {
-  canonicalize,
-  fromBase64,
-  leafHash,
-  ORIGIN_ATTRIBUTES,
-  parseSignedBlockHeader,
-  SIGNED_FIELDS,
-  verifyCheckpoint,
-  verifyHeader,
-  verifyInclusion,
-  type Checkpoint,
-  type NoteVerifier,
-  type SignedBlockHeader,
-} from '@medledger/ledger-core';
+import { parseSignedBlockHeader, SIGNED_FIELDS, verifyHeader, type SignedBlockHeader } from './block';
+import { verifyCheckpoint, type Checkpoint } from './checkpoint';
+import { fromBase64 } from './encoding';
+import { leafHash } from './hash';
+import { canonicalize } from './jcs';
+import type { NoteVerifier } from './note';
+import { ORIGIN_ATTRIBUTES } from './origin';
+import { verifyInclusion } from './proof';
 
 /** What a receipt is made of: our own copy of the event and what the ledger says about it. */
 export interface ReceiptMaterial {

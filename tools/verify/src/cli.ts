@@ -11,6 +11,8 @@ import { checkConsistency, parseRecordedCheckpoint, type CheckpointView } from '
 import { LedgerClient, MAX_PAGE } from './http';
 import { httpChainSource } from './http-source';
 import { verifyEventInclusion } from './inclusion';
+import { verifyStatement } from './statement';
+import type { Statement } from '@medledger/compensation';
 import { keysFromListing, keysFromVerifierKeys, parseKeyring, type TrustedKeys } from './keys';
 import { Progress, type ProgressStream } from './progress';
 
@@ -32,6 +34,9 @@ export const USAGE = `usage: medledger-verify <command> [options]
                the latest checkpoint extends the one recorded in <file> (recorded on first use)
   export       --url <ledger> --out <bundle.json> [--batch 1000]
                everything 'chain --bundle' needs, in one file
+  statement    <statement.json> --keyring <file> | --url <ledger>
+               a trial participant's statement: every event's receipt, every record against its commitment,
+               and the compensation contract run again (any difference in an amount is named)
 
 common options:
   --keyring <file>   trust only these verifier keys (<name>+<hex id>+<base64>, one per line)
@@ -63,6 +68,7 @@ const COMMANDS = {
   inclusion: ['url', 'bundle', 'keyring', 'origin', 'event', 'quiet'],
   consistency: ['url', 'keyring', 'origin', 'state', 'quiet'],
   export: ['url', 'out', 'batch', 'quiet'],
+  statement: ['url', 'keyring', 'origin', 'quiet'],
 } as const satisfies Record<string, readonly (keyof Options)[]>;
 type Command = keyof typeof COMMANDS;
 
@@ -70,13 +76,14 @@ function usage(message: string): CliError {
   return new CliError(CliErrorCode.USAGE, message);
 }
 
-function parse(argv: readonly string[]): { command: Command; options: Options } | 'help' {
+function parse(argv: readonly string[]): { command: Command; options: Options; file?: string } | 'help' {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') return 'help';
   if (!Object.hasOwn(COMMANDS, command)) throw usage(`unknown command ${JSON.stringify(command)}`);
   let values: Options;
+  let positionals: string[];
   try {
-    values = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false }).values;
+    ({ values, positionals } = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: true }));
   } catch (error) {
     throw usage(error instanceof Error ? error.message : String(error));
   }
@@ -84,6 +91,11 @@ function parse(argv: readonly string[]): { command: Command; options: Options } 
   const allowed: readonly string[] = COMMANDS[command as Command];
   const extra = Object.keys(values).filter((name) => !allowed.includes(name));
   if (extra.length > 0) throw usage(`${command} does not take --${extra.join(', --')}`);
+  if (command === 'statement') {
+    if (positionals.length !== 1) throw usage('statement takes one file: statement <statement.json>');
+    return { command, options: values, file: positionals[0] as string };
+  }
+  if (positionals.length > 0) throw usage(`Unexpected argument '${positionals[0]}'`);
   return { command: command as Command, options: values };
 }
 
@@ -451,6 +463,34 @@ async function exportBundle(options: Options, io: CliIo): Promise<number> {
   return EXIT.OK;
 }
 
+async function statement(file: string, options: Options, io: CliIo): Promise<number> {
+  let parsed: Statement;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8')) as Statement;
+  } catch (error) {
+    throw new CliError(CliErrorCode.BUNDLE, `${file}: cannot read a statement (${(error as Error).message})`);
+  }
+  if (options.keyring === undefined && options.url === undefined)
+    throw usage('statement needs the ledger keys: --keyring <file> (pinned) or --url <ledger> (as it lists them)');
+  const keys = await trustedKeys(options, async () =>
+    keysFromListing(await new LedgerClient(options.url as string).keys(), 'GET /v1/keys'),
+  );
+  if (!('verifiers' in keys)) return fail(io, keys);
+  const verdict = verifyStatement(parsed, keys.verifiers, options.origin);
+  if (!verdict.ok) {
+    for (const issue of verdict.issues)
+      io.stdout.write(`FAIL ${issue.message}${issue.eventId ? ` (event ${issue.eventId})` : ''} [${issue.code}]\n`);
+    return EXIT.FINDING;
+  }
+  const totals = verdict.totals;
+  io.stdout.write(
+    `OK statement: ${verdict.events} events sealed and proven, ${verdict.commitments} records open their commitments, ` +
+      `contract re-executed: payment ${totals?.payment ?? 0}, reimbursement ${totals?.reimbursement ?? 0} ${totals?.currency ?? ''} ` +
+      `(keys: ${keys.source})\n`,
+  );
+  return EXIT.OK;
+}
+
 /** Runs one command; resolves with the exit code (0 verified, 1 finding, 2 could not verify). */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   try {
@@ -461,6 +501,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     const { command, options } = parsed;
     switch (command) {
+      case 'statement':
+        return await statement(parsed.file as string, options, io);
       case 'chain':
         return await chain(options, io);
       case 'inclusion':

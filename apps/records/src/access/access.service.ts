@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import { EVENT_STORE, EVENT_STORE_SQL, EventStore, type Sql, type TransactionalSql } from '@medledger/event-store';
-import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
+import { ProblemException, type AuthenticatedActor, type RecordsRole } from '@medledger/platform';
 import { AuditService } from '../audit/audit.service';
 import type { AuditBasis, AuditInteraction } from '../audit/domain/audit';
 import { decideAccess, type ConsentAction, type ConsentResource } from '../consent/domain/consent-policy';
@@ -109,7 +109,8 @@ export class AccessService {
       {
         actor: {
           reference: actor.reference,
-          role: actor.role,
+          // AuthModule admits only records' roles here (SERVICE_ROLES.records).
+          role: actor.role as RecordsRole,
           ...(actor.organization !== undefined && { organization: actor.organization }),
         },
         patient: `Patient/${query.patientId}`,

@@ -18,6 +18,7 @@ import {
   ResourceCreatedV1,
   ResourceUpdatedV1,
 } from './events';
+import { TRIALS_EVENTS } from './trials-events';
 
 /** Stable reasons a message's data is refused (dead-letter reason codes). */
 export const CatalogueFailure = {
@@ -127,6 +128,7 @@ export const EVENT_CATALOGUE = new EventCatalogue([
   PingSentV2,
   PingAnsweredV1,
   PingAnsweredV2,
+  ...TRIALS_EVENTS,
 ]);
 
 export interface EnvelopeInput<D> {

@@ -2,3 +2,4 @@ export * from './catalogue';
 export * from './define';
 export * from './events';
 export * from './messages';
+export * from './trials-events';

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { parseCheckpoint, parseNote, parseVerifierKey, type NoteVerifier } from '@medledger/ledger-core';
+import { parseCheckpoint, parseNote, parseVerifierKey, verifyReceipt, type NoteVerifier } from '@medledger/ledger-core';
 import type { BlockSealedData } from '@medledger/contracts';
 import { ProblemException } from '@medledger/platform';
 import { EVENT_STORE_CONFIG, EVENT_STORE_SQL } from '../tokens';
 import type { EventStoreConfig } from '../config';
 import type { Sql, TransactionalSql } from '../sql';
 import { LedgerClient, LedgerUnavailable } from './ledger-client';
-import { verifyReceipt } from './verify-receipt';
 
 /** Stable codes of the receipt API besides the verification failures of {@link verifyReceipt}. */
 export const ReceiptError = {

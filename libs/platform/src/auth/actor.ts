@@ -1,7 +1,31 @@
 import { z } from 'zod';
 
-export const ACTOR_ROLES = ['patient', 'practitioner', 'related-person', 'org-admin', 'auditor'] as const;
+/**
+ * Every role a token may carry. records: patient, practitioner, related-person, auditor; trials: sponsor,
+ * investigator (with `org` = the site), participant, monitor (read-only: regulator or IRB); org-admin in both.
+ * A token is for one service (its audience), and each route names the roles it admits.
+ */
+export const ACTOR_ROLES = [
+  'patient',
+  'practitioner',
+  'related-person',
+  'org-admin',
+  'auditor',
+  'sponsor',
+  'investigator',
+  'participant',
+  'monitor',
+] as const;
 export type ActorRole = (typeof ACTOR_ROLES)[number];
+
+/** The roles each service admits (a token with another role is refused there: 401 AUTH.INVALID_TOKEN). */
+export const SERVICE_ROLES = {
+  records: ['patient', 'practitioner', 'related-person', 'org-admin', 'auditor'],
+  trials: ['sponsor', 'investigator', 'participant', 'monitor', 'org-admin'],
+  supply: ['org-admin'],
+  ledger: [],
+} as const satisfies Record<string, readonly ActorRole[]>;
+export type RecordsRole = (typeof SERVICE_ROLES.records)[number];
 
 /** The claims medledger reads from a bearer token. `sub` is the actor's FHIR reference. */
 export const ActorClaims = z.object({

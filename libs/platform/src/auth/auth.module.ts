@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import type { ServiceName } from '../config/config';
 import { loadAuthConfig } from './auth.config';
 import { AUTH_VERIFIER, AuthGuard } from './auth.guard';
+import { SERVICE_ROLES } from './actor';
 import { TokenVerifier } from './tokens';
 
 /** Bearer-token authentication on every HTTP route of the service that imports it (see {@link AuthGuard}). */
@@ -13,7 +14,10 @@ export class AuthModule {
     return {
       module: AuthModule,
       providers: [
-        { provide: AUTH_VERIFIER, useValue: new TokenVerifier(config.publicKeys, config.issuer, config.audience) },
+        {
+          provide: AUTH_VERIFIER,
+          useValue: new TokenVerifier(config.publicKeys, config.issuer, config.audience, SERVICE_ROLES[service]),
+        },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };

@@ -26,4 +26,21 @@ describe('TokenVerifier', () => {
     expect(await verifier.verify(token)).toMatchObject({ ok: false });
     expect(await verifier.verify(`${token}x`)).toMatchObject({ ok: false });
   });
+
+  it("refuses a role the service does not have (a trials sponsor's token at records)", async () => {
+    const records = new TokenVerifier([ed25519PublicKeyFromSeed(seed)], 'medledger.test', 'medledger-records', [
+      'patient',
+      'practitioner',
+    ]);
+    const sponsor = await mintToken(seed, {
+      sub: 'Organization/acme',
+      role: 'sponsor',
+      issuer: 'medledger.test',
+      audience: 'medledger-records',
+      expiresIn: '60s',
+    });
+    const verdict = await records.verify(sponsor);
+    expect(!verdict.ok && verdict.reason).toMatch(/sponsor is not a role of this service/);
+    expect(await records.verify(await mint('60s'))).toMatchObject({ ok: true });
+  });
 });

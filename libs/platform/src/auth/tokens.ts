@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { ed25519PublicKeyFromSeed, pkcs8FromSeed } from '@medledger/ledger-core';
-import { ActorClaims, type ActorRole, type AuthenticatedActor } from './actor';
+import { ACTOR_ROLES, ActorClaims, type ActorRole, type AuthenticatedActor } from './actor';
 import { AUTH_CLOCK_TOLERANCE_S } from './auth.config';
 
 const base64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
@@ -61,6 +61,8 @@ export class TokenVerifier {
     publicKeys: readonly Uint8Array[],
     private readonly issuer: string,
     private readonly audience: string,
+    /** The roles this service knows; a token with another role is invalid here (default: every role). */
+    private readonly roles: readonly ActorRole[] = ACTOR_ROLES,
   ) {
     this.keys = createLocalJWKSet({ keys: publicKeys.map(publicJwk) });
   }
@@ -90,6 +92,11 @@ export class TokenVerifier {
       const claims = ActorClaims.safeParse(payload);
       if (!claims.success)
         return { ok: false, reason: claims.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+      if (!this.roles.includes(claims.data.role))
+        return {
+          ok: false,
+          reason: `role: ${claims.data.role} is not a role of this service (${this.roles.join(', ')})`,
+        };
       const actor: AuthenticatedActor = {
         reference: claims.data.sub,
         role: claims.data.role,

@@ -1,0 +1,321 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { TrialCode } from '@medledger/contracts';
+import { leafHash, toBase64 } from '@medledger/ledger-core';
+import { Actor, ProblemException, Roles, type AuthenticatedActor } from '@medledger/platform';
+import { OutcomeList } from '../registration/domain/registration';
+import {
+  allocationLeafData,
+  allocationSalt,
+  commitAllocationList,
+  generateAllocationList,
+  proveAllocation,
+  validateScheme,
+  verifyRevealedList,
+  type RandomisationScheme,
+} from '../randomisation/domain/randomisation';
+import { outcomeReport, renderOutcomeReportHtml } from '../reports/domain/outcome-report';
+import { StatementService } from '../statements/statement.service';
+import { invalid, TrialsService } from '../trials.service';
+import type { PresentTrial } from '../trial/domain/trial';
+
+const ALL = ['sponsor', 'investigator', 'participant', 'monitor', 'org-admin'] as const;
+const Hex = z.string().regex(/^[0-9a-f]{64}$/, 'SHA-256 as 64 lowercase hex digits');
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success)
+    invalid(
+      'the body does not match the schema',
+      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })),
+    );
+  return parsed.data;
+}
+
+/** `W/"3"`, `"3"` or `3` → 3 (TRIALS.INVALID_IF_MATCH otherwise). */
+export function ifMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim());
+  if (!match)
+    throw new ProblemException(400, 'TRIALS.INVALID_IF_MATCH', 'Invalid If-Match', {
+      detail: 'expected W/"<version>"',
+    });
+  return Number(match[1]);
+}
+
+const Amendment = z.strictObject({
+  protocolDocumentSha256: Hex,
+  analysisPlanSha256: Hex,
+  outcomes: OutcomeList,
+  reconsentRequired: z.boolean(),
+});
+const ConsentFormBody = z.strictObject({
+  documentSha256: Hex,
+  protocolVersion: z.number().int().min(1).optional(),
+  schedule: z.unknown(),
+});
+
+/** Trial-level routes: registration, activation, amendments, consent forms, randomisation, reports. */
+@ApiTags('trials')
+@Controller('v1/trials')
+export class TrialsController {
+  constructor(
+    private readonly trials: TrialsService,
+    private readonly statements: StatementService,
+  ) {
+    // The randomisation wiring: the list is regenerated from the committed seed (deterministic), never stored.
+    trials.allocationFor = (trial, sequence) => {
+      const { seed, scheme } = allocationSecrets(trial);
+      const allocation = generateAllocationList(seed, scheme)[sequence - 1];
+      if (!allocation) throw new Error(`no allocation ${sequence}`);
+      const salt = allocationSalt(seed, sequence);
+      return Promise.resolve({
+        armId: allocation.armId,
+        leafHash: toBase64(leafHash(allocationLeafData(allocation, salt))),
+      });
+    };
+  }
+
+  @Post()
+  @Roles('sponsor')
+  @ApiOperation({ summary: 'Register a trial (ClinicalTrials.gov data elements, outcomes, document hashes): a draft' })
+  async register(
+    @Actor() actor: AuthenticatedActor,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const result = await this.trials.register(actor, body, key);
+    response
+      .status(201)
+      .setHeader('ETag', `W/"${result.version}"`)
+      .setHeader('Location', `/v1/trials/${result.trialId}`);
+    return result;
+  }
+
+  @Get(':id')
+  @Roles(...ALL)
+  @ApiOperation({ summary: 'A trial: registration, status, protocol versions, consent forms, allocation commitment' })
+  async get(@Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) response: Response) {
+    const { trial, version } = await this.trials.requireTrial(this.trials.client, id);
+    response.setHeader('ETag', `W/"${version}"`);
+    const { allocation, ...rest } = trial;
+    return {
+      ...rest,
+      researchStudyStatus: trial.status === 'draft' ? 'in-review' : 'active',
+      version,
+      ...(allocation && {
+        allocation: {
+          root: allocation.root,
+          listLength: allocation.listLength,
+          taken: allocation.taken,
+          eventId: allocation.eventId,
+          ...(allocation.revealed && {
+            revealed: allocation.revealed,
+            seed: allocation.seed,
+            scheme: allocation.scheme,
+          }),
+        },
+      }),
+    };
+  }
+
+  @Post(':id/activate')
+  @HttpCode(200)
+  @Roles('sponsor')
+  @ApiOperation({ summary: 'Activate: anchors the registration, both document hashes and the outcome list (If-Match)' })
+  activate(
+    @Actor() actor: AuthenticatedActor,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Headers('if-match') match: string | undefined,
+    @Headers('idempotency-key') key: string | undefined,
+  ) {
+    const version = ifMatch(match);
+    return this.trials.trialCommand(
+      actor,
+      id,
+      { kind: 'Activate', ...(version !== undefined && { ifMatch: version }) },
+      key,
+    );
+  }
+
+  @Post(':id/amendments')
+  @HttpCode(201)
+  @Roles('sponsor')
+  @ApiOperation({ summary: 'Amend the protocol: new hashes and outcome list, anchored with its diff (If-Match)' })
+  amend(
+    @Actor() actor: AuthenticatedActor,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: unknown,
+    @Headers('if-match') match: string | undefined,
+    @Headers('idempotency-key') key: string | undefined,
+  ) {
+    const amendment = parse(Amendment, body);
+    const version = ifMatch(match);
+    return this.trials.trialCommand(
+      actor,
+      id,
+      { kind: 'Amend', ...amendment, ...(version !== undefined && { ifMatch: version }) },
+      key,
+    );
+  }
+
+  @Post(':id/consent-forms')
+  @HttpCode(201)
+  @Roles('sponsor')
+  @ApiOperation({ summary: 'Publish a consent form version with its payment schedule (immutable once published)' })
+  publishForm(
+    @Actor() actor: AuthenticatedActor,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+  ) {
+    const form = parse(ConsentFormBody, body);
+    const schedule = TrialsService.schedule(form.schedule);
+    return this.trials.trialCommand(
+      actor,
+      id,
+      {
+        kind: 'PublishConsentForm',
+        documentSha256: form.documentSha256,
+        schedule: schedule.schedule,
+        scheduleHash: schedule.hash,
+        ...(form.protocolVersion !== undefined && { protocolVersion: form.protocolVersion }),
+      },
+      key,
+    );
+  }
+
+  @Put(':id/consent-forms/:formVersion/schedule')
+  @Roles('sponsor')
+  @ApiOperation({ summary: 'Refused: a published schedule never changes (publish a new consent form version)' })
+  async changeSchedule(@Param('id', ParseUUIDPipe) id: string, @Param('formVersion') formVersion: string) {
+    const { trial } = await this.trials.requireTrial(this.trials.client, id);
+    if (!trial.forms.some((form) => String(form.formVersion) === formVersion))
+      throw new ProblemException(404, 'TRIALS.UNKNOWN_CONSENT_FORM', 'No such consent form', {
+        detail: `no consent form version ${formVersion}`,
+      });
+    throw new ProblemException(409, 'TRIALS.SCHEDULE_LOCKED', 'The schedule is locked', {
+      detail:
+        'a published payment schedule is anchored and binds every participant who consented to it; publish a new consent form version for new participants',
+    });
+  }
+
+  @Post(':id/randomisation')
+  @HttpCode(201)
+  @Roles('sponsor')
+  @ApiOperation({
+    summary: 'Commit the allocation list (permuted blocks from a secret seed): anchored before the first allocation',
+  })
+  commit(
+    @Actor() actor: AuthenticatedActor,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+  ) {
+    const scheme = validateScheme((body as { scheme?: unknown } | undefined)?.scheme);
+    if (!scheme.ok)
+      throw new ProblemException(400, scheme.error.code, 'Invalid randomisation scheme', {
+        detail: scheme.error.message,
+      });
+    const seed = randomBytes(32);
+    const commitment = commitAllocationList(seed, scheme.scheme);
+    return this.trials.trialCommand(
+      actor,
+      id,
+      {
+        kind: 'CommitAllocation',
+        seed: seed.toString('base64'),
+        scheme: scheme.scheme as unknown as Record<string, unknown>,
+        root: commitment.root,
+        listLength: commitment.listLength,
+        schemeHash: commitment.schemeHash,
+        seedHash: commitment.seedHash,
+      },
+      key,
+    );
+  }
+
+  @Post(':id/unblind')
+  @HttpCode(200)
+  @Roles('sponsor')
+  @ApiOperation({
+    summary:
+      'Unblind: reveal the seed; the list is regenerated and checked against the commitment and every allocation made',
+  })
+  async unblind(@Actor() actor: AuthenticatedActor, @Param('id', ParseUUIDPipe) id: string) {
+    const { trial } = await this.trials.requireTrial(this.trials.client, id);
+    if (!trial.allocation)
+      throw new ProblemException(409, 'TRIALS.NO_ALLOCATION', 'No allocation list', { detail: 'nothing to unblind' });
+    const { seed, scheme } = allocationSecrets(trial);
+    const participants = await this.trials.participants(this.trials.client, id);
+    const made = participants.flatMap((p) => (p.state.allocation ? [p.state.allocation] : []));
+    const commitment = commitAllocationList(seed, scheme);
+    const check = verifyRevealedList(seed, scheme, { ...commitment, root: trial.allocation.root }, made);
+    if (!check.ok)
+      throw new ProblemException(409, check.code, 'The allocations do not match the commitment', {
+        detail: check.message,
+      });
+    return this.trials.trialCommand(actor, id, { kind: 'Reveal', allocationsChecked: made.length });
+  }
+
+  @Get(':id/outcome-report')
+  @Roles(...ALL)
+  @ApiOperation({
+    summary: 'Outcome-switching report (JSON, or HTML for Accept: text/html), each line with its ledger receipt',
+  })
+  async outcomeReport(@Param('id', ParseUUIDPipe) id: string, @Req() request: Request, @Res() response: Response) {
+    const { trial } = await this.trials.requireTrial(this.trials.client, id);
+    const eventIds = [...trial.versions.map((v) => v.eventId), ...trial.reported.map((r) => r.eventId)];
+    const sealed = await this.statements.receiptsOf(eventIds);
+    const report = outcomeReport(trial, sealed);
+    if ((request.headers.accept ?? '').includes('text/html'))
+      response.type('text/html; charset=utf-8').send(renderOutcomeReportHtml(report));
+    else response.json(report);
+  }
+
+  @Get(':id/fairness-report')
+  @Roles('sponsor', 'monitor', 'org-admin')
+  @ApiOperation({
+    summary:
+      'Participants on the same schedule with the same visits are owed the same: every difference with its cause',
+  })
+  fairness(@Param('id', ParseUUIDPipe) id: string) {
+    return this.trials.fairness(id);
+  }
+
+  @Get(':id/participants/:pid/allocation')
+  @Roles('sponsor', 'monitor')
+  @ApiOperation({
+    summary: "A participant's allocation with its proof against the anchored commitment (unblinded roles)",
+  })
+  async allocation(@Param('id', ParseUUIDPipe) id: string, @Param('pid') pid: string) {
+    const { trial } = await this.trials.requireTrial(this.trials.client, id);
+    const { state } = await this.trials.loadParticipant(this.trials.client, id, parse(TrialCode, pid));
+    if (state.status === 'absent' || !state.allocation || !trial.allocation)
+      throw new ProblemException(404, 'TRIALS.NOT_RANDOMISED', 'Not randomised', {
+        detail: `participant ${pid} has no allocation`,
+      });
+    const { seed, scheme } = allocationSecrets(trial);
+    return {
+      commitment: {
+        root: trial.allocation.root,
+        listLength: trial.allocation.listLength,
+        eventId: trial.allocation.eventId,
+      },
+      proof: proveAllocation(seed, scheme, state.allocation.sequence),
+    };
+  }
+}
+
+function allocationSecrets(trial: PresentTrial): { seed: Uint8Array; scheme: RandomisationScheme } {
+  const allocation = trial.allocation;
+  if (!allocation)
+    throw new ProblemException(409, 'TRIALS.NO_ALLOCATION', 'No allocation list', { detail: 'none committed' });
+  return { seed: Buffer.from(allocation.seed, 'base64'), scheme: allocation.scheme as unknown as RandomisationScheme };
+}
+
+export const newId = randomUUID;

@@ -1,0 +1,4 @@
+export * from './schedule';
+export * from './evaluate';
+export * from './fairness';
+export * from './statement';
