@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['<rootDir>/apps/supply/**/*.int-spec.ts', '<rootDir>/apps/supply/**/*.e2e-spec.ts'],
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
-  globals: { MEDLEDGER_SERVICES: ['supply'] },
+  globals: { MEDLEDGER_SERVICES: ['supply', 'ledger'] },
   testTimeout: 60_000,
   passWithNoTests: true,
 };

@@ -1,12 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
-import { EVENT_STORE_TOPICS, EventStoreModule } from '@medledger/event-store';
-import { PlatformModule, ServiceConfig } from '@medledger/platform';
+import { EVENT_STORE_TOPICS, EventStoreModule, type Sql } from '@medledger/event-store';
+import { AuthModule, PlatformModule, ServiceConfig } from '@medledger/platform';
 import { PrismaClient } from './generated/prisma/client';
+import { CaptureService } from './capture/capture.service';
+import { CustodyService } from './custody/custody.service';
+import { CustodyRepository } from './custody/infra/custody.repository';
+import { SupplyController } from './http/supply.controller';
+import { VerifyPageController } from './http/verify-page.controller';
 
 @Module({})
 export class SupplyModule {
-  /** `env`: the event-store settings (default process.env; tests pass their own). */
+  /** `env`: the auth and event-store settings (default process.env; tests pass their own). */
   static forRoot(
     config: ServiceConfig,
     env: Readonly<Record<string, string | undefined>> = process.env,
@@ -19,9 +24,13 @@ export class SupplyModule {
           prisma: (adapter) => new PrismaClient({ adapter }),
           topics: [PUBLIC_EVENT_TOPICS.supply, ...EVENT_STORE_TOPICS],
         }),
-        // The backbone: event store, outbox relay, receipts. The supply domain (its own issue) appends to it.
-        EventStoreModule.forRoot({ service: 'supply', env }),
+        // Every supply route but verification and its page needs a bearer token naming the party's GLN.
+        AuthModule.forRoot('supply', env),
+        // EPCIS events hold no PHI; who traded what with whom stays in this database, commitments go public.
+        EventStoreModule.forRoot<Sql>({ service: 'supply', env }),
       ],
+      controllers: [SupplyController, VerifyPageController],
+      providers: [CustodyRepository, CaptureService, CustodyService],
     };
   }
 }

@@ -365,6 +365,23 @@ describe('trials: a trial end to end', () => {
     expect(refused.stdout).toContain('STATEMENT.COMMITMENT_MISMATCH');
     expect(refused.stdout).toContain('RECEIPT.LEAF_MISMATCH');
 
+    // The sponsor pays what fell due, exactly once; a site may not.
+    const due = (statement['events'] as Array<{ envelope: { type: string; data: Record<string, unknown> } }>).find(
+      (e) => e.envelope.type === 'trials.PaymentDue',
+    );
+    const dueId = String(due?.envelope.data['dueId']);
+    const pay = (as: As) => call(as, 'POST', `${base}/P-002/payments/${dueId}/issue`, { reference: 'SEPA-0001' });
+    expect((await pay(SITE_B)).body['code']).toBe('AUTH.FORBIDDEN_ROLE');
+    expect((await pay(SPONSOR)).status).toBe(201);
+    expect((await pay(SPONSOR)).body['code']).toBe('TRIALS.ALREADY_PAID');
+    expect((await call(SPONSOR, 'POST', `${base}/P-002/payments/due:99/issue`, { reference: 'x' })).body['code']).toBe(
+      'TRIALS.UNKNOWN_PAYMENT',
+    );
+    // Malformed bodies are 400 with their issues, never a 5xx.
+    const malformed = await call(SITE_A, 'POST', `${base}/P-001/visits`, { visitId: 'V2', outcome: 'maybe' });
+    expect([malformed.status, malformed.body['code']]).toEqual([400, 'TRIALS.INVALID_REQUEST']);
+    expect((await call(SITE_A, 'POST', `${base}/P-001/dance`, {})).status).toBe(404);
+
     // Fairness: same schedule, same visits, same pay; no unexplained difference.
     const fairness = await ok(MONITOR, 'GET', `/v1/trials/${trialId}/fairness-report`);
     expect(fairness['fair']).toBe(true);

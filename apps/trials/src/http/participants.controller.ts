@@ -6,17 +6,8 @@ import { TrialCode } from '@medledger/contracts';
 import { Actor, ProblemException, Roles, type AuthenticatedActor } from '@medledger/platform';
 import type { ParticipantCommand } from '../participants/domain/participant';
 import { StatementService } from '../statements/statement.service';
-import { invalid, TrialsService } from '../trials.service';
-
-function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success)
-    invalid(
-      'the body does not match the schema',
-      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })),
-    );
-  return parsed.data;
-}
+import { TrialsService } from '../trials.service';
+import { parseBody } from './body';
 
 const Site = z.string().regex(/^Organization\/[A-Za-z0-9\-.]{1,64}$/);
 const Details = z.record(z.string(), z.unknown());
@@ -104,7 +95,7 @@ export class ParticipantsController {
     @Body() body: unknown,
     @Headers('idempotency-key') key: string | undefined,
   ) {
-    const command = parse(Bodies.Screen, body);
+    const command = parseBody(Bodies.Screen, body);
     return this.trials.participantCommand(actor, id, command.participantId, { kind: 'Screen', ...command }, key);
   }
 
@@ -112,7 +103,7 @@ export class ParticipantsController {
   @Roles('sponsor', 'investigator', 'participant', 'monitor')
   @ApiOperation({ summary: "A participant's status (FHIR ResearchSubject), consents, visits and payments" })
   async get(@Actor() actor: AuthenticatedActor, @Param('id', ParseUUIDPipe) id: string, @Param('pid') pid: string) {
-    const { state, version } = await this.trials.loadParticipant(this.trials.client, id, parse(TrialCode, pid));
+    const { state, version } = await this.trials.loadParticipant(this.trials.client, id, parseBody(TrialCode, pid));
     if (state.status === 'absent')
       throw new ProblemException(404, 'TRIALS.PARTICIPANT_NOT_FOUND', 'No such participant', { detail: pid });
     this.statements.assertMayRead(actor, state);
@@ -135,7 +126,7 @@ export class ParticipantsController {
     @Body() body: unknown,
     @Headers('idempotency-key') key: string | undefined,
   ) {
-    const participantId = parse(TrialCode, pid);
+    const participantId = parseBody(TrialCode, pid);
     const command = this.command(id, participantId, action, body);
     return this.trials.participantCommand(actor, id, participantId, command, key);
   }
@@ -152,11 +143,11 @@ export class ParticipantsController {
     @Body() body: unknown,
     @Headers('idempotency-key') key: string | undefined,
   ) {
-    const { reference } = parse(Bodies.IssuePayment, body);
+    const { reference } = parseBody(Bodies.IssuePayment, body);
     return this.trials.participantCommand(
       actor,
       id,
-      parse(TrialCode, pid),
+      parseBody(TrialCode, pid),
       { kind: 'IssuePayment', dueId, details: { reference } },
       key,
     );
@@ -173,13 +164,13 @@ export class ParticipantsController {
     @Param('id', ParseUUIDPipe) id: string,
     @Param('pid') pid: string,
   ) {
-    return this.statements.statement(actor, id, parse(TrialCode, pid));
+    return this.statements.statement(actor, id, parseBody(TrialCode, pid));
   }
 
   private command(trialId: string, participantId: string, action: string, body: unknown): ParticipantCommand {
     switch (action) {
       case 'consents': {
-        const { formVersion } = parse(Bodies.Consent, body);
+        const { formVersion } = parseBody(Bodies.Consent, body);
         return {
           kind: 'Consent',
           formVersion,
@@ -187,33 +178,33 @@ export class ParticipantsController {
         };
       }
       case 'enrol':
-        parse(Bodies.Enrol, body);
+        parseBody(Bodies.Enrol, body);
         return { kind: 'Enrol' };
       case 'randomise':
-        parse(Bodies.Randomise, body);
+        parseBody(Bodies.Randomise, body);
         return { kind: 'Randomise', sequence: 0, armId: '', leafHash: '' };
       case 'visits': {
-        const { visitId, outcome, ...details } = parse(Bodies.RecordVisit, body);
+        const { visitId, outcome, ...details } = parseBody(Bodies.RecordVisit, body);
         return { kind: 'RecordVisit', visitId, outcome, details };
       }
       case 'results': {
-        const result = parse(Bodies.RecordResult, body);
+        const result = parseBody(Bodies.RecordResult, body);
         return { kind: 'RecordResult', resultId: randomUUID(), outcomeId: result.outcomeId, result };
       }
       case 'adverse-events':
         return {
           kind: 'RecordAdverseEvent',
           adverseEventId: randomUUID(),
-          adverseEvent: parse(Bodies.RecordAdverseEvent, body),
+          adverseEvent: parseBody(Bodies.RecordAdverseEvent, body),
         };
       case 'expenses': {
-        const { visitId, category, amount, ...details } = parse(Bodies.ClaimExpense, body);
+        const { visitId, category, amount, ...details } = parseBody(Bodies.ClaimExpense, body);
         return { kind: 'ClaimExpense', visitId, category, amount, details };
       }
       case 'withdraw':
-        return { kind: 'Withdraw', details: parse(Bodies.Withdraw, body) };
+        return { kind: 'Withdraw', details: parseBody(Bodies.Withdraw, body) };
       case 'complete':
-        parse(Bodies.Complete, body);
+        parseBody(Bodies.Complete, body);
         return { kind: 'Complete', details: {} };
       default:
         throw new ProblemException(404, 'HTTP.NOT_FOUND', 'No such action', {

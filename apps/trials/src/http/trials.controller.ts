@@ -19,21 +19,12 @@ import {
 } from '../randomisation/domain/randomisation';
 import { outcomeReport, renderOutcomeReportHtml } from '../reports/domain/outcome-report';
 import { StatementService } from '../statements/statement.service';
-import { invalid, TrialsService } from '../trials.service';
+import { TrialsService } from '../trials.service';
+import { parseBody } from './body';
 import type { PresentTrial } from '../trial/domain/trial';
 
 const ALL = ['sponsor', 'investigator', 'participant', 'monitor', 'org-admin'] as const;
 const Hex = z.string().regex(/^[0-9a-f]{64}$/, 'SHA-256 as 64 lowercase hex digits');
-
-function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success)
-    invalid(
-      'the body does not match the schema',
-      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })),
-    );
-  return parsed.data;
-}
 
 /** `W/"3"`, `"3"` or `3` → 3 (TRIALS.INVALID_IF_MATCH otherwise). */
 export function ifMatch(header: string | undefined): number | undefined {
@@ -153,7 +144,7 @@ export class TrialsController {
     @Headers('if-match') match: string | undefined,
     @Headers('idempotency-key') key: string | undefined,
   ) {
-    const amendment = parse(Amendment, body);
+    const amendment = parseBody(Amendment, body);
     const version = ifMatch(match);
     return this.trials.trialCommand(
       actor,
@@ -173,7 +164,7 @@ export class TrialsController {
     @Body() body: unknown,
     @Headers('idempotency-key') key: string | undefined,
   ) {
-    const form = parse(ConsentFormBody, body);
+    const form = parseBody(ConsentFormBody, body);
     const schedule = TrialsService.schedule(form.schedule);
     return this.trials.trialCommand(
       actor,
@@ -294,7 +285,7 @@ export class TrialsController {
   })
   async allocation(@Param('id', ParseUUIDPipe) id: string, @Param('pid') pid: string) {
     const { trial } = await this.trials.requireTrial(this.trials.client, id);
-    const { state } = await this.trials.loadParticipant(this.trials.client, id, parse(TrialCode, pid));
+    const { state } = await this.trials.loadParticipant(this.trials.client, id, parseBody(TrialCode, pid));
     if (state.status === 'absent' || !state.allocation || !trial.allocation)
       throw new ProblemException(404, 'TRIALS.NOT_RANDOMISED', 'Not randomised', {
         detail: `participant ${pid} has no allocation`,

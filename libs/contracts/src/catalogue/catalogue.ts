@@ -18,6 +18,7 @@ import {
   ResourceCreatedV1,
   ResourceUpdatedV1,
 } from './events';
+import { SUPPLY_EVENTS } from './supply-events';
 import { TRIALS_EVENTS } from './trials-events';
 
 /** Stable reasons a message's data is refused (dead-letter reason codes). */
@@ -129,6 +130,7 @@ export const EVENT_CATALOGUE = new EventCatalogue([
   PingAnsweredV1,
   PingAnsweredV2,
   ...TRIALS_EVENTS,
+  ...SUPPLY_EVENTS,
 ]);
 
 export interface EnvelopeInput<D> {

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * Every role a token may carry. records: patient, practitioner, related-person, auditor; trials: sponsor,
- * investigator (with `org` = the site), participant, monitor (read-only: regulator or IRB); org-admin in both.
+ * investigator (with `org` = the site), participant, monitor (read-only: regulator or IRB); supply: manufacturer,
+ * wholesaler, dispenser, regulator (read-only), each with `org` = `Organization/<GLN>`; org-admin in all three.
  * A token is for one service (its audience), and each route names the roles it admits.
  */
 export const ACTOR_ROLES = [
@@ -15,6 +16,10 @@ export const ACTOR_ROLES = [
   'investigator',
   'participant',
   'monitor',
+  'manufacturer',
+  'wholesaler',
+  'dispenser',
+  'regulator',
 ] as const;
 export type ActorRole = (typeof ACTOR_ROLES)[number];
 
@@ -22,7 +27,7 @@ export type ActorRole = (typeof ACTOR_ROLES)[number];
 export const SERVICE_ROLES = {
   records: ['patient', 'practitioner', 'related-person', 'org-admin', 'auditor'],
   trials: ['sponsor', 'investigator', 'participant', 'monitor', 'org-admin'],
-  supply: ['org-admin'],
+  supply: ['manufacturer', 'wholesaler', 'dispenser', 'regulator', 'org-admin'],
   ledger: [],
 } as const satisfies Record<string, readonly ActorRole[]>;
 export type RecordsRole = (typeof SERVICE_ROLES.records)[number];

@@ -378,6 +378,25 @@ export function applyCustodyEvent(input: {
   return { units: w.units, lots: w.lots, detections: w.detections };
 }
 
+/** A unit as the event that creates it makes it: owned and held by the recorder, at its location. */
+function newUnit(epc: string, id: Exclude<ReturnType<typeof identify>, string>, event: CustodyEvent): UnitState {
+  return {
+    epc,
+    ...(id.kind === 'sgtin' ? { kind: 'sgtin', gtin: id.gtin } : { kind: 'sscc' }),
+    serial: id.serial,
+    status: 'commissioned',
+    owner: event.recorder,
+    holder: event.recorder,
+    heldSince: refOf(event),
+    commissionedBy: refOf(event),
+    ...(event.location !== undefined ? { location: event.location } : {}),
+    children: [],
+    quarantined: false,
+    suspect: false,
+    history: [],
+  };
+}
+
 function commission(w: Working, epc: string, touched: Set<string>): void {
   const { event } = w;
   const existing = w.units.get(epc);
@@ -396,21 +415,9 @@ function commission(w: Working, epc: string, touched: Set<string>): void {
     return;
   }
   const unit: UnitState = {
-    epc,
-    ...(id.kind === 'sgtin' ? { kind: 'sgtin', gtin: id.gtin } : { kind: 'sscc' }),
-    serial: id.serial,
+    ...newUnit(epc, id, event),
     ...(event.lot !== undefined ? { lot: event.lot } : {}),
     ...(event.expiry !== undefined ? { expiry: event.expiry } : {}),
-    status: 'commissioned',
-    owner: event.recorder,
-    holder: event.recorder,
-    heldSince: refOf(event),
-    commissionedBy: refOf(event),
-    ...(event.location !== undefined ? { location: event.location } : {}),
-    children: [],
-    quarantined: false,
-    suspect: false,
-    history: [],
   };
   if (unit.gtin && unit.lot && !w.lots.has(lotKey(unit.gtin, unit.lot))) {
     w.lots.set(lotKey(unit.gtin, unit.lot), { gtin: unit.gtin, lot: unit.lot });
@@ -590,21 +597,7 @@ function aggregate(w: Working, effect: 'pack' | 'unpack', touched: Set<string>):
     } else {
       if (id.kind === 'sgtin')
         detect(w, DetectionCode.UNKNOWN_SERIAL, parentEpc, `${parentEpc} was never commissioned`);
-      parent = {
-        epc: parentEpc,
-        ...(id.kind === 'sgtin' ? { kind: 'sgtin', gtin: id.gtin } : { kind: 'sscc' }),
-        serial: id.serial,
-        status: 'commissioned',
-        owner: event.recorder,
-        holder: event.recorder,
-        heldSince: refOf(event),
-        commissionedBy: refOf(event),
-        ...(event.location !== undefined ? { location: event.location } : {}),
-        children: [],
-        quarantined: false,
-        suspect: false,
-        history: [],
-      };
+      parent = newUnit(parentEpc, id, event);
       w.units.set(parentEpc, parent);
       touched.add(parentEpc);
     }

@@ -408,27 +408,10 @@ export function evolveTrial(state: TrialState, event: TrialEvent & { eventId: st
   }
 }
 
-function versionOf(data: Omit<ProtocolVersion, 'eventId' | 'diff'>): Omit<ProtocolVersion, 'eventId' | 'diff'> {
-  const {
-    version,
-    registrationHash,
-    protocolDocumentHash,
-    analysisPlanHash,
-    outcomes,
-    outcomesHash,
-    reconsentRequired,
-    at,
-  } = data;
-  return {
-    version,
-    registrationHash,
-    protocolDocumentHash,
-    analysisPlanHash,
-    outcomes,
-    outcomesHash,
-    reconsentRequired,
-    at,
-  };
+/** A protocol version as the trial keeps it: the event's data without the trial's own ids. */
+function versionOf<D extends { trialId: string; protocolId: string }>(data: D): Omit<D, 'trialId' | 'protocolId'> {
+  const { trialId: _trial, protocolId: _protocol, ...version } = data;
+  return version;
 }
 
 /** The consent form a participant must have consented to (or later) to have visits recorded: the latest form of the
