@@ -3,8 +3,8 @@
  * Today: every service answers /health; a ping sent by each service crosses Kafka and is answered by every
  * other one (each side persisting what it saw); records registers patients and the ledger seals their public
  * events, and each receipt is verified; a patient's record under her consent (refusal, consent, revocation,
- * break-glass, the accounting of disclosures sealed in the ledger, erasure); a clinical trial (demo-trial.ts). Later
- * features extend this scenario.
+ * break-glass, the accounting of disclosures sealed in the ledger, erasure); a clinical trial (demo-trial.ts); a
+ * supply chain with a counterfeit caught and a recall (demo-supply.ts).
  * Service URLs: LEDGER_URL, RECORDS_URL, TRIALS_URL, SUPPLY_URL (default http://127.0.0.1:310x).
  */
 import {
@@ -16,6 +16,7 @@ import {
   type NoteVerifier,
 } from '@medledger/ledger-core';
 import { say } from './lib';
+import { demoSupply } from './demo-supply';
 import { demoTrial } from './demo-trial';
 import { devToken } from './token';
 
@@ -261,7 +262,7 @@ async function demoRecord(recordsUrl: string, patients: Array<{ id: string; fami
 
 export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Promise<boolean> {
   const services = Object.keys(urls);
-  say('demo 1/5: every service is healthy');
+  say('demo 1/6: every service is healthy');
   for (const service of services) {
     const health = await json<{ status: string; details: Record<string, { status: string }> }>(
       `${urls[service]}/health`,
@@ -273,7 +274,7 @@ export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Prom
     );
   }
 
-  say('demo 2/5: each service pings the others over Kafka');
+  say('demo 2/6: each service pings the others over Kafka');
   let ok = true;
   for (const origin of services) {
     const { pingId, location } = await json<{ pingId: string; location: string }>(
@@ -295,17 +296,21 @@ export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Prom
     if (missing.length) ok = false;
   }
   if (urls['ledger'] && urls['records']) {
-    say('demo 3/5: records registers patients; the ledger seals their events; each receipt is verified');
+    say('demo 3/6: records registers patients; the ledger seals their events; each receipt is verified');
     const registered = await demoReceipts(urls['records'], urls['ledger']);
     ok = registered.ok && ok;
-    say("demo 4/5: a patient's record under her consent: refusal, consent, revocation, break-glass, audit, erasure");
+    say("demo 4/6: a patient's record under her consent: refusal, consent, revocation, break-glass, audit, erasure");
     ok = (await demoRecord(urls['records'], registered.patients)) && ok;
   }
   if (urls['ledger'] && urls['trials']) {
     say(
-      'demo 5/5: a clinical trial: anchored before enrolment, re-consent, pay by contract, outcome switching, a statement verified',
+      'demo 5/6: a clinical trial: anchored before enrolment, re-consent, pay by contract, outcome switching, a statement verified',
     );
     ok = (await demoTrial(urls['trials'], urls['ledger'])) && ok;
+  }
+  if (urls['ledger'] && urls['supply']) {
+    say('demo 6/6: a supply chain: maker to pharmacy, a copied serial caught with its evidence sealed, a lot recalled');
+    ok = (await demoSupply(urls['supply'])) && ok;
   }
   say(ok ? 'demo: OK' : 'demo: FAILED');
   return ok;

@@ -64,6 +64,9 @@ const STATUS: Record<string, number> = {
   [ParticipantErrorCode.WRONG_SITE]: 403,
 };
 
+/** Trials kept folded in memory at most (a few kB each). */
+const TRIAL_CACHE_MAX = 1_000;
+
 export const TrialsErrorCode = {
   INVALID_REQUEST: 'TRIALS.INVALID_REQUEST',
   FORBIDDEN: 'TRIALS.FORBIDDEN',
@@ -162,8 +165,23 @@ export class TrialsService {
     }
   }
 
+  /**
+   * Folded trials, by id: a trial stream grows with every enrolment, and every visit reads the trial, so each load
+   * folds only the events after the cached version (one query that returns nothing when the trial has not moved).
+   * A cached state is only a starting point: appends still expect the stream's version (optimistic concurrency).
+   * Measured with bench:trials (docs/perf.md).
+   */
+  private readonly trialCache = new Map<string, { state: TrialState; version: number }>();
+
   async loadTrial(sql: Sql, trialId: string): Promise<{ state: TrialState; version: number }> {
-    return this.store.aggregate(sql, trialStream(trialId), NO_TRIAL, foldTrial);
+    const cached = this.trialCache.get(trialId) ?? { state: NO_TRIAL, version: 0 };
+    const loaded = await this.store.aggregateFrom(sql, trialStream(trialId), cached, foldTrial);
+    if (loaded.version > cached.version) {
+      if (this.trialCache.size >= TRIAL_CACHE_MAX)
+        this.trialCache.delete(this.trialCache.keys().next().value as string);
+      this.trialCache.set(trialId, loaded);
+    }
+    return loaded;
   }
 
   async requireTrial(sql: Sql, trialId: string): Promise<{ trial: PresentTrial; version: number }> {
@@ -277,7 +295,9 @@ export class TrialsService {
       const { state, version } = await this.loadParticipant(tx, trialId, participantId);
       this.assertMayAct(actor, trial, state, command);
       const now = new Date().toISOString();
-      const anchors = await this.anchorsOf(tx, trial);
+      // Only screening, enrolment and randomisation wait for an anchor: a visit spares the look-up.
+      const needsAnchor = command.kind === 'Screen' || command.kind === 'Enrol' || command.kind === 'Randomise';
+      const anchors = needsAnchor ? await this.anchorsOf(tx, trial) : new Set<string>();
       const context = { now, anchored: (id: string) => anchors.has(id) };
 
       let decision: ParticipantCommand = command;
@@ -309,13 +329,9 @@ export class TrialsService {
       );
       const result = decided.find((event) => event.type === 'ResultRecorded');
       if (result) {
-        const { version: v } = await this.loadTrial(tx, trialId);
-        const reported = decideTrial(
-          { kind: 'ReportOutcome', outcomeId: result.data.outcomeId },
-          (await this.loadTrial(tx, trialId)).state,
-          context,
-        );
-        if (Array.isArray(reported)) await this.appendTrial(tx, trialId, v, reported);
+        // A result touches the trial stream only here (never after its own appends above): `trial` is current.
+        const reported = decideTrial({ kind: 'ReportOutcome', outcomeId: result.data.outcomeId }, trial, context);
+        if (Array.isArray(reported)) await this.appendTrial(tx, trialId, trialVersion, reported);
       }
       return {
         participantId,

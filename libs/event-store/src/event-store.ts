@@ -196,6 +196,31 @@ export class EventStore<Tx extends Sql = Sql> {
     return { streamId, version: events.at(-1)?.version ?? 0, events };
   }
 
+  /**
+   * The events of a stream after `version`, folded onto a state the caller already had at that version (a cached
+   * aggregate): one query that returns nothing when the stream has not moved. `version` is what the next append
+   * must expect, as with {@link aggregate}.
+   */
+  async aggregateFrom<S, E extends DomainEvent>(
+    tx: Tx,
+    streamId: string,
+    base: { state: S; version: number },
+    evolve: (state: S, event: StoredEvent<E>) => S,
+  ): Promise<{ state: S; version: number }> {
+    const rows = await tx.$queryRawUnsafe<EventRow[]>(
+      `${SELECT_EVENT} WHERE e.stream_id = $1 AND e.version > $2 ORDER BY e.version`,
+      streamId,
+      base.version,
+    );
+    let { state, version } = base;
+    for (const row of rows) {
+      const event = (await this.toStored(tx, row)) as StoredEvent<E>;
+      state = evolve(state, event);
+      version = event.version;
+    }
+    return { state, version };
+  }
+
   /** Several streams in one query, in the order asked (a stream that does not exist comes back empty). */
   async loadMany<E extends DomainEvent>(tx: Tx, streamIds: readonly string[]): Promise<Array<LoadedStream<E>>> {
     if (streamIds.length === 0) return [];
@@ -257,33 +282,38 @@ export class EventStore<Tx extends Sql = Sql> {
       throw new VersionConflict(streamId, expectedVersion, current[0]?.version ?? 0);
     }
 
-    const stored: Array<StoredEvent<E>> = [];
-    for (const [offset, event] of events.entries()) {
-      const data = await this.codec.encode(tx, streamId, event.data);
-      const metadata = event.metadata ?? {};
-      const rows = await tx.$queryRawUnsafe<Array<{ position: bigint; recorded_at: Date }>>(
-        `INSERT INTO es_event (event_id, stream_id, version, type, data, metadata, recorded_at)
-         VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6::jsonb, now()) RETURNING position, recorded_at`,
-        event.eventId,
-        streamId,
-        expectedVersion + offset + 1,
-        event.type,
-        JSON.stringify(data),
-        JSON.stringify(metadata),
-      );
-      const row = rows[0] as { position: bigint; recorded_at: Date };
-      stored.push({
+    // All the events in one statement (a command appends several: a fact and what it entails): one round trip.
+    const data: string[] = [];
+    for (const event of events) data.push(JSON.stringify(await this.codec.encode(tx, streamId, event.data)));
+    const rows = await tx.$queryRawUnsafe<Array<{ version: number; position: bigint; recorded_at: Date }>>(
+      `INSERT INTO es_event (event_id, stream_id, version, type, data, metadata, recorded_at)
+       SELECT x.id, $1, $2::int + x.n::int, x.type, x.data::jsonb, x.metadata::jsonb, now()
+         FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS x(id, type, data, metadata, n)
+        ORDER BY x.n
+       RETURNING version, position, recorded_at`,
+      streamId,
+      expectedVersion,
+      events.map((event) => event.eventId),
+      events.map((event) => event.type),
+      data,
+      events.map((event) => JSON.stringify(event.metadata ?? {})),
+    );
+    const byVersion = new Map(rows.map((row) => [Number(row.version), row]));
+    const stored: Array<StoredEvent<E>> = events.map((event, offset) => {
+      const version = expectedVersion + offset + 1;
+      const row = byVersion.get(version) as { position: bigint; recorded_at: Date };
+      return {
         position: BigInt(row.position),
         eventId: event.eventId,
         streamId,
         streamType,
-        version: expectedVersion + offset + 1,
+        version,
         type: event.type,
         data: event.data,
-        metadata,
+        metadata: event.metadata ?? {},
         recordedAt: row.recorded_at,
-      });
-    }
+      };
+    });
 
     for (const projection of this.projections.values()) {
       if (!projection.streamTypes.includes(streamType)) continue;
