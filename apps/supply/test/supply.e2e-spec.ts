@@ -305,6 +305,43 @@ describe('supply: a chain of custody end to end', () => {
     const afterRecall = await capture(P, dispense(serials[2] as string));
     expect((afterRecall.body['detections'] as Array<{ code: string }>).map((d) => d.code)).toContain('SUPPLY.RECALLED');
 
+    // A mistaken destruction corrected by an error declaration: the event is withdrawn from custody, anchored.
+    const spare = `S-9-${uniqueSuffix().slice(0, 4)}`;
+    const commissionSpare = event(
+      {
+        epcList: [sgtin(spare)],
+        action: 'ADD',
+        bizStep: 'commissioning',
+        disposition: 'active',
+        ilmd: { 'cbvmda:lotNumber': `${LOT}B`, 'cbvmda:itemExpirationDate': '2029-06-30' },
+      },
+      MAKER,
+    );
+    const destroy = event(
+      { epcList: [sgtin(spare)], action: 'DELETE', bizStep: 'destroying', disposition: 'destroyed' },
+      MAKER,
+    );
+    expect((await capture(M, commissionSpare, destroy)).status).toBe(201);
+    expect(await verify(spare)).toMatchObject({ verified: false, reason: 'SUPPLY.VERIFY.DECOMMISSIONED' });
+    const declaration = {
+      ...destroy,
+      errorDeclaration: { declarationTime: new Date().toISOString(), reason: 'incorrect_data' },
+    };
+    const corrected = await capture(M, declaration);
+    expect(corrected.status).toBe(201);
+    const [withdrawal] = corrected.body['captured'] as Array<{ eventId: string; withdrawn?: boolean }>;
+    expect(withdrawal?.withdrawn).toBe(true);
+    expect(await verify(spare)).toMatchObject({ verified: true });
+    const anchored = await eventually(
+      async () => {
+        const r = await call(await REGULATOR(), 'GET', `/v1/events/${withdrawal?.eventId}/receipt`);
+        return r.status === 200 ? r.body : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 300 },
+    );
+    expect((anchored['event'] as { type: string }).type).toBe('supply.EpcisEventWithdrawn');
+    expect((await capture(M, declaration)).body['captured']).toEqual([expect.objectContaining({ replay: true })]);
+
     // Quarantine by the holder.
     expect((await call(await as(W), 'POST', '/v1/units/quarantine', { gtin: GTIN, serial: serials[1] })).status).toBe(
       403,
