@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
 import {
   eventually,
-  startLedgerProcess,
-  startService,
+  startSealedService,
   testAuth,
   uniqueSuffix,
-  type LedgerProcess,
+  type SealedService,
   type RunningService,
 } from '@medledger/testing';
 import { SupplyModule } from '../src/app.module';
@@ -18,34 +15,17 @@ import { formatSglnUri, formatSgtinUri, withCheckDigit } from '../src/identifier
  * its evidence and receipts; a lot is recalled; bad documents are refused per event; a replay is a no-op.
  */
 describe('supply: a chain of custody end to end', () => {
-  const seed = randomBytes(32);
-  const eventsTopic = `test.${uniqueSuffix()}.supply.events`;
   const auth = testAuth('supply');
-  let ledger: LedgerProcess;
   let supply: RunningService;
+  let sealed: SealedService;
 
   beforeAll(async () => {
-    ledger = await startLedgerProcess({
-      topics: [eventsTopic],
-      producerKeys: [verifierKey('supply', ed25519PublicKeyFromSeed(seed))],
-      env: { LEDGER_BLOCK_MAX_AGE_MS: '50' },
-    });
-    supply = await startService('supply', (config) =>
-      SupplyModule.forRoot(config, {
-        EVENT_SIGNING_KEY: seed.toString('base64'),
-        PUBLIC_EVENTS_TOPIC: eventsTopic,
-        LEDGER_URL: ledger.baseUrl,
-        LEDGER_VERIFIER_KEYS: ledger.verifierKey,
-        LEDGER_ORIGIN: ledger.origin,
-        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
-        ...auth.env,
-      }),
-    );
+    sealed = await startSealedService('supply', (config, env) => SupplyModule.forRoot(config, { ...env, ...auth.env }));
+    supply = sealed.service;
   }, 120_000);
 
   afterAll(async () => {
-    await supply?.close();
-    await ledger?.stop();
+    await sealed?.stop();
   });
 
   // GS1 company prefixes (7 digits) and the parties' GLNs (prefix + location reference + check digit).

@@ -2,15 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
 import {
   eventually,
   runVerifyCli,
-  startLedgerProcess,
-  startService,
+  startSealedService,
   testAuth,
   uniqueSuffix,
   type LedgerProcess,
+  type SealedService,
   type RunningService,
 } from '@medledger/testing';
 import { TrialsModule } from '../src/app.module';
@@ -24,35 +23,23 @@ const hex = () => randomBytes(32).toString('hex');
  * medledger-verify.
  */
 describe('trials: a trial end to end', () => {
-  const seed = randomBytes(32);
-  const eventsTopic = `test.${uniqueSuffix()}.trials.events`;
   const auth = testAuth('trials');
   let ledger: LedgerProcess;
   let trials: RunningService;
+  let sealed: SealedService;
 
   beforeAll(async () => {
-    ledger = await startLedgerProcess({
-      topics: [eventsTopic],
-      producerKeys: [verifierKey('trials', ed25519PublicKeyFromSeed(seed))],
-      // Slow enough that a request right after activation finds it unsealed (TRIALS.NOT_ANCHORED).
-      env: { LEDGER_BLOCK_MAX_AGE_MS: '1500' },
-    });
-    trials = await startService('trials', (config) =>
-      TrialsModule.forRoot(config, {
-        EVENT_SIGNING_KEY: seed.toString('base64'),
-        PUBLIC_EVENTS_TOPIC: eventsTopic,
-        LEDGER_URL: ledger.baseUrl,
-        LEDGER_VERIFIER_KEYS: ledger.verifierKey,
-        LEDGER_ORIGIN: ledger.origin,
-        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
-        ...auth.env,
-      }),
+    // The ledger seals slowly enough that a request right after activation finds it unsealed (TRIALS.NOT_ANCHORED).
+    sealed = await startSealedService(
+      'trials',
+      (config, env) => TrialsModule.forRoot(config, { ...env, ...auth.env }),
+      { ledgerEnv: { LEDGER_BLOCK_MAX_AGE_MS: '1500' } },
     );
+    ({ ledger, service: trials } = sealed);
   }, 120_000);
 
   afterAll(async () => {
-    await trials?.close();
-    await ledger?.stop();
+    await sealed?.stop();
   });
 
   type As = { sub: string; role: 'sponsor' | 'investigator' | 'participant' | 'monitor'; org?: string };

@@ -370,6 +370,87 @@ export class EventStore<Tx extends Sql = Sql> {
   }
 
   /**
+   * {@link append} to a stream that exists (`expectedVersion` ≥ 1) and {@link enqueue} of the public events made from
+   * the appended ones, as ONE statement committed on its own: a command that read its aggregate outside a transaction
+   * commits with one round trip, and optimistic concurrency still holds (the stream's version is checked by the same
+   * statement; a stale one is a {@link VersionConflict}, nothing kept). Streams with projections take the
+   * transactional path. Wakes the outbox relay like {@link transact}.
+   */
+  async appendAtOnce<E extends DomainEvent>(
+    client: TransactionalSql,
+    request: AppendRequest<E>,
+    publish: (events: ReadonlyArray<Omit<StoredEvent<E>, 'position' | 'recordedAt'>>) => readonly OutboxMessage[],
+  ): Promise<Array<StoredEvent<E>>> {
+    const { streamId, streamType, expectedVersion, events } = request;
+    const pending = events.map((event, offset) => ({
+      eventId: event.eventId,
+      streamId,
+      streamType,
+      version: expectedVersion + offset + 1,
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata ?? {},
+    }));
+    const messages = publish(pending);
+    const projected = [...this.projections.values()].some((p) => p.streamTypes.includes(streamType));
+    if (projected || expectedVersion < 1)
+      return this.transact(client, async (tx) => {
+        const stored = await this.append(tx, request);
+        await this.enqueue(tx, messages);
+        return stored;
+      });
+    const data: string[] = [];
+    for (const event of events)
+      data.push(JSON.stringify(await this.codec.encode(client as unknown as Tx, streamId, event.data)));
+    const rows = await client.$queryRawUnsafe<
+      Array<{ claimed: string; version: number | null; position: bigint | null; recorded_at: Date | null }>
+    >(
+      `WITH s AS (
+          UPDATE es_stream SET version = $2::int + $3::int, updated_at = now()
+           WHERE stream_id = $1 AND version = $2 RETURNING stream_id),
+        e AS (
+          INSERT INTO es_event (event_id, stream_id, version, type, data, metadata, recorded_at)
+          SELECT x.id, $1, $2::int + x.n::int, x.type, x.data::jsonb, x.metadata::jsonb, now()
+            FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS x(id, type, data, metadata, n)
+           WHERE EXISTS (SELECT 1 FROM s)
+           ORDER BY x.n
+          RETURNING version, position, recorded_at),
+        o AS (
+          INSERT INTO es_outbox (event_id, topic, key, envelope, created_at)
+          SELECT m.id, m.topic, m.key, m.envelope::jsonb, now()
+            FROM unnest($8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY AS m(id, topic, key, envelope, n)
+           WHERE EXISTS (SELECT 1 FROM s)
+           ORDER BY m.n)
+       SELECT (SELECT count(*) FROM s)::text AS claimed, e.version, e.position, e.recorded_at
+         FROM (SELECT 1) one LEFT JOIN e ON true`,
+      streamId,
+      expectedVersion,
+      events.length,
+      events.map((event) => event.eventId),
+      events.map((event) => event.type),
+      data,
+      events.map((event) => JSON.stringify(event.metadata ?? {})),
+      messages.map((m) => m.envelope.id),
+      messages.map((m) => m.topic),
+      messages.map((m) => m.key),
+      messages.map((m) => JSON.stringify(m.envelope)),
+    );
+    if (rows[0]?.claimed !== '1') {
+      const current = await client.$queryRawUnsafe<Array<{ version: number }>>(
+        'SELECT version FROM es_stream WHERE stream_id = $1',
+        streamId,
+      );
+      throw new VersionConflict(streamId, expectedVersion, current[0]?.version ?? 0);
+    }
+    for (const listener of this.committedListeners) listener();
+    const byVersion = new Map(rows.map((row) => [Number(row.version), row]));
+    return pending.map((event) => {
+      const row = byVersion.get(event.version) as { position: bigint; recorded_at: Date };
+      return { ...event, position: BigInt(row.position), recordedAt: row.recorded_at };
+    });
+  }
+
+  /**
    * {@link appendNew} and {@link enqueue} of `messages` as ONE statement, committed on its own (no transaction
    * around it: a single statement is atomic), so a group of small facts (an audit trail) costs one round trip
    * instead of six. Needs every projection of these streams to have {@link Projection.newStreamsSql}; otherwise

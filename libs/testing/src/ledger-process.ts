@@ -3,8 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createSigner, verifierKey } from '@medledger/ledger-core';
-import { createServiceDatabase, eventually, testKafkaBrokers, uniqueSuffix, type TestDatabase } from './suite';
+import type { DynamicModule } from '@nestjs/common';
+import { createSigner, ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
+import type { ServiceConfig } from '@medledger/platform';
+import {
+  createServiceDatabase,
+  eventually,
+  startService,
+  testKafkaBrokers,
+  uniqueSuffix,
+  type RunningService,
+  type TestDatabase,
+} from './suite';
 import { workspaceRoot } from './jest/env';
 
 export async function freePort(): Promise<number> {
@@ -95,4 +105,57 @@ export async function startLedgerProcess(options: LedgerProcessOptions): Promise
     throw new Error(`the ledger did not become healthy: ${(error as Error).message}\n${output.slice(-3000)}`);
   }
   return { baseUrl, verifierKey: verifierKey(origin, signer.publicKey), origin, database, output: () => output, stop };
+}
+
+/** A producing service and the real ledger that seals its events (see {@link startSealedService}). */
+export interface SealedService {
+  ledger: LedgerProcess;
+  service: RunningService;
+  /** The service's own public topic, sealed by the ledger. */
+  eventsTopic: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the ledger process and an event-sourced service whose public events it seals: a fresh producer key the
+ * ledger trusts, a public topic of the suite's own, receipts verified against the ledger's pinned key. `env` adds to
+ * the service's settings (a suite's token issuer, for one); `ledgerEnv` to the ledger's.
+ */
+export async function startSealedService(
+  name: 'records' | 'trials' | 'supply',
+  rootModule: (config: ServiceConfig, env: Record<string, string>) => DynamicModule,
+  options: { env?: Record<string, string>; ledgerEnv?: Record<string, string> } = {},
+): Promise<SealedService> {
+  const seed = randomBytes(32);
+  const eventsTopic = `test.${uniqueSuffix()}.${name}.events`;
+  const ledger = await startLedgerProcess({
+    topics: [eventsTopic],
+    producerKeys: [verifierKey(name, ed25519PublicKeyFromSeed(seed))],
+    env: { LEDGER_BLOCK_MAX_AGE_MS: '50', ...options.ledgerEnv },
+  });
+  try {
+    const service = await startService(name, (config) =>
+      rootModule(config, {
+        EVENT_SIGNING_KEY: seed.toString('base64'),
+        PUBLIC_EVENTS_TOPIC: eventsTopic,
+        LEDGER_URL: ledger.baseUrl,
+        LEDGER_VERIFIER_KEYS: ledger.verifierKey,
+        LEDGER_ORIGIN: ledger.origin,
+        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
+        ...options.env,
+      }),
+    );
+    return {
+      ledger,
+      service,
+      eventsTopic,
+      stop: async () => {
+        await service.close();
+        await ledger.stop();
+      },
+    };
+  } catch (error) {
+    await ledger.stop();
+    throw error;
+  }
 }
