@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
 import { SupplyModule } from '../src/app.module';
 import { readGln } from '../src/capture/domain/keys';
+import { companyPrefixesIn, prefixLength } from '../src/capture/capture.service';
 import { normaliseEpcis } from '../src/capture/domain/normalise';
 import { validateEpcis } from '../src/epcis/domain/validate';
 import { withCheckDigit } from '../src/identifiers/domain';
@@ -40,6 +41,8 @@ describe('supply: GS1 example documents through POST /v1/capture', () => {
 
   /** Hashes this suite captured, in order (an error declaration names one). */
   const captured = new Set<string>();
+  /** Company prefixes the service has learnt from the URNs of documents it accepted. */
+  const learned = new Set<string>();
   const cases = files(EXAMPLES).flatMap((path) => {
     const document = JSON.parse(readFileSync(path, 'utf8')) as Json;
     return document.epcisBody.eventList.map(
@@ -59,8 +62,16 @@ describe('supply: GS1 example documents through POST /v1/capture', () => {
       const recorder = gln.ok ? gln.value : withCheckDigit('061414100000');
       const alone = { ...document, epcisBody: { ...document.epcisBody, eventList: [event] } };
       const valid = validateEpcis(alone);
+      // The service turns Digital Links into URNs with the company prefixes it has learnt from URNs so far.
+      const known = new Set([...learned, ...companyPrefixesIn(alone)]);
       const expected = valid.ok
-        ? normaliseEpcis({ document: alone, events: valid.events, recorder, now: new Date().toISOString() })
+        ? normaliseEpcis({
+            document: alone,
+            events: valid.events,
+            recorder,
+            now: new Date().toISOString(),
+            companyPrefixLength: (key) => prefixLength(key, known),
+          })
         : undefined;
       const token = await auth.token(`Organization/${recorder}`, 'manufacturer', { org: `Organization/${recorder}` });
       const response = await fetch(`${supply.baseUrl}/v1/capture`, {
@@ -78,6 +89,7 @@ describe('supply: GS1 example documents through POST /v1/capture', () => {
       } else if (expected?.ok) {
         expect([response.status, body.captured?.length]).toEqual([201, 1]);
         if (hash) captured.add(hash);
+        for (const prefix of companyPrefixesIn(alone)) learned.add(prefix);
       } else {
         expect(response.status).toBe(expected ? 422 : 400);
         if (expected && !expected.ok)

@@ -49,6 +49,20 @@ export interface CaptureResult {
   detections: Array<Detection & { detectionId: string; eventHash: string }>;
 }
 
+/** The GS1 Company Prefixes written in the EPC URNs of a document (SGTIN, SSCC, SGLN, LGTIN). */
+export function companyPrefixesIn(document: unknown): Set<string> {
+  const text = JSON.stringify(document) ?? '';
+  return new Set(
+    [...text.matchAll(/urn:epc:(?:id|class):(?:sgtin|sscc|sgln|lgtin|pgln):(\d{6,12})\./g)].map((m) => m[1] as string),
+  );
+}
+
+/** Where the company prefix of a GTIN-14 or SSCC-18 ends (it starts after the indicator or extension digit). */
+export function prefixLength(key: string, known: ReadonlySet<string>): number | undefined {
+  for (let length = 6; length <= 12; length++) if (known.has(key.slice(1, 1 + length))) return length;
+  return undefined;
+}
+
 /** An error declaration is stored under its own key: it has the hash of the event it declares (CBV 2.0 §8.9). */
 const declarationKey = (hash: string) => `${hash}#error-declaration`;
 
@@ -74,11 +88,16 @@ export class CaptureService {
         errors: validated.errors,
       });
     const now = new Date().toISOString();
+    // SPEC: GS1 TDS 2.x §6.3.1: an EPC URN writes the company prefix apart (`sgtin:<prefix>.<item>.<serial>`); a
+    // Digital Link does not, so one is turned into a URN with the prefixes learnt from URNs (this document's too).
+    const seen = companyPrefixesIn(body);
+    const known = new Set([...(await this.repository.companyPrefixes(this.repository.client)), ...seen]);
     const normalised = normaliseEpcis({
       document: body,
       events: validated.events,
       recorder,
       now,
+      companyPrefixLength: (key) => prefixLength(key, known),
     });
     if (!normalised.ok)
       throw new ProblemException(422, 'SUPPLY.INVALID_EVENTS', 'Events refused', {
@@ -87,9 +106,11 @@ export class CaptureService {
       });
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.store.transact(this.repository.client, (tx) =>
-          this.apply(tx, recorder, normalised.events, validated.events, now),
-        );
+        return await this.store.transact(this.repository.client, async (tx) => {
+          const result = await this.apply(tx, recorder, normalised.events, validated.events, now);
+          await this.repository.saveCompanyPrefixes(tx, [...seen]);
+          return result;
+        });
       } catch (error) {
         if ((error as { code?: string }).code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw error;
       }

@@ -265,6 +265,20 @@ export class CustodyRepository {
     );
   }
 
+  /** Every GS1 Company Prefix seen in an EPC URN. */
+  async companyPrefixes(sql: Sql): Promise<Set<string>> {
+    const rows = await sql.$queryRawUnsafe<Array<{ prefix: string }>>('SELECT prefix FROM company_prefix');
+    return new Set(rows.map((row) => row.prefix));
+  }
+
+  async saveCompanyPrefixes(tx: Sql, prefixes: readonly string[]): Promise<void> {
+    if (prefixes.length === 0) return;
+    await tx.$executeRawUnsafe(
+      `INSERT INTO company_prefix (prefix, learned_at) SELECT p, now() FROM unnest($1::text[]) p ON CONFLICT DO NOTHING`,
+      prefixes,
+    );
+  }
+
   /** The recorders and times of events by hash (a trace shows who did what, to those entitled to see it). */
   async eventsByHash(sql: Sql, hashes: readonly string[]) {
     return this.captured(sql, hashes);
