@@ -21,6 +21,12 @@ import { validateEpcis } from '../epcis/domain/validate';
 import { normaliseEpcis, type NormalisedEvent } from './domain/normalise';
 import { recorderOf } from '../parties';
 
+/**
+ * EPCs one document may name: 10,000 (a pallet of 100 cases of 100 packs) keeps a capture's transaction to seconds
+ * on this machine (docs/perf.md, supply) and its lock slots bounded.
+ */
+export const MAX_EPCS_PER_DOCUMENT = 10_000;
+
 /** Bytes of salt in every supply commitment. */
 const SALT_BYTES = 32;
 /** A deadlock between two captures locking overlapping packs in two rounds: the loser retries (PostgreSQL 40P01). */
@@ -104,6 +110,11 @@ export class CaptureService {
         detail: `${normalised.issues.length} issue(s); nothing of the document was captured`,
         errors: normalised.issues,
       });
+    const epcs = normalised.events.reduce((n, e) => n + e.custody.epcs.length, 0);
+    if (epcs > MAX_EPCS_PER_DOCUMENT)
+      throw new ProblemException(413, 'SUPPLY.DOCUMENT_TOO_LARGE', 'Too many EPCs in one document', {
+        detail: `${epcs} EPCs; at most ${MAX_EPCS_PER_DOCUMENT} per document (send several documents)`,
+      });
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.store.transact(this.repository.client, async (tx) => {
@@ -112,7 +123,13 @@ export class CaptureService {
           return result;
         });
       } catch (error) {
-        if ((error as { code?: string }).code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw error;
+        const code = (error as { code?: string }).code;
+        // 53200: PostgreSQL's lock table is full (many large captures at once): the client may retry later.
+        if (code === '53200')
+          throw new ProblemException(503, 'SUPPLY.BUSY', 'Too many captures at once', {
+            detail: 'the database is out of lock slots; retry the document in a moment',
+          });
+        if (code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw error;
       }
     }
   }
@@ -148,7 +165,8 @@ export class CaptureService {
         for (const [epc, unit] of await this.repository.units(tx, need)) if (!removed.has(epc)) units.set(epc, unit);
       }
       const keys = lotsTouched(event, units).filter((key) => !lots.has(key) && !locked.has(key));
-      await this.repository.lock(tx, keys);
+      // A capture reads a lot's recall; only a recall changes it: captures on one lot do not wait for each other.
+      await this.repository.lock(tx, keys, 'lot-shared');
       keys.forEach((key) => locked.add(key));
       for (const [key, lot] of await this.repository.lots(tx, keys)) lots.set(key, lot);
     };
@@ -167,7 +185,14 @@ export class CaptureService {
         await this.withdraw(tx, event, units, lots, locked, removed);
       } else {
         await load(event);
-        const out = applyCustodyEvent({ event, units, lots, today });
+        // Only what the event touches goes in (the custody model copies its input maps): linear in the document.
+        const touched = new Map(
+          unitsTouched(event, units).flatMap((epc) => (units.has(epc) ? [[epc, units.get(epc) as UnitState]] : [])),
+        );
+        const touchedLots = new Map(
+          lotsTouched(event, touched).flatMap((key) => (lots.has(key) ? [[key, lots.get(key) as LotState]] : [])),
+        );
+        const out = applyCustodyEvent({ event, units: touched, lots: touchedLots, today });
         for (const [epc, unit] of out.units) units.set(epc, unit);
         for (const [k, lot] of out.lots) lots.set(k, lot);
         for (const detection of out.detections) {

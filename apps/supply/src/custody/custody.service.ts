@@ -165,7 +165,7 @@ export class CustodyService {
   async recall(actor: AuthenticatedActor, gtin: string, lot: string, reason: string) {
     return this.store.transact(this.repository.client, async (tx) => {
       const key = lotKey(gtin, lot);
-      await this.repository.lock(tx, [key]);
+      await this.repository.lock(tx, [key], 'lot');
       const current: LotState = (await this.repository.lots(tx, [key])).get(key) ?? { gtin, lot };
       const units = await this.repository.unitsOfLot(tx, gtin, lot);
       if (actor.role !== 'regulator') {

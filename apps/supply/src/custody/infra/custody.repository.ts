@@ -2,6 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE_SQL, type Sql, type TransactionalSql } from '@medledger/event-store';
 import { lotKey, type CustodyEntry, type LotState, type UnitAction, type UnitState } from '../domain/custody';
 
+/**
+ * Advisory lock buckets for custody keys: at most this many locks per capture, whatever its size. Taken with the
+ * two-key form (`pg_advisory_xact_lock(int, int)`), in a space of supply's own.
+ */
+export const LOCK_BUCKETS = 256;
+const UNIT_LOCK_SPACE = 0x5eed;
+const LOT_LOCK_SPACE = 0x5eee;
+
 /** A captured EPCIS event as stored (by its event hash). */
 export interface StoredEpcisEvent {
   eventHash: string;
@@ -25,12 +33,19 @@ export class CustodyRepository {
   /**
    * Transaction-scoped advisory locks on the given keys (unit epcs, lot keys), taken in one statement in a fixed
    * order (no deadlock between two captures). Advisory rather than row locks: a serial not commissioned yet has no
-   * row, and two captures commissioning it at once must still see each other.
+   * row, and two captures commissioning it at once must still see each other. Keys share {@link LOCK_BUCKETS}
+   * locks, so that a document of ten thousand packs takes a bounded number of PostgreSQL's lock slots (64 per
+   * connection by default): two captures that share a bucket wait for each other, which is only slower. Units and
+   * lots have lock spaces of their own; `lot-shared`: readers of a lot (every capture) do not wait for each other,
+   * only for a recall.
    */
-  async lock(tx: Sql, keys: readonly string[]): Promise<void> {
+  async lock(tx: Sql, keys: readonly string[], kind: 'unit' | 'lot' | 'lot-shared' = 'unit'): Promise<void> {
     if (keys.length === 0) return;
+    const fn = kind === 'lot-shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+    const space = kind === 'unit' ? UNIT_LOCK_SPACE : LOT_LOCK_SPACE;
     await tx.$queryRawUnsafe(
-      `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`,
+      `SELECT ${fn}(${space}, b)
+         FROM (SELECT DISTINCT (hashtextextended(k, 0) & ${LOCK_BUCKETS - 1})::int AS b FROM unnest($1::text[]) k ORDER BY 1) s`,
       keys,
     );
   }
