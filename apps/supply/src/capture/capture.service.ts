@@ -30,7 +30,7 @@ export const MAX_EPCS_PER_DOCUMENT = 10_000;
 /** Bytes of salt in every supply commitment. */
 const SALT_BYTES = 32;
 /** A deadlock between two captures locking overlapping packs in two rounds: the loser retries (PostgreSQL 40P01). */
-const DEADLOCK_RETRIES = 3;
+const DEADLOCK_RETRIES = 5;
 
 export function commit(value: unknown): { salt: string; commitment: string } {
   const salt = randomBytes(SALT_BYTES);
@@ -124,12 +124,17 @@ export class CaptureService {
         });
       } catch (error) {
         const code = (error as { code?: string }).code;
-        // 53200: PostgreSQL's lock table is full (many large captures at once): the client may retry later.
-        if (code === '53200')
-          throw new ProblemException(503, 'SUPPLY.BUSY', 'Too many captures at once', {
-            detail: 'the database is out of lock slots; retry the document in a moment',
+        // 40P01: two captures met in locks taken in rounds (children found after their parents): retry after a
+        // moment; 53200: PostgreSQL's lock table is full. Either way, after the retries, the client may retry.
+        if (code === '40P01' && attempt < DEADLOCK_RETRIES) {
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+          continue;
+        }
+        if (code === '40P01' || code === '53200')
+          throw new ProblemException(503, 'SUPPLY.BUSY', 'Too many captures on the same packs at once', {
+            detail: 'retry the document in a moment',
           });
-        if (code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw error;
+        throw error;
       }
     }
   }
@@ -154,6 +159,16 @@ export class CaptureService {
     const rows: Parameters<CustodyRepository['saveEvents']>[1][number][] = [];
     const seen = new Map<string, string>();
     const removed = new Set<string>();
+
+    // Every pack and parent the document names, locked in one statement before anything else: locks taken event by
+    // event, in document order, made two documents deadlock (docs/perf.md, supply). Children found later (inside
+    // a loaded parent) take further locks; a deadlock there is retried.
+    const roots = [
+      ...new Set(events.flatMap((e) => [...e.custody.epcs, ...(e.custody.parent ? [e.custody.parent] : [])])),
+    ];
+    await this.repository.lock(tx, roots);
+    roots.forEach((epc) => locked.add(epc));
+    for (const [epc, unit] of await this.repository.units(tx, roots)) units.set(epc, unit);
 
     /** Locks and loads what an event needs, repeating until the set is closed (children of loaded parents). */
     const load = async (event: CustodyEvent) => {
