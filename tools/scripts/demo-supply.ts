@@ -126,30 +126,24 @@ export async function demoSupply(supplyUrl: string): Promise<boolean> {
   );
   say(`  wholesaler ${wholesaler.gln} receives and ships the pallet; pharmacy ${pharmacy.gln} receives it`);
   const before = await verify(serials[0] as string);
-  await capture(
-    pharmacy,
-    event(pharmacy, {
-      epcList: [sgtin(serials[0] as string)],
-      action: 'OBSERVE',
-      bizStep: 'dispensing',
-      disposition: 'dispensed',
-    }),
-  );
+  const dispense = () =>
+    capture(
+      pharmacy,
+      event(pharmacy, {
+        epcList: [sgtin(serials[0] as string)],
+        action: 'OBSERVE',
+        bizStep: 'dispensing',
+        disposition: 'dispensed',
+      }),
+    );
+  await dispense();
   const after = await verify(serials[0] as string);
   say(
     `  pack ${serials[0]}: verified before dispensing: ${before.verified}; after: ${after.verified} (${after.reason ?? ''})`,
   );
   ok &&= before.verified && after.reason === 'SUPPLY.VERIFY.DISPENSED';
 
-  const copy = await capture(
-    pharmacy,
-    event(pharmacy, {
-      epcList: [sgtin(serials[0] as string)],
-      action: 'OBSERVE',
-      bizStep: 'dispensing',
-      disposition: 'dispensed',
-    }),
-  );
+  const copy = await dispense();
   const detection = copy.detections[0];
   say(
     `  a second pack with the same serial reaches the counter: ${detection?.code ?? 'NOT DETECTED'} (evidence: ${detection?.evidence.map((e) => e.role).join(' + ') ?? '-'})`,

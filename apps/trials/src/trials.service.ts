@@ -10,6 +10,7 @@ import {
   type StoredEvent,
   type TransactionalSql,
 } from '@medledger/event-store';
+import { leafHash, toBase64 } from '@medledger/ledger-core';
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import {
   decideParticipant,
@@ -34,6 +35,12 @@ import {
   type TrialState,
 } from './trial/domain/trial';
 import { toPublicEvent } from './infra/public-events';
+import {
+  allocationLeafData,
+  allocationSalt,
+  generateAllocationList,
+  type RandomisationScheme,
+} from './randomisation/domain/randomisation';
 
 /** HTTP status of each domain refusal; every one is problem+json with its stable code, never a 5xx. */
 const STATUS: Record<string, number> = {
@@ -214,14 +221,9 @@ export class TrialsService {
     return loaded;
   }
 
-  /** Whether the ledger has sealed one of our events (its receipt arrived). */
+  /** Which of these events the ledger has sealed (their receipts arrived). */
   async anchored(sql: Sql, eventIds: readonly string[]): Promise<Set<string>> {
-    if (eventIds.length === 0) return new Set();
-    const rows = await sql.$queryRawUnsafe<Array<{ event_id: string }>>(
-      'SELECT event_id FROM es_receipt WHERE event_id = ANY($1::text[])',
-      eventIds,
-    );
-    return new Set(rows.map((row) => row.event_id));
+    return new Set((await this.receipts.sealedAt(eventIds, sql)).keys());
   }
 
   private async anchorsOf(sql: Sql, trial: PresentTrial): Promise<Set<string>> {
@@ -336,7 +338,7 @@ export class TrialsService {
         const taken = decideTrial({ kind: 'TakeAllocation', participantId }, trial, context);
         if (!Array.isArray(taken)) refuse(taken);
         const sequence = (taken[0] as Extract<TrialEvent, { type: 'AllocationTaken' }>).data.sequence;
-        const allocation = await this.allocationFor(trial, sequence);
+        const allocation = this.allocationFor(trial, sequence);
         decision = { kind: 'Randomise', sequence, armId: allocation.armId, leafHash: allocation.leafHash };
         if (state.status !== 'absent' && !state.allocation) await this.appendTrial(tx, trialId, trialVersion, taken);
       }
@@ -400,9 +402,14 @@ export class TrialsService {
     };
   }
 
-  /** Set by the randomisation wiring: the allocation at a sequence of the trial's committed list. */
-  allocationFor: (trial: PresentTrial, sequence: number) => Promise<{ armId: string; leafHash: string }> = () =>
-    Promise.reject(new Error('randomisation is not wired'));
+  /** The allocation at a sequence of the trial's committed list, regenerated from its seed (never stored). */
+  private allocationFor(trial: PresentTrial, sequence: number): { armId: string; leafHash: string } {
+    const { seed, scheme } = allocationSecrets(trial);
+    const allocation = generateAllocationList(seed, scheme)[sequence - 1];
+    if (!allocation) throw new Error(`no allocation ${sequence}`);
+    const salt = allocationSalt(seed, sequence);
+    return { armId: allocation.armId, leafHash: toBase64(leafHash(allocationLeafData(allocation, salt))) };
+  }
 
   /** Who may do what to a participant (the table in the app README). */
   assertMayAct(
@@ -482,10 +489,14 @@ export class TrialsService {
       });
     return parsed;
   }
-
-  receipt(eventId: string) {
-    return this.receipts.receipt(eventId);
-  }
 }
 
 class ConcurrentReplay extends Error {}
+
+/** The committed list's secret seed and scheme (TRIALS.NO_ALLOCATION when none is committed). */
+export function allocationSecrets(trial: PresentTrial): { seed: Uint8Array; scheme: RandomisationScheme } {
+  const allocation = trial.allocation;
+  if (!allocation)
+    throw new ProblemException(409, 'TRIALS.NO_ALLOCATION', 'No allocation list', { detail: 'none committed' });
+  return { seed: Buffer.from(allocation.seed, 'base64'), scheme: allocation.scheme as unknown as RandomisationScheme };
+}

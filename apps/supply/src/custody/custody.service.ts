@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
-import { EVENT_STORE, EventStore, type Sql } from '@medledger/event-store';
+import { EVENT_STORE, EventStore, ReceiptService, type Sql } from '@medledger/event-store';
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import { commit } from '../capture/capture.service';
 import { glnOf, recorderOf } from '../parties';
@@ -32,6 +32,7 @@ export class CustodyService {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore<Sql>,
     private readonly repository: CustodyRepository,
+    private readonly receipts: ReceiptService,
   ) {}
 
   private get sql(): Sql {
@@ -71,21 +72,15 @@ export class CustodyService {
     });
   }
 
+  /** Each event with where the ledger sealed it, or `sealed: false`. */
   private async sealed(eventIds: readonly string[]) {
-    if (eventIds.length === 0) return new Map<string, { sealed: boolean; leafIndex?: number; blockHeight?: number }>();
-    const rows = await this.sql.$queryRawUnsafe<Array<{ event_id: string; leaf_index: bigint; block_height: bigint }>>(
-      'SELECT event_id, leaf_index, block_height FROM es_receipt WHERE event_id = ANY($1::text[])',
-      eventIds,
-    );
-    const found = new Map(rows.map((r) => [r.event_id, r]));
+    const at = await this.receipts.sealedAt(eventIds);
     return new Map(
       eventIds.map((id) => {
-        const row = found.get(id);
+        const where = at.get(id);
         return [
           id,
-          row
-            ? { sealed: true, leafIndex: Number(row.leaf_index), blockHeight: Number(row.block_height) }
-            : { sealed: false },
+          where ? { sealed: true, leafIndex: where.leafIndex, blockHeight: where.blockHeight } : { sealed: false },
         ] as const;
       }),
     );

@@ -1,27 +1,21 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { TrialCode } from '@medledger/contracts';
-import { leafHash, toBase64 } from '@medledger/ledger-core';
 import { Actor, ProblemException, Roles, type AuthenticatedActor } from '@medledger/platform';
 import { OutcomeList } from '../registration/domain/registration';
 import {
-  allocationLeafData,
-  allocationSalt,
   commitAllocationList,
-  generateAllocationList,
   proveAllocation,
   validateScheme,
   verifyRevealedList,
-  type RandomisationScheme,
 } from '../randomisation/domain/randomisation';
 import { outcomeReport, renderOutcomeReportHtml } from '../reports/domain/outcome-report';
 import { StatementService } from '../statements/statement.service';
-import { TrialsService } from '../trials.service';
+import { allocationSecrets, TrialsService } from '../trials.service';
 import { parseBody } from './body';
-import type { PresentTrial } from '../trial/domain/trial';
 
 const ALL = ['sponsor', 'investigator', 'participant', 'monitor', 'org-admin'] as const;
 const Hex = z.string().regex(/^[0-9a-f]{64}$/, 'SHA-256 as 64 lowercase hex digits');
@@ -56,19 +50,7 @@ export class TrialsController {
   constructor(
     private readonly trials: TrialsService,
     private readonly statements: StatementService,
-  ) {
-    // The randomisation wiring: the list is regenerated from the committed seed (deterministic), never stored.
-    trials.allocationFor = (trial, sequence) => {
-      const { seed, scheme } = allocationSecrets(trial);
-      const allocation = generateAllocationList(seed, scheme)[sequence - 1];
-      if (!allocation) throw new Error(`no allocation ${sequence}`);
-      const salt = allocationSalt(seed, sequence);
-      return Promise.resolve({
-        armId: allocation.armId,
-        leafHash: toBase64(leafHash(allocationLeafData(allocation, salt))),
-      });
-    };
-  }
+  ) {}
 
   @Post()
   @Roles('sponsor')
@@ -301,12 +283,3 @@ export class TrialsController {
     };
   }
 }
-
-function allocationSecrets(trial: PresentTrial): { seed: Uint8Array; scheme: RandomisationScheme } {
-  const allocation = trial.allocation;
-  if (!allocation)
-    throw new ProblemException(409, 'TRIALS.NO_ALLOCATION', 'No allocation list', { detail: 'none committed' });
-  return { seed: Buffer.from(allocation.seed, 'base64'), scheme: allocation.scheme as unknown as RandomisationScheme };
-}
-
-export const newId = randomUUID;

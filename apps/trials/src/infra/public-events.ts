@@ -1,7 +1,5 @@
 import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import type { OutboxMessage, StoredEvent } from '@medledger/event-store';
-import type { IdentifiedEvent } from '../participants/domain/participant';
-import type { TrialEvent } from '../trial/domain/trial';
 
 /** Internal events that stay in trials (their facts reach the ledger through other events). */
 const INTERNAL = new Set(['TrialRegistered', 'AllocationTaken', 'ParticipantJoined', 'ParticipantScreened']);
@@ -75,7 +73,6 @@ export function toPublicEvent(event: StoredEvent, trialId: string): OutboxMessag
   if (INTERNAL.has(event.type)) return undefined;
   const data = publicData(event);
   if (!data) return undefined;
-  if (event.type === 'TrialActivated' || event.type === 'ProtocolAmended') delete data['version'];
   const participantId = data['participantId'];
   return {
     topic: PUBLIC_EVENT_TOPICS.trials,
@@ -91,5 +88,3 @@ export function toPublicEvent(event: StoredEvent, trialId: string): OutboxMessag
     }),
   };
 }
-
-export type AnyTrialsEvent = TrialEvent | IdentifiedEvent;

@@ -1,14 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { evaluate, STATEMENT_FORMAT, type Statement, type StatementEvent } from '@medledger/compensation';
+import { ReceiptService, type SealedAt } from '@medledger/event-store';
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import type { PresentParticipant } from '../participants/domain/participant';
-import type { SealedAt } from '../reports/domain/outcome-report';
 import { participantStream, TrialsService, TrialsErrorCode } from '../trials.service';
 
 /** Statements and receipts: what a participant (or the sponsor, or a monitor) takes away to re-run the contract. */
 @Injectable()
 export class StatementService {
-  constructor(private readonly trials: TrialsService) {}
+  constructor(
+    private readonly trials: TrialsService,
+    private readonly receipts: ReceiptService,
+  ) {}
 
   /** The participant themself, the trial's sponsor, a monitor, or an investigator of the participant's site. */
   assertMayRead(actor: AuthenticatedActor, state: PresentParticipant): void {
@@ -23,20 +26,8 @@ export class StatementService {
       });
   }
 
-  async receiptsOf(eventIds: readonly string[]): Promise<Map<string, SealedAt>> {
-    if (eventIds.length === 0) return new Map();
-    const rows = await this.trials.client.$queryRawUnsafe<
-      Array<{ event_id: string; leaf_index: bigint; block_height: bigint; tree_size: bigint }>
-    >(
-      'SELECT event_id, leaf_index, block_height, tree_size FROM es_receipt WHERE event_id = ANY($1::text[])',
-      eventIds,
-    );
-    return new Map(
-      rows.map((row) => [
-        row.event_id,
-        { leafIndex: Number(row.leaf_index), blockHeight: Number(row.block_height), treeSize: Number(row.tree_size) },
-      ]),
-    );
+  receiptsOf(eventIds: readonly string[]): Promise<Map<string, SealedAt>> {
+    return this.receipts.sealedAt(eventIds);
   }
 
   /**
@@ -70,7 +61,7 @@ export class StatementService {
       const { record, salt } = row.data as { record?: Record<string, unknown>; salt?: string };
       let receipt: StatementEvent['receipt'];
       try {
-        const proven = await this.trials.receipt(row.event_id);
+        const proven = await this.receipts.receipt(row.event_id);
         receipt = { leaf: proven.leaf, block: proven.block, checkpoint: proven.checkpoint, proof: proven.proof };
       } catch (error) {
         if (!(error instanceof ProblemException) || error.code !== 'RECEIPT.NOT_SEALED') throw error;

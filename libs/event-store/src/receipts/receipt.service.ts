@@ -32,6 +32,13 @@ interface ReceiptRow {
   received_at: Date;
 }
 
+/** Where the ledger sealed one of our events (from ledger.BlockSealed, as stored). */
+export interface SealedAt {
+  leafIndex: number;
+  blockHeight: number;
+  treeSize: number;
+}
+
 /** Receipts: where the ledger sealed each of this service's public events, proven with ledger-core. */
 @Injectable()
 export class ReceiptService {
@@ -136,6 +143,26 @@ export class ReceiptService {
       proof: { index: leafIndex, treeSize: verdict.checkpoint.size, hashes: material.proof },
       verified: { checkpointSignature: true, blockSignature: true, leafMatchesEvent: true, inclusion: true },
     };
+  }
+
+  /**
+   * Where the ledger sealed each of these events, by id (an event not sealed yet is absent), from the stored
+   * receipts alone: nothing is fetched or verified (that is {@link receipt}). `sql`: a transaction's, or the pool.
+   */
+  async sealedAt(eventIds: readonly string[], sql: Sql = this.client): Promise<Map<string, SealedAt>> {
+    if (eventIds.length === 0) return new Map();
+    const rows = await sql.$queryRawUnsafe<
+      Array<{ event_id: string; leaf_index: bigint; block_height: bigint; tree_size: bigint }>
+    >(
+      'SELECT event_id, leaf_index, block_height, tree_size FROM es_receipt WHERE event_id = ANY($1::text[])',
+      eventIds,
+    );
+    return new Map(
+      rows.map((row) => [
+        row.event_id,
+        { leafIndex: Number(row.leaf_index), blockHeight: Number(row.block_height), treeSize: Number(row.tree_size) },
+      ]),
+    );
   }
 
   /** Published events still without a receipt `olderThanMs` after they were committed. */

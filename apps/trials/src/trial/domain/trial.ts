@@ -413,11 +413,3 @@ function versionOf<D extends { trialId: string; protocolId: string }>(data: D): 
   const { trialId: _trial, protocolId: _protocol, ...version } = data;
   return version;
 }
-
-/** The consent form a participant must have consented to (or later) to have visits recorded: the latest form of the
- * latest protocol version that required re-consent, or the first form. */
-export function requiredFormVersion(trial: PresentTrial): number | undefined {
-  const gate = [...trial.versions].reverse().find((version) => version.reconsentRequired);
-  const forms = gate ? trial.forms.filter((form) => form.protocolVersion >= gate.version) : trial.forms;
-  return forms[0]?.formVersion;
-}
