@@ -35,6 +35,18 @@ class ResourceTypePipe implements PipeTransform<string, string> {
   }
 }
 
+/**
+ * A UUID path parameter in its one spelling, lower case (RFC 9562 §4): an upper-case id must reach the same
+ * patient key, stream and audit trail as the lower-case one. 400 for anything else, as ParseUUIDPipe answers.
+ */
+class UuidPipe implements PipeTransform<string, Promise<string>> {
+  private readonly parse = new ParseUUIDPipe();
+
+  async transform(value: string): Promise<string> {
+    return (await this.parse.transform(value, { type: 'param' })).toLowerCase();
+  }
+}
+
 /** `W/"3"` (or `"3"`, or `3`) → 3. */
 function ifMatchVersion(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
@@ -88,7 +100,7 @@ export class PatientRecordController {
     summary:
       "Erases a patient's data (GDPR Art. 17; the patient or an org admin): their key is destroyed, every version becomes unreadable (410), the erasure is anchored (records.PatientErased)",
   })
-  erase(@Actor() actor: AuthenticatedActor, @Param('id', ParseUUIDPipe) id: string) {
+  erase(@Actor() actor: AuthenticatedActor, @Param('id', UuidPipe) id: string) {
     return this.erasure.erase(actor, id);
   }
 
@@ -98,7 +110,7 @@ export class PatientRecordController {
     summary:
       'A practitioner claims emergency access (body {"reason": "…"}): granted for 15 minutes over any consent, audited, and the patient notified by records.EmergencyAccessGranted',
   })
-  breakGlass(@Actor() actor: AuthenticatedActor, @Param('id', ParseUUIDPipe) id: string, @Body() body: unknown) {
+  breakGlass(@Actor() actor: AuthenticatedActor, @Param('id', UuidPipe) id: string, @Body() body: unknown) {
     return this.access.breakGlass(actor, id, body);
   }
 
@@ -107,7 +119,7 @@ export class PatientRecordController {
     summary:
       'The accounting of disclosures (HIPAA §164.528): who accessed the record, when, for what purpose, each with where the ledger sealed it (the patient or an auditor)',
   })
-  async disclosures(@Actor() actor: AuthenticatedActor, @Param('id', ParseUUIDPipe) id: string) {
+  async disclosures(@Actor() actor: AuthenticatedActor, @Param('id', UuidPipe) id: string) {
     const query = { patientId: id, interaction: 'disclosures', resourceType: 'AuditEvent' } as const;
     const permit = await this.access.authorize(actor, query);
     const entries = await this.audit.disclosures(id);
@@ -122,7 +134,7 @@ export class PatientRecordController {
     @Query('patient') patient: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const id = /^(?:Patient\/)?([0-9a-f-]{36})$/i.exec(patient ?? '')?.[1];
+    const id = /^(?:Patient\/)?([0-9a-f-]{36})$/i.exec(patient ?? '')?.[1]?.toLowerCase();
     if (!id)
       throw new ProblemException(400, 'RECORDS.INVALID_SEARCH', 'patient is required', {
         detail: 'GET /fhir/AuditEvent?patient=Patient/<id>',
@@ -201,7 +213,7 @@ export class ResourcesController {
   async read(
     @Actor() actor: AuthenticatedActor,
     @Param('type', ResourceTypePipe) type: string,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Headers('x-purpose-of-use') purpose: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ) {
@@ -214,7 +226,7 @@ export class ResourcesController {
   async history(
     @Actor() actor: AuthenticatedActor,
     @Param('type', ResourceTypePipe) type: string,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Headers('x-purpose-of-use') purpose: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ) {
@@ -244,7 +256,7 @@ export class ResourcesController {
   async vread(
     @Actor() actor: AuthenticatedActor,
     @Param('type', ResourceTypePipe) type: string,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Param('vid', ParseIntPipe) vid: number,
     @Headers('x-purpose-of-use') purpose: string | undefined,
     @Res({ passthrough: true }) response: Response,
@@ -259,7 +271,7 @@ export class ResourcesController {
   verify(
     @Actor() actor: AuthenticatedActor,
     @Param('type', ResourceTypePipe) type: string,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Param('vid', ParseIntPipe) vid: number,
   ) {
     return this.resources.verify(actor, type, id, vid);
@@ -271,7 +283,7 @@ export class ResourcesController {
   async update(
     @Actor() actor: AuthenticatedActor,
     @Param('type', ResourceTypePipe) type: string,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Headers('x-purpose-of-use') purpose: string | undefined,

@@ -16,7 +16,7 @@ import { AccessService, type AccessQuery, type Permit } from '../access/access.s
 import { AuditService } from '../audit/audit.service';
 import type { AuditInteraction } from '../audit/domain/audit';
 import { validateConsent } from '../consent/domain/validate-consent';
-import { patientOf, searchIndex, validateResource, type StoredResource } from '../fhir/domain';
+import { MAX_JSON_DEPTH, patientOf, searchIndex, tooDeep, validateResource, type StoredResource } from '../fhir/domain';
 import { refuse } from '../http/operation-outcome';
 import { commitment, COMMITMENT_SALT_BYTES } from './domain/commitment';
 import {
@@ -61,7 +61,15 @@ export const RecordsErrorCode = {
   NOT_IN_A_PATIENT_RECORD: 'RECORDS.NOT_IN_A_PATIENT_RECORD',
   UNKNOWN_PATIENT: 'RECORDS.UNKNOWN_PATIENT',
   INVALID_SEARCH: 'RECORDS.INVALID_SEARCH',
+  /** A body nested deeper than MAX_JSON_DEPTH (fhir/domain/depth.ts). */
+  TOO_DEEP: 'RECORDS.TOO_DEEP',
+  /** PUT whose body names another id than the URL (FHIR R4 §3.1.0.5). */
+  ID_MISMATCH: 'RECORDS.ID_MISMATCH',
 } as const;
+
+// SPEC: RFC 9562 §4: UUIDs are compared case-insensitively and written in lower case; records keys everything
+// (streams, patient keys, indexes) by the lower-case form.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A resource as served: the stored resource with its `meta`, and the public event of the change that made it. */
 export interface ResourceView {
@@ -78,7 +86,11 @@ function view(state: PresentResource, extra: { eventId?: string; basis?: Permit[
     resource: {
       ...state.resource,
       id: state.id,
-      meta: { versionId: String(state.version), lastUpdated: state.lastUpdated },
+      meta: {
+        ...(state.resource.meta as Record<string, unknown> | undefined),
+        versionId: String(state.version),
+        lastUpdated: state.lastUpdated,
+      },
     },
     version: state.version,
     ...extra,
@@ -161,6 +173,21 @@ export class ResourcesService {
     purpose?: string,
   ) {
     const resource = validated(resourceType, body);
+    // SPEC: FHIR R4 §3.1.0.5 update: an id in the body that disagrees with the URL's is a 400. A body without id
+    // is taken as the URL's resource (lenient where R4 asks for a 400: clients that omit it mean the URL).
+    const bodyId = resource['id'];
+    if (bodyId !== undefined && (typeof bodyId !== 'string' || bodyId.toLowerCase() !== id))
+      throw refuse(400, RecordsErrorCode.ID_MISMATCH, {
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code: 'invalid',
+            diagnostics: `the body's id ${JSON.stringify(bodyId)} is not the URL's ${id}`,
+            expression: [`${resourceType}.id`],
+          },
+        ],
+      });
     const located = await this.repository.require(this.client, resourceType, id);
     // The patient the new version names (a change is refused by decide()); access is decided on the stored one.
     const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
@@ -402,17 +429,41 @@ export class ResourcesService {
           },
         ],
       });
-    if (!(await this.repository.locate(this.client, 'Patient', id)))
+    // A Patient of records has a UUID id: any other id (`Patient/example`) names no patient here. The patient's
+    // id as stored (lower case) is the one keys and streams use, however the reference spelled it.
+    const patient = UUID.test(id) ? await this.repository.locate(this.client, 'Patient', id) : undefined;
+    if (!patient)
       throw refuse(422, RecordsErrorCode.UNKNOWN_PATIENT, {
         resourceType: 'OperationOutcome',
-        issue: [{ severity: 'error', code: 'not-found', diagnostics: `no Patient/${id} in records` }],
+        issue: [
+          {
+            severity: 'error',
+            code: 'not-found',
+            diagnostics: UUID.test(id)
+              ? `no Patient/${id} in records`
+              : `no Patient/${id} in records: its Patients have UUID ids`,
+          },
+        ],
       });
-    return id;
+    return patient.patientId;
   }
 }
 
 /** The body as a valid resource of the route's type, or 400 with an OperationOutcome naming each problem. */
 function validated(resourceType: string, body: unknown): FhirResource {
+  const deep = tooDeep(body, resourceType);
+  if (deep !== undefined)
+    throw refuse(400, RecordsErrorCode.TOO_DEEP, {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'error',
+          code: 'too-costly',
+          diagnostics: `the resource nests deeper than ${MAX_JSON_DEPTH} objects and arrays`,
+          expression: [deep],
+        },
+      ],
+    });
   const result = resourceType === 'Consent' ? validateConsent(body) : validateResource(body);
   if (!result.ok) throw refuse(400, RecordsErrorCode.INVALID_RESOURCE, result.outcome);
   const resource = ('consent' in result ? result.consent : result.resource) as unknown as FhirResource;

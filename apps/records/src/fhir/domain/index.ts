@@ -4,3 +4,4 @@ export type { IssueCode } from './outcome';
 export { patientOf } from './patient-of';
 export { searchIndex } from './search';
 export type { SearchDate, SearchIndex, SearchToken } from './search';
+export { MAX_JSON_DEPTH, tooDeep } from './depth';

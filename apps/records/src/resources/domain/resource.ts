@@ -119,10 +119,15 @@ export function evolve(state: ResourceState, event: ResourceEvent): ResourceStat
   };
 }
 
-/** The resource as stored: the server owns `id`; `meta` is derived on read. */
+/**
+ * The resource as stored: the server owns `id` and `meta.versionId` / `meta.lastUpdated` (derived on read); what
+ * the client says of the resource in `meta` (its security labels, tags, profiles and source) is kept as written.
+ * SPEC: FHIR R4 §2.1.0 Resource.meta; §3.1.0.8 (update: the server sets versionId and lastUpdated).
+ */
 function withIdentity(resource: FhirResource, resourceType: string, id: string): FhirResource {
-  const { meta: _meta, ...rest } = resource;
-  return { ...rest, resourceType, id };
+  const { meta, ...rest } = resource;
+  const { versionId: _versionId, lastUpdated: _lastUpdated, ...kept } = (meta ?? {}) as Record<string, unknown>;
+  return { ...rest, resourceType, id, ...(Object.keys(kept).length > 0 && { meta: kept }) };
 }
 
 /**

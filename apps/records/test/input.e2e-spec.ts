@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
+import { RecordsModule } from '../src/app.module';
+import { MAX_JSON_DEPTH } from '../src/fhir/domain';
+
+/**
+ * Input at records' boundary (issue 16, items 5, 14, 15 and 16): ids in one spelling whatever the client wrote,
+ * no 5xx on a reference to a non-UUID patient or on a deeply nested body, a PUT whose body names another id
+ * refused, and what the client says in `meta` kept.
+ */
+describe('records: input at the boundary', () => {
+  const auth = testAuth('records');
+  let records: RunningService;
+
+  beforeAll(async () => {
+    records = await startService('records', (config) =>
+      RecordsModule.forRoot(config, {
+        ...auth.env,
+        EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
+        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
+        PUBLIC_EVENTS_TOPIC: `test.${uniqueSuffix()}.records.events`,
+        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
+      }),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await records?.close();
+  });
+
+  type As = { sub: string; role: Parameters<typeof auth.token>[1] };
+  const DR: As = { sub: 'Practitioner/dr-input', role: 'practitioner' };
+  const patient = (id: string): As => ({ sub: `Patient/${id}`, role: 'patient' });
+
+  async function call(as: As, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const token = await auth.token(as.sub, as.role);
+    return fetch(records.baseUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...headers },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+  }
+  async function json(response: Response): Promise<Record<string, unknown>> {
+    return (await response.json()) as Record<string, unknown>;
+  }
+  async function newPatient(): Promise<string> {
+    const response = await call(DR, 'POST', '/fhir/Patient', { resourceType: 'Patient', birthDate: '1970-01-01' });
+    expect(response.status).toBe(201);
+    return (await json(response))['id'] as string;
+  }
+  const observation = (reference: string) => ({
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+    subject: { reference },
+    valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+  });
+
+  it('treats an upper-case id as the same patient: one key, one record, one erasure', async () => {
+    const id = await newPatient();
+    const upper = id.toUpperCase();
+    const posted = await call(patient(id), 'POST', '/fhir/Observation', observation(`Patient/${upper}`));
+    expect(posted.status).toBe(201);
+    const observationId = (await json(posted))['id'] as string;
+
+    // Found under the patient's id however it is spelled, and readable by its upper-case id.
+    const search = await call(patient(id), 'GET', `/fhir/Observation?patient=Patient/${upper}`);
+    expect(await json(search)).toMatchObject({ total: 1 });
+    expect((await call(patient(id), 'GET', `/fhir/Observation/${observationId.toUpperCase()}`)).status).toBe(200);
+
+    // The patient erases their record by the upper-case id: the observation, encrypted under the same key, is gone.
+    expect((await call(patient(id), 'POST', `/fhir/Patient/${upper}/$erase`)).status).toBe(200);
+    expect((await call(DR, 'GET', `/fhir/Observation/${observationId}`)).status).toBe(410);
+    expect((await call(DR, 'GET', `/fhir/Patient/${id}`)).status).toBe(410);
+  });
+
+  it.each(['Patient/example', 'Patient/123', 'Patient/not-a-uuid-at-all'])(
+    'answers 422 RECORDS.UNKNOWN_PATIENT to a reference to %s, not a 500',
+    async (reference) => {
+      const response = await call(DR, 'POST', '/fhir/Observation', observation(reference));
+      expect(response.status).toBe(422);
+      const body = await json(response);
+      expect(body).toMatchObject({
+        resourceType: 'OperationOutcome',
+        issue: [{ code: 'not-found', details: { coding: [{ code: 'RECORDS.UNKNOWN_PATIENT' }] } }],
+      });
+    },
+  );
+
+  it('answers 400 with an OperationOutcome to extensions nested past the limit, and accepts them below it', async () => {
+    const id = await newPatient();
+    // Written as text: JSON.stringify itself recurses, and ten thousand levels are deeper than its stack too.
+    const nested = (levels: number): string =>
+      '{"url":"http://example.org/level","extension":['.repeat(levels) +
+      '{"url":"http://example.org/leaf","valueString":"x"}' +
+      ']}'.repeat(levels);
+    const withExtension = (levels: number): string => {
+      const text = JSON.stringify(observation(`Patient/${id}`));
+      return `${text.slice(0, -1)},"extension":[${nested(levels)}]}`;
+    };
+    // At the limit, and ten thousand levels: deeper than the validator's recursion can go.
+    for (const levels of [MAX_JSON_DEPTH, 10_000]) {
+      const response = await call(patient(id), 'POST', '/fhir/Observation', withExtension(levels));
+      expect(response.status).toBe(400);
+      expect(await json(response)).toMatchObject({
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code: 'too-costly',
+            details: { coding: [{ code: 'RECORDS.TOO_DEEP' }] },
+            expression: [expect.stringMatching(/^Observation\.extension/)],
+          },
+        ],
+      });
+    }
+    expect((await call(patient(id), 'POST', '/fhir/Observation', withExtension(3))).status).toBe(201);
+  });
+
+  it('refuses a PUT whose body names another id, and keeps meta.security, meta.tag and meta.profile', async () => {
+    const id = await newPatient();
+    const meta = {
+      security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }],
+      tag: [{ system: 'http://example.org/tags', code: 'imported' }],
+      profile: ['http://hl7.org/fhir/StructureDefinition/heartrate'],
+    };
+    const posted = await call(patient(id), 'POST', '/fhir/Observation', {
+      ...observation(`Patient/${id}`),
+      meta: { ...meta, versionId: '99', lastUpdated: '2001-01-01T00:00:00Z' },
+    });
+    expect(posted.status).toBe(201);
+    const created = await json(posted);
+    const observationId = created['id'] as string;
+    const { lastUpdated, ...rest } = created['meta'] as Record<string, unknown>;
+    expect(rest).toEqual({ ...meta, versionId: '1' });
+    expect(lastUpdated).not.toBe('2001-01-01T00:00:00Z');
+
+    const other = '00000000-0000-4000-8000-000000000000';
+    const mismatch = await call(patient(id), 'PUT', `/fhir/Observation/${observationId}`, {
+      ...observation(`Patient/${id}`),
+      id: other,
+    });
+    expect(mismatch.status).toBe(400);
+    expect(await json(mismatch)).toMatchObject({
+      resourceType: 'OperationOutcome',
+      issue: [
+        { code: 'invalid', details: { coding: [{ code: 'RECORDS.ID_MISMATCH' }] }, expression: ['Observation.id'] },
+      ],
+    });
+
+    // The same id (in any case) is an update; so is a body without id.
+    const same = await call(patient(id), 'PUT', `/fhir/Observation/${observationId}`, {
+      ...observation(`Patient/${id}`),
+      id: observationId.toUpperCase(),
+      meta,
+    });
+    expect(same.status).toBe(200);
+    expect((await json(same))['meta']).toMatchObject({ ...meta, versionId: '2' });
+    const read = await json(await call(patient(id), 'GET', `/fhir/Observation/${observationId}`));
+    expect(read['meta']).toMatchObject({ ...meta, versionId: '2' });
+    expect(read['id']).toBe(observationId);
+  });
+});
