@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
@@ -96,35 +96,37 @@ export async function startBuiltService(
   options: { cpuProfile?: boolean } = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
-  let output = '';
   const profile = options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, '.data/bench')}`] : [];
   // BENCH_NODE_FLAGS (e.g. `--trace-gc`) are passed to the service's node, for diagnosis.
   const extra = (process.env['BENCH_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
+  // The whole log goes straight to .data/bench/<app>-<port>.log, as a container's stdout goes to its log driver:
+  // piped through this process, the service's synchronous log writes waited whenever the load generator's own
+  // event loop was slow to read the pipe (a full 64 kB pipe is about a hundred request lines), a stall of the
+  // service that the bench then measured as its latency.
+  mkdirSync(join(ROOT, '.data/bench'), { recursive: true });
+  const logPath = join(ROOT, `.data/bench/${app}-${port}.log`);
+  const log = openSync(logPath, 'a');
   const child = spawn(process.execPath, [...profile, ...extra, join(ROOT, `dist/apps/${app}/main.js`)], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log, log],
   });
-  // The whole log goes to .data/bench/<app>-<port>.log; the last 20 kB also stay in memory for error reports.
-  mkdirSync(join(ROOT, '.data/bench'), { recursive: true });
-  const logFile = createWriteStream(join(ROOT, `.data/bench/${app}-${port}.log`));
-  const keep = (chunk: Buffer) => {
-    logFile.write(chunk);
-    output = (output + chunk.toString('utf8')).slice(-20_000);
+  closeSync(log);
+  // The last 20 kB of the log, for error reports.
+  const output = () => {
+    const text = readFileSync(logPath, 'utf8');
+    return text.slice(-20_000);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  child.once('exit', () => logFile.end());
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${output()}`);
     try {
-      if ((await fetch(`${baseUrl}/health`)).ok) return { child, baseUrl, output: () => output };
+      if ((await fetch(`${baseUrl}/health`)).ok) return { child, baseUrl, output };
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${app} did not become healthy:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`${app} did not become healthy:\n${output()}`);
     await sleep(200);
   }
 }

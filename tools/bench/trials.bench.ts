@@ -57,6 +57,19 @@ function token(sub: string, role: ActorRole, org?: string): Promise<string> {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
+function get(baseUrl: string, path: string, authorization: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${baseUrl}${path}`, { method: 'GET', agent, headers: { authorization } }, (response) => {
+      response.resume();
+      response.on('end', () =>
+        response.statusCode === 200 ? resolve() : reject(new Error(`GET ${path} -> ${response.statusCode}`)),
+      );
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 function post(baseUrl: string, path: string, authorization: string, body: unknown, expected = 201): Promise<string> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -218,6 +231,27 @@ async function main(): Promise<void> {
     const closed = summary(saturated);
     say(`  ${visitsPerSecond} visits/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms, errors ${failures}`);
 
+    // The platform's floor on this machine: the same client, token and service answering a request that does the
+    // least a command can (one indexed read of the trial's new events, none; the cached trial as JSON), in flight as
+    // phase 2. A visit cannot be faster than this; the gap between the two is the visit's own work.
+    say(`phase 3 (floor): ${COUNT} GET /v1/trials/{id}, ${CONCURRENCY} in flight`);
+    const floorTimes: number[] = [];
+    let floorSent = 0;
+    const floorStart = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (floorSent < COUNT) {
+          floorSent++;
+          const t = performance.now();
+          await get(baseUrl, `/v1/trials/${trialId}`, investigator);
+          floorTimes.push(performance.now() - t);
+        }
+      }),
+    );
+    const floorPerSecond = round(floorTimes.length / ((performance.now() - floorStart) / 1000));
+    const floor = summary(floorTimes);
+    say(`  ${floorPerSecond} requests/s, p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
+
     const result = {
       bench: 'trials',
       machine: { cpus: cpus().length, node: process.version },
@@ -230,6 +264,7 @@ async function main(): Promise<void> {
         errors,
       },
       saturation: { concurrency: CONCURRENCY, visitsPerSecond, latencyMs: closed, errors: failures },
+      floor: { concurrency: CONCURRENCY, requestsPerSecond: floorPerSecond, latencyMs: floor },
       target: {
         perSecond: TARGET_PER_SECOND,
         p99Ms: TARGET_P99_MS,
@@ -244,6 +279,7 @@ async function main(): Promise<void> {
         '| ------- | ----- |',
         `| visits with compensation at ${RATE}/s, p50 / p99 / max | ${fixed.p50} / ${fixed.p99} / ${fixed.max} ms (target p99 ≤ ${TARGET_P99_MS} ms: ${result.target.p99Met ? 'met' : 'MISSED'}) |`,
         `| achieved rate, errors | ${result.fixedRate.achievedPerSecond} visits/s, ${errors} |`,
+        `| floor: GET of the trial (${CONCURRENCY} in flight) | ${floorPerSecond} requests/s, p50 ${floor.p50} ms, p99 ${floor.p99} ms |`,
         `| saturation (${CONCURRENCY} in flight) | ${visitsPerSecond} visits/s (target ≥ ${TARGET_PER_SECOND}: ${result.target.throughputMet ? 'met' : 'MISSED'}), p50 ${closed.p50} ms, p99 ${closed.p99} ms |`,
         '',
         '',

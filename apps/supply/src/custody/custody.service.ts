@@ -40,8 +40,7 @@ export class CustodyService {
   }
 
   async verify(query: VerifyQuery) {
-    const unit = await this.repository.pack(this.sql, query.gtin, query.serial);
-    const lot = unit?.gtin && unit.lot ? await this.repository.lot(this.sql, unit.gtin, unit.lot) : undefined;
+    const { unit, lot } = await this.repository.packAndLot(this.sql, query.gtin, query.serial);
     return verifyPack(query, unit, lot, new Date().toISOString().slice(0, 10));
   }
 

@@ -82,6 +82,21 @@ export class CustodyRepository {
     return row?.state;
   }
 
+  /**
+   * The SGTIN pack with this GTIN and serial and its lot, in one statement (verification answers from this alone:
+   * one round trip per request instead of two).
+   */
+  async packAndLot(sql: Sql, gtin: string, serial: string): Promise<{ unit?: UnitState; lot?: LotState }> {
+    const [row] = await sql.$queryRawUnsafe<Array<{ state: UnitState; lot: LotState | null }>>(
+      `SELECT u.state, l.state AS lot FROM unit u
+         LEFT JOIN lot l ON l.key = '(01)' || u.gtin || '(10)' || u.lot
+        WHERE u.gtin = $1 AND u.serial = $2 LIMIT 1`,
+      gtin,
+      serial,
+    );
+    return row ? { unit: row.state, ...(row.lot && { lot: row.lot }) } : {};
+  }
+
   async unitsOfLot(sql: Sql, gtin: string, lot: string): Promise<UnitState[]> {
     const rows = await sql.$queryRawUnsafe<Array<{ state: UnitState }>>(
       'SELECT state FROM unit WHERE gtin = $1 AND lot = $2 ORDER BY epc',
