@@ -160,4 +160,35 @@ describe('records: input at the boundary', () => {
     expect(read['meta']).toMatchObject({ ...meta, versionId: '2' });
     expect(read['id']).toBe(observationId);
   });
+
+  it('searches by POST with a form body (FHIR _search), the same as GET, parameters in the body and the URL', async () => {
+    const id = await newPatient();
+    for (const code of ['8867-4', '8310-5']) {
+      const body = { ...observation(`Patient/${id}`), code: { coding: [{ system: 'http://loinc.org', code }] } };
+      expect((await call(patient(id), 'POST', '/fhir/Observation', body)).status).toBe(201);
+    }
+    const token = await auth.token(`Patient/${id}`, 'patient');
+    const post = (path: string, form: string) =>
+      fetch(records.baseUrl + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+    const byGet = await json(await call(patient(id), 'GET', `/fhir/Observation?patient=${id}&code=8867-4`));
+    const byPost = await post(
+      '/fhir/Observation/_search',
+      `patient=Patient%2F${id}&code=http%3A%2F%2Floinc.org%7C8867-4`,
+    );
+    expect(byPost.status).toBe(200);
+    const found = await json(byPost);
+    expect(found).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+    expect(found['entry']).toEqual(byGet['entry']);
+    // The patient in the URL, the code in the body.
+    const mixed = await json(await post(`/fhir/Observation/_search?patient=${id}`, 'code=8310-5'));
+    expect(mixed).toMatchObject({ total: 1 });
+    // Without the patient: the same 400 OperationOutcome as GET.
+    const missing = await post('/fhir/Observation/_search', 'code=8310-5');
+    expect(missing.status).toBe(400);
+    expect(await json(missing)).toMatchObject({ resourceType: 'OperationOutcome' });
+  });
 });

@@ -8,6 +8,7 @@ import type { ServiceConfig } from './config/config';
 import { DiagnosticsController } from './diagnostics/diagnostics.controller';
 import { DiagnosticsPrisma, PING_STORE, PrismaPingStore } from './diagnostics/ping-store';
 import { jsonBodyParser } from './http/json-body';
+import { requestLogSerializer } from './http/request-log';
 import { HealthController } from './health/health.controller';
 import { KAFKA_TOPICS, KafkaGateway } from './kafka/kafka.gateway';
 import { ConsumerLifecycle } from './kafka/consumer-lifecycle';
@@ -67,6 +68,8 @@ export class PlatformModule implements NestModule {
             base: { service: config.service },
             genReqId: assignRequestId,
             redact: ['req.headers.authorization', 'req.headers.cookie'],
+            // Query parameter names, never their values (http/request-log.ts).
+            serializers: { req: requestLogSerializer },
             // Request lines are logged at info: above that level pino-http would build each one to drop it.
             autoLogging: REQUEST_LOG_LEVELS.includes(config.LOG_LEVEL)
               ? { ignore: (request) => request.url === '/health' || request.url === '/metrics' }

@@ -207,6 +207,31 @@ export class ResourcesController {
     };
   }
 
+  @Post('_search')
+  @HttpCode(200)
+  @ApiHeader(PURPOSE_HEADER)
+  @ApiOperation({
+    summary:
+      'FHIR search by POST (application/x-www-form-urlencoded, parameters in the body and/or the URL): the same as GET, without clinical values in any URL or request log',
+  })
+  async searchByPost(
+    @Actor() actor: AuthenticatedActor,
+    @Param('type', ResourceTypePipe) type: string,
+    @Query() query: Record<string, unknown>,
+    @Body() body: unknown,
+    @Headers('x-purpose-of-use') purpose: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    // SPEC: FHIR R4 §3.1.0.9.1: parameters may be in the body and the URL; both count.
+    const form = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {};
+    const params: Record<string, unknown> = { ...query };
+    for (const [name, value] of Object.entries(form)) {
+      const earlier = params[name];
+      params[name] = earlier === undefined ? value : ([] as unknown[]).concat(earlier, value);
+    }
+    return this.search(actor, type, params, purpose, response);
+  }
+
   @Get(':id')
   @ApiHeader(PURPOSE_HEADER)
   @ApiOperation({ summary: 'FHIR read (consent enforced, audited)' })

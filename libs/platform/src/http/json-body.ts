@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { json } from 'express';
+import { json, urlencoded } from 'express';
 import { ProblemException } from './problem';
 
 /** Largest JSON request body accepted; FHIR resources and EPCIS documents stay well below it. */
@@ -19,6 +19,10 @@ function toProblem(error: BodyParserError): Error {
       return new ProblemException(413, 'HTTP.PAYLOAD_TOO_LARGE', 'The request body is too large', {
         detail: `limit ${HTTP_BODY_LIMIT}`,
       });
+    case 'parameters.too.many':
+      return new ProblemException(413, 'HTTP.PAYLOAD_TOO_LARGE', 'Too many form parameters', {
+        detail: error.message,
+      });
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new ProblemException(415, 'HTTP.UNSUPPORTED_ENCODING', 'Unsupported body encoding', {
@@ -31,6 +35,9 @@ function toProblem(error: BodyParserError): Error {
 
 // application/json and the +json media types (application/fhir+json for FHIR resources).
 const parseJson = json({ limit: HTTP_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+// HTML-form bodies, which FHIR searches by POST use (SPEC: FHIR R4 §3.1.0.9.1 `POST [base]/[type]/_search`); flat
+// name=value pairs only (a repeated name is an array), as URL query strings are read.
+const parseForm = urlencoded({ limit: HTTP_BODY_LIMIT, extended: false, parameterLimit: 1_000 });
 
 /**
  * Our own JSON body parser (the app is created with `bodyParser: false`), mounted after the request logger
@@ -38,5 +45,10 @@ const parseJson = json({ limit: HTTP_BODY_LIMIT, type: ['application/json', 'app
  * into a bare 400. Malformed JSON and oversized bodies become problem+json with stable codes.
  */
 export function jsonBodyParser(request: Request, response: Response, next: NextFunction): void {
-  parseJson(request, response, (error?: unknown) => next(error ? toProblem(error as BodyParserError) : undefined));
+  parseJson(request, response, (error?: unknown) => {
+    if (error) return next(toProblem(error as BodyParserError));
+    parseForm(request, response, (formError?: unknown) =>
+      next(formError ? toProblem(formError as BodyParserError) : undefined),
+    );
+  });
 }
