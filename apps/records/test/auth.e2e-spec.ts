@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mintToken } from '@medledger/platform';
+import { importJWK, SignJWT } from 'jose';
+import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
+import { authKeyId, mintToken } from '@medledger/platform';
 import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
 import { RecordsModule } from '../src/app.module';
 
@@ -26,9 +28,39 @@ describe('records authentication', () => {
 
   const unknownPatient = '/fhir/Patient/00000000-0000-4000-8000-000000000000';
 
+  /** Signed by the trusted issuer key, with the header and lifetime given (what a careless issuer mints). */
+  async function signed(header: Record<string, unknown>, sub: string, role: string, lifetimeSeconds = 600) {
+    const publicKey = ed25519PublicKeyFromSeed(auth.seed);
+    const key = await importJWK(
+      {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: Buffer.from(publicKey).toString('base64url'),
+        d: Buffer.from(auth.seed).toString('base64url'),
+      },
+      'EdDSA',
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ role })
+      .setProtectedHeader({ alg: 'EdDSA', kid: authKeyId(publicKey), ...header })
+      .setSubject(sub)
+      .setIssuer('medledger.test')
+      .setAudience('medledger-records')
+      .setIssuedAt(now)
+      .setExpirationTime(now + lifetimeSeconds)
+      .sign(key);
+    return { authorization: `Bearer ${token}` };
+  }
+
   it('lets a valid token through', async () => {
     const response = await get(unknownPatient, await auth.headers('Practitioner/p1', 'practitioner'));
     expect(response.status).toBe(404); // authenticated; the patient does not exist
+    // The same through the hand-signed path the refusals below use: typ at+jwt, a shift's lifetime.
+    const signedOk = await get(
+      unknownPatient,
+      await signed({ typ: 'at+jwt' }, 'Practitioner/p1', 'practitioner', 8 * 3600),
+    );
+    expect(signedOk.status).toBe(404);
   });
 
   test.each<[string, () => Promise<Record<string, string>>, string]>([
@@ -60,6 +92,22 @@ describe('records authentication', () => {
           expiresIn: '5m',
         })}`,
       }),
+      'AUTH.INVALID_TOKEN',
+    ],
+    ['a token without typ', () => signed({}, 'Practitioner/p1', 'practitioner'), 'AUTH.INVALID_TOKEN'],
+    [
+      'an ID token (typ id+jwt)',
+      () => signed({ typ: 'id+jwt' }, 'Practitioner/p1', 'practitioner'),
+      'AUTH.INVALID_TOKEN',
+    ],
+    [
+      'a token that lives a year',
+      () => signed({ typ: 'JWT' }, 'Practitioner/p1', 'practitioner', 365 * 24 * 3600),
+      'AUTH.INVALID_TOKEN',
+    ],
+    [
+      'a Practitioner holding the patient role',
+      () => signed({ typ: 'JWT' }, 'Practitioner/p1', 'patient'),
       'AUTH.INVALID_TOKEN',
     ],
     [

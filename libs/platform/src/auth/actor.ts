@@ -32,6 +32,30 @@ export const SERVICE_ROLES = {
 } as const satisfies Record<string, readonly ActorRole[]>;
 export type RecordsRole = (typeof SERVICE_ROLES.records)[number];
 
+/**
+ * What kind of subject may hold each role (the resource type of `sub`): a patient's token names a Patient, a
+ * sponsor's an Organization. A token whose `sub` does not fit its role is invalid: a Practitioner with role
+ * `patient` would be treated as the patient it is not. A research participant is a Patient (trials matches
+ * `Patient/<participant id>`); supply's parties are Organizations (their GLN), or a Device (a scanner or an ERP
+ * capturing EPCIS for the organization in `org`); people who administer, audit or monitor may be named as the
+ * Practitioner they are or the Organization they act for.
+ */
+export const ROLE_SUBJECTS: Readonly<Record<ActorRole, readonly string[]>> = {
+  patient: ['Patient'],
+  participant: ['Patient'],
+  practitioner: ['Practitioner'],
+  investigator: ['Practitioner'],
+  'related-person': ['RelatedPerson'],
+  auditor: ['Practitioner', 'Organization'],
+  'org-admin': ['Organization', 'Practitioner'],
+  monitor: ['Organization', 'Practitioner'],
+  sponsor: ['Organization'],
+  regulator: ['Organization', 'Practitioner'],
+  manufacturer: ['Organization', 'Device'],
+  wholesaler: ['Organization', 'Device'],
+  dispenser: ['Organization', 'Device'],
+};
+
 /** The claims medledger reads from a bearer token. `sub` is the actor's FHIR reference. */
 export const ActorClaims = z.object({
   sub: z

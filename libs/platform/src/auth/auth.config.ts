@@ -6,6 +6,12 @@ import { devSeed } from '../config/dev-seed';
 
 /** Clock skew accepted on `exp`/`nbf`/`iat`, in seconds (RFC 7519 §4.1.4 leaves it to the verifier). */
 export const AUTH_CLOCK_TOLERANCE_S = 30;
+/**
+ * Longest lifetime (`exp` − `iat`) of a token accepted by default, in seconds: a working shift. A bearer token
+ * that leaks is good until it expires, so an issuer minting year-long tokens is refused rather than trusted
+ * (AUTH_MAX_TOKEN_LIFETIME_S changes it).
+ */
+export const AUTH_MAX_TOKEN_LIFETIME_S = 8 * 60 * 60;
 /** Default lifetime of a token minted by `npm run token`. */
 export const DEV_TOKEN_TTL = '1h';
 
@@ -26,12 +32,14 @@ export const authConfigSchema = z.object({
   /** Base64 Ed25519 seed of the issuer (only where tokens are minted: dev tools, the compose demo). */
   AUTH_SIGNING_KEY: z.string().trim().optional(),
   KEYS_DIR: z.string().trim().default('.data/keys'),
+  AUTH_MAX_TOKEN_LIFETIME_S: z.coerce.number().int().positive().default(AUTH_MAX_TOKEN_LIFETIME_S),
 });
 
 export interface AuthConfig {
   issuer: string;
   audience: string;
   publicKeys: Uint8Array[];
+  maxLifetimeSeconds: number;
 }
 
 /** The development issuer key: created once under KEYS_DIR (git-ignored); never used in production. */
@@ -59,5 +67,10 @@ export function loadAuthConfig(service: ServiceName, env: Readonly<Record<string
       : devAuthSeed(raw.KEYS_DIR);
     publicKeys = [ed25519PublicKeyFromSeed(seed)];
   }
-  return { issuer: raw.AUTH_ISSUER, audience: raw.AUTH_AUDIENCE ?? `medledger-${service}`, publicKeys };
+  return {
+    issuer: raw.AUTH_ISSUER,
+    audience: raw.AUTH_AUDIENCE ?? `medledger-${service}`,
+    publicKeys,
+    maxLifetimeSeconds: raw.AUTH_MAX_TOKEN_LIFETIME_S,
+  };
 }

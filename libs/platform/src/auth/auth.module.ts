@@ -16,7 +16,13 @@ export class AuthModule {
       providers: [
         {
           provide: AUTH_VERIFIER,
-          useValue: new TokenVerifier(config.publicKeys, config.issuer, config.audience, SERVICE_ROLES[service]),
+          useValue: new TokenVerifier(
+            config.publicKeys,
+            config.issuer,
+            config.audience,
+            SERVICE_ROLES[service],
+            config.maxLifetimeSeconds,
+          ),
         },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { ed25519PublicKeyFromSeed, pkcs8FromSeed } from '@medledger/ledger-core';
-import { ACTOR_ROLES, ActorClaims, type ActorRole, type AuthenticatedActor } from './actor';
-import { AUTH_CLOCK_TOLERANCE_S } from './auth.config';
+import { ACTOR_ROLES, ActorClaims, ROLE_SUBJECTS, type ActorRole, type AuthenticatedActor } from './actor';
+import { AUTH_CLOCK_TOLERANCE_S, AUTH_MAX_TOKEN_LIFETIME_S } from './auth.config';
 
 const base64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
@@ -63,6 +63,8 @@ export class TokenVerifier {
     private readonly audience: string,
     /** The roles this service knows; a token with another role is invalid here (default: every role). */
     private readonly roles: readonly ActorRole[] = ACTOR_ROLES,
+    /** Longest `exp` − `iat` accepted. */
+    private readonly maxLifetimeSeconds: number = AUTH_MAX_TOKEN_LIFETIME_S,
   ) {
     this.keys = createLocalJWKSet({ keys: publicKeys.map(publicJwk) });
   }
@@ -82,13 +84,25 @@ export class TokenVerifier {
 
   private async verifyAfresh(token: string): Promise<TokenVerdict> {
     try {
-      const { payload } = await jwtVerify(token, this.keys, {
+      const { payload, protectedHeader } = await jwtVerify(token, this.keys, {
         issuer: this.issuer,
         audience: this.audience,
         algorithms: ['EdDSA'],
         clockTolerance: AUTH_CLOCK_TOLERANCE_S,
-        requiredClaims: ['exp', 'sub'],
+        requiredClaims: ['exp', 'iat', 'sub'],
+        maxTokenAge: this.maxLifetimeSeconds,
       });
+      // SPEC: RFC 8725 §3.11 (explicit typing), RFC 9068 §2.1 (`at+jwt` access tokens); RFC 7515 §4.1.9 lets
+      // `application/` be left out. A signed JWT of another type (an ID token, a logout token) is not a bearer token.
+      const typ = protectedHeader.typ?.toLowerCase().replace(/^application\//, '');
+      if (typ !== 'jwt' && typ !== 'at+jwt')
+        return { ok: false, reason: `typ: ${protectedHeader.typ ?? 'absent'} is not JWT or at+jwt` };
+      const lifetime = (payload.exp as number) - (payload.iat as number);
+      if (lifetime > this.maxLifetimeSeconds)
+        return {
+          ok: false,
+          reason: `exp: the token lives ${lifetime} s, longer than the ${this.maxLifetimeSeconds} s this service accepts`,
+        };
       const claims = ActorClaims.safeParse(payload);
       if (!claims.success)
         return { ok: false, reason: claims.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
@@ -96,6 +110,12 @@ export class TokenVerifier {
         return {
           ok: false,
           reason: `role: ${claims.data.role} is not a role of this service (${this.roles.join(', ')})`,
+        };
+      const subjectType = claims.data.sub.slice(0, claims.data.sub.indexOf('/'));
+      if (!ROLE_SUBJECTS[claims.data.role].includes(subjectType))
+        return {
+          ok: false,
+          reason: `sub: a ${subjectType} cannot hold role ${claims.data.role} (${ROLE_SUBJECTS[claims.data.role].join(' or ')})`,
         };
       const actor: AuthenticatedActor = {
         reference: claims.data.sub,
