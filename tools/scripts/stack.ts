@@ -2,11 +2,12 @@
  * `npm start`: the whole network on this machine, no Docker needed.
  * Infrastructure (Kafka + PostgreSQL, see libs/testing startInfrastructure), per-service databases and
  * migrations, a build, the four services as child processes (logs in .data/logs/), a wait for every /health,
- * then the demo. Stays up until Ctrl-C, which stops everything it started.
+ * then the demo. Stays up until Ctrl-C, which stops everything it started. A service that exits on its own is
+ * restarted with backoff (supervisor.ts), as compose's `restart: unless-stopped` would; one that keeps failing
+ * stops the stack.
  *   --no-demo        do not run the demo
  *   --exit           stop after the demo (exit code = the demo's); used by CI to prove this command works
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -19,6 +20,7 @@ import {
 import { runDemo } from './demo';
 import { devLedgerVerifierKey, devProducerKeyring } from './dev-keys';
 import { bin, ROOT, runOrFail, say } from './lib';
+import { Supervised } from './supervisor';
 
 const SERVICES = [
   { name: 'ledger', port: 3100 },
@@ -29,57 +31,74 @@ const SERVICES = [
 
 /** First boot connects to Kafka and PostgreSQL and creates topics; on 2 cores this takes a few seconds. */
 const HEALTH_TIMEOUT_MS = 90_000;
-const CHILD_STOP_TIMEOUT_MS = 15_000;
 
-const children: ChildProcess[] = [];
-let infrastructure: Infrastructure | undefined;
-let shuttingDown = false;
+const services: Supervised[] = [];
+/** The broker and database being started: a Ctrl-C during the start waits for it, to stop what it started. */
+let infrastructure: Promise<Infrastructure> | undefined;
+let stopping: Promise<never> | undefined;
+let gaveUp: string | undefined;
 
-async function waitForHealth(name: string, url: string, child: ChildProcess): Promise<void> {
+async function healthy(url: string): Promise<boolean> {
+  try {
+    return (await fetch(`${url}/health`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for /health; a crash meanwhile is the supervisor's to restart, so only giving up ends the wait early. */
+async function waitForHealth(name: string, url: string): Promise<void> {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see .data/logs/${name}.log`);
-    try {
-      const response = await fetch(`${url}/health`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
+    if (gaveUp !== undefined) throw new Error(gaveUp);
+    if (await healthy(url)) return;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error(`${name} not healthy after ${HEALTH_TIMEOUT_MS} ms; see .data/logs/${name}.log`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_STOP_TIMEOUT_MS);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-async function shutdown(code: number): Promise<never> {
-  if (!shuttingDown) {
-    shuttingDown = true;
+/**
+ * Stops the services (each SIGTERM, then SIGKILL after 15 s), then the Kafka broker if this run started it, then
+ * exits. Once: a second Ctrl-C, or npm and tsx passing the terminal's signal on again, waits for the same stop
+ * instead of exiting half-way and leaving the broker running. No step's failure skips the next.
+ */
+function shutdown(code: number): Promise<never> {
+  stopping ??= (async () => {
+    let exitCode = code;
     say('stopping services...');
-    await Promise.all(children.map(stopChild));
-    await infrastructure?.stop();
+    const stopped = await Promise.allSettled(services.map((service) => service.stop()));
+    for (const result of stopped) {
+      if (result.status === 'rejected') {
+        say(`a service did not stop cleanly: ${String(result.reason)}`);
+        exitCode ||= 1;
+      }
+    }
+    try {
+      await (await infrastructure)?.stop();
+    } catch (error) {
+      say(`the Kafka broker did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
+      exitCode ||= 1;
+    }
     say('stopped');
-  }
-  process.exit(code);
+    process.exit(exitCode);
+  })();
+  return stopping;
 }
 
 async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown(0));
+  // `on`, not `once`: a Ctrl-C reaches this process more than once (from the terminal, and again from npm and tsx),
+  // and a second signal with no handler left would kill it before the broker is stopped.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (stopping) say(`${signal}: already stopping`);
+      void shutdown(0);
+    });
+  }
 
-  infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
-  const brokers = infrastructure.kafkaBrokers.join(',');
-  const postgresUrl = infrastructure.postgresUrl;
+  infrastructure = startInfrastructure({ rootDir: ROOT, log: say });
+  const { kafkaBrokers, postgresUrl, mode } = await infrastructure;
+  const brokers = kafkaBrokers.join(',');
 
   say('creating and migrating the service databases...');
   const databases = SERVICES.map((s) => `medledger_${s.name}`);
@@ -94,8 +113,11 @@ async function main(): Promise<void> {
   const logDir = join(ROOT, '.data/logs');
   mkdirSync(logDir, { recursive: true });
   for (const service of SERVICES) {
-    const log = createWriteStream(join(logDir, `${service.name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps', service.name, 'main.js')], {
+    const url = `http://127.0.0.1:${service.port}`;
+    const supervised = new Supervised({
+      name: service.name,
+      command: process.execPath,
+      args: [join(ROOT, 'dist/apps', service.name, 'main.js')],
       cwd: ROOT,
       env: {
         ...process.env,
@@ -109,21 +131,23 @@ async function main(): Promise<void> {
         LEDGER_VERIFIER_KEYS: devLedgerVerifierKey(),
         LEDGER_URL: 'http://127.0.0.1:3100',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
-    child.once('exit', (code, signal) => {
-      if (!shuttingDown) {
-        say(`${service.name} exited unexpectedly (${signal ?? code}); see .data/logs/${service.name}.log`);
+      log: createWriteStream(join(logDir, `${service.name}.log`), { flags: 'a' }),
+      say: (message) => say(`${message}; see .data/logs/${service.name}.log`),
+      onGiveUp: (reason) => {
+        gaveUp = reason;
         void shutdown(1);
-      }
+      },
+      onRestart: () => {
+        waitForHealth(service.name, url).then(
+          () => say(`${service.name} is healthy again`),
+          (error: unknown) => say(error instanceof Error ? error.message : String(error)),
+        );
+      },
     });
-    children.push(child);
+    supervised.start();
+    services.push(supervised);
   }
-  await Promise.all(
-    SERVICES.map((s, i) => waitForHealth(s.name, `http://127.0.0.1:${s.port}`, children[i] as ChildProcess)),
-  );
+  await Promise.all(SERVICES.map((s) => waitForHealth(s.name, `http://127.0.0.1:${s.port}`)));
 
   say('medledger is up:');
   for (const s of SERVICES) {
@@ -131,7 +155,7 @@ async function main(): Promise<void> {
       `  ${s.name.padEnd(8)} http://127.0.0.1:${s.port}   docs http://127.0.0.1:${s.port}/docs   logs .data/logs/${s.name}.log`,
     );
   }
-  say(`  kafka    ${brokers} (${infrastructure.mode})`);
+  say(`  kafka    ${brokers} (${mode})`);
 
   if (!args.has('--no-demo')) {
     const ok = await runDemo(Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${s.port}`])));
