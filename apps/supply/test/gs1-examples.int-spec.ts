@@ -21,9 +21,11 @@ type Json = Record<string, unknown> & { epcisBody: { eventList: Json[] } };
 /**
  * GS1's own published EPCIS 2.0 examples, captured through the service: each event alone, by the party at its
  * bizLocation (or readPoint). Each is accepted (201) or refused (422) exactly as the pure capture step decides;
- * why each refused one is refused is the table in src/capture/domain/normalise.spec.ts (AssociationEvents,
- * TransformationEvents, assets rather than packs, quantities where custody needs serials, locations of two parties),
- * and an error declaration withdraws its event when an earlier example captured it, else has nothing to withdraw.
+ * why each refused one is refused is the table in src/capture/domain/normalise.spec.ts (assets rather than packs,
+ * among them the GIAI children of GS1's AssociationEvents, an association DELETE naming no child, quantities where
+ * custody needs serials, locations of two parties), and an error declaration withdraws its event when an earlier
+ * example captured it, else has nothing to withdraw. TransformationEvents are captured: 9.6.4 and its Digital Link
+ * twin name the same packs, so the second is recorded with its detections (its outputs commissioned already).
  */
 describe('supply: GS1 example documents through POST /v1/capture', () => {
   const auth = testAuth('supply');

@@ -8,6 +8,7 @@ import {
   applyCustodyEvent,
   lotKey,
   lotsTouched,
+  namedEpcs,
   unitsTouched,
   withdrawalScope,
   withdrawEvent,
@@ -110,7 +111,7 @@ export class CaptureService {
         detail: `${normalised.issues.length} issue(s); nothing of the document was captured`,
         errors: normalised.issues,
       });
-    const epcs = normalised.events.reduce((n, e) => n + e.custody.epcs.length, 0);
+    const epcs = normalised.events.reduce((n, e) => n + e.custody.epcs.length + (e.custody.outputs?.length ?? 0), 0);
     if (epcs > MAX_EPCS_PER_DOCUMENT)
       throw new ProblemException(413, 'SUPPLY.DOCUMENT_TOO_LARGE', 'Too many EPCs in one document', {
         detail: `${epcs} EPCs; at most ${MAX_EPCS_PER_DOCUMENT} per document (send several documents)`,
@@ -160,12 +161,11 @@ export class CaptureService {
     const seen = new Map<string, string>();
     const removed = new Set<string>();
 
-    // Every pack and parent the document names, locked in one statement before anything else: locks taken event by
-    // event, in document order, made two documents deadlock (docs/perf.md, supply). Children found later (inside
-    // a loaded parent) take further locks; a deadlock there is retried.
-    const roots = [
-      ...new Set(events.flatMap((e) => [...e.custody.epcs, ...(e.custody.parent ? [e.custody.parent] : [])])),
-    ];
+    // Every pack and parent the document names (a transformation's inputs and outputs both), locked in one
+    // statement before anything else: locks taken event by event, in document order, made two documents deadlock
+    // (docs/perf.md, supply). Children found later (inside a loaded parent) take further locks; a deadlock there is
+    // retried. An association's asset is not a custody unit and takes no lock.
+    const roots = [...new Set(events.flatMap((e) => namedEpcs(e.custody)))];
     await this.repository.lock(tx, roots);
     roots.forEach((epc) => locked.add(epc));
     for (const [epc, unit] of await this.repository.units(tx, roots)) units.set(epc, unit);
@@ -304,7 +304,7 @@ export class CaptureService {
         ...(event.bizStep && { bizStep: event.bizStep }),
         event: raw,
         custody: event,
-        epcs: [...new Set([...event.epcs, ...(event.parent ? [event.parent] : [])])],
+        epcs: namedEpcs(event),
       });
       captured.push({
         index: normal.index,

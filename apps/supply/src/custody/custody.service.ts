@@ -62,6 +62,7 @@ export class CustodyService {
       return {
         eventHash: h.eventHash,
         eventId: h.eventId,
+        eventType: stored?.eventType ?? null,
         bizStep: h.bizStep ?? null,
         at: h.at,
         recorder: stored?.recorder ?? null,
@@ -110,6 +111,14 @@ export class CustodyService {
       parent: unit.parent ?? null,
       quarantined: unit.quarantined,
       suspect: unit.suspect,
+      decommissionedAs: unit.decommissionedAs ?? null,
+      transformedFrom: await this.transformedFrom(unit),
+      associations: (unit.associations ?? []).map((a) => ({
+        asset: a.asset,
+        since: a.since.at,
+        eventHash: a.since.eventHash,
+        confirmedAt: a.confirmedAt ?? null,
+      })),
       steps,
       detections: detections.map((d) => ({
         detectionId: d.detection_id,
@@ -119,6 +128,24 @@ export class CustodyService {
         detectedAt: d.detected_at.toISOString(),
         receipt: `/v1/events/${d.detection_id}/receipt`,
       })),
+    };
+  }
+
+  /**
+   * What an output of a transformation was made from: the transformation, its transformationID and the serialised
+   * inputs it named (at most MAX_EPCS_PER_DOCUMENT, the capture's cap). Inputs recorded by another event of the same
+   * transformationID (EPCIS 2.0 §7.4.5 allows one transformation in several events) are not looked up: the ID is
+   * shown so that its parties can find them.
+   */
+  private async transformedFrom(unit: UnitState) {
+    const from = unit.transformedFrom;
+    if (!from) return null;
+    const event = (await this.repository.custodyEvents(this.sql, [from.eventHash])).get(from.eventHash);
+    return {
+      eventHash: from.eventHash,
+      eventId: from.eventId,
+      transformationId: from.transformationId ?? null,
+      inputs: event?.epcs ?? [],
     };
   }
 

@@ -101,7 +101,7 @@ export class SupplyController {
   @Roles(...READERS)
   @ApiOperation({
     summary:
-      "A pack's custody chain (?gtin&serial or ?link), each step with its ledger receipt: the regulator and the parties that held it",
+      "A pack's custody chain (?gtin&serial or ?link), each step with its event type and ledger receipt, what a transformation made it from, the assets associated with it: the regulator and the parties that held it",
   })
   trace(@Actor() actor: AuthenticatedActor, @Query() query: Record<string, string | undefined>) {
     return this.custody.trace(actor, packQuery(query, new Date()));

@@ -72,7 +72,7 @@ const PAGE = `<!doctype html>
     const trail = await trace.json();
     if (!trace.ok) { $('trail').innerHTML = '<p>Trail: ' + text(trail.detail || trail.title) + '</p>'; return; }
     $('trail').innerHTML = '<h2>Custody trail</h2><table id="steps"><thead><tr><th>when</th><th>step</th><th>by (GLN)</th><th>ledger</th></tr></thead><tbody>' +
-      trail.steps.map((s) => '<tr><td>' + text(s.at) + '</td><td>' + text(s.bizStep) + (s.withdrawn ? ' (withdrawn)' : '') + '</td><td>' + text(s.recorder) +
+      trail.steps.map((s) => '<tr><td>' + text(s.at) + '</td><td>' + text(s.bizStep || s.eventType) + (s.withdrawn ? ' (withdrawn)' : '') + '</td><td>' + text(s.recorder) +
         '</td><td>' + (s.receipt.sealed ? 'leaf ' + text(s.receipt.leafIndex) + ', block ' + text(s.receipt.blockHeight) : 'not sealed yet') + '</td></tr>').join('') +
       '</tbody></table>' + (trail.detections.length ? '<h2>Detections</h2><ul>' + trail.detections.map((d) => '<li><code>' + text(d.code) + '</code> on ' + text(d.detectedAt) + '</li>').join('') + '</ul>' : '');
   });

@@ -54,8 +54,10 @@ export const EpcisEventCapturedV1 = defineEvent({
       .enum(['ObjectEvent', 'AggregationEvent', 'TransactionEvent', 'TransformationEvent', 'AssociationEvent'])
       .describe('EPCIS event type'),
     bizStep: z.string().max(60).optional().describe('CBV 2.0 business step (short name)'),
-    gtins: z.array(Gtin).describe('the products it names'),
-    lots: z.array(z.object({ gtin: Gtin, lot: Lot })).describe('lots it commissions'),
+    gtins: z.array(Gtin).describe("the products it names (a transformation's inputs and outputs)"),
+    lots: z
+      .array(z.object({ gtin: Gtin, lot: Lot }))
+      .describe("lots it commissions (a transformation: its outputs' lots)"),
     commitment: Commitment,
     capturedAt: At('capture'),
   }),
@@ -90,12 +92,15 @@ export const EpcisEventWithdrawnV1 = defineEvent({
   },
 });
 
+// Adding a code keeps version 1: every message valid before is valid after (ADR 0003 asks a new version for a
+// change that breaks a stored message, which a new enum member does not), and ledger anchors without reading it.
 export const SUSPECT_CODES = [
   'SUPPLY.UNKNOWN_SERIAL',
   'SUPPLY.DUPLICATE_COMMISSION',
   'SUPPLY.AFTER_DECOMMISSION',
   'SUPPLY.DISPENSED_TWICE',
   'SUPPLY.SHIPPER_NOT_HOLDER',
+  'SUPPLY.TRANSFORMER_NOT_HOLDER',
   'SUPPLY.RECEIPT_WITHOUT_SHIPMENT',
   'SUPPLY.PACKED_TWICE',
   'SUPPLY.EXPIRED',

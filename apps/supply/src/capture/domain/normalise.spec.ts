@@ -47,17 +47,31 @@ function normalised(result: ReturnType<typeof normaliseEpcis>): NormalisedEvent[
 const EXAMPLE_PREFIXES = (key: string): number => (key.slice(1).startsWith('0614141') ? 7 : 0);
 
 type Outcome = 'normalises' | ReadonlyArray<readonly [code: string, pointer: string]>;
-const type: Outcome = [[CaptureErrorCode.UNSUPPORTED_EVENT, '/type']];
+const child = (...indexes: number[]): Outcome =>
+  indexes.map((i) => [CaptureErrorCode.UNSUPPORTED_EVENT, `/childEPCs/${i}`] as const);
+const dissociateAll: Outcome = [[CaptureErrorCode.UNSUPPORTED_EVENT, '/childEPCs']];
+const otherReadPoint: Outcome = [[CaptureErrorCode.NOT_YOUR_LOCATION, '/readPoint/id']];
 
 /**
- * Each event of each example, submitted alone by the party at its bizLocation (or readPoint), on 2100-01-01. Only
- * events about serialised packs and cases (SGTIN / SSCC) in ObjectEvents, AggregationEvents and TransactionEvents
- * normalise; the rest are refused, for the reason given.
+ * Each event of each example, submitted alone by the party at its bizLocation (or readPoint), on 2100-01-01. Events
+ * of all five types about serialised packs and cases (SGTIN / SSCC), and observations naming none, normalise; the
+ * rest are refused, for the reason given. GS1's AssociationEvent examples associate assets with assets (GIAI
+ * children): custody's children are packs and cases, so they are refused on the child, not the type.
  */
 const FIXTURES: ReadonlyArray<readonly [file: string, event: number, outcome: Outcome, why: string]> = [
-  ...['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map(
-    (x) => [`AssociationEvent/AssociationEvent-${x}.jsonld`, 0, type, 'AssociationEvent (GIAI/GRAI assets)'] as const,
-  ),
+  ['AssociationEvent/AssociationEvent-a.jsonld', 0, child(0), 'a GIAI child (an asset, not a pack)'],
+  ['AssociationEvent/AssociationEvent-b.jsonld', 0, child(0), 'a GIAI child; an SGLN parent is accepted as written'],
+  ['AssociationEvent/AssociationEvent-c.jsonld', 0, child(0), 'a GIAI child'],
+  ['AssociationEvent/AssociationEvent-d.jsonld', 0, dissociateAll, 'DELETE of every child: custody needs them named'],
+  ['AssociationEvent/AssociationEvent-e.jsonld', 0, 'normalises', 'ADD of class-level quantities only: nothing to do'],
+  [
+    'AssociationEvent/AssociationEvent-f.jsonld',
+    0,
+    [...child(0, 1), ...otherReadPoint],
+    'GIAI children; readPoint GLN …0016 is not bizLocation GLN …0023',
+  ],
+  ['AssociationEvent/AssociationEvent-g.jsonld', 0, dissociateAll, 'as d'],
+  ['AssociationEvent/AssociationEvent-h.jsonld', 0, child(0, 1), 'GIAI children'],
   [
     'Example-TransactionEvents-2020_07_03y.jsonld',
     0,
@@ -76,7 +90,12 @@ const FIXTURES: ReadonlyArray<readonly [file: string, event: number, outcome: Ou
     ],
     'user bizTransaction type (rail); a GIAI (a wagon)',
   ],
-  ['Example-Type-sourceOrDestination,measurement,bizTransaction.jsonld', 0, type, 'AssociationEvent'],
+  [
+    'Example-Type-sourceOrDestination,measurement,bizTransaction.jsonld',
+    0,
+    [...child(0, 1), ...otherReadPoint],
+    'as AssociationEvent-f',
+  ],
   ['Example_9.6.1-ObjectEvent-with-pseudo-SBDH-headers.jsonld', 0, 'normalises', 'shipping of two SGTINs'],
   ['Example_9.6.1-ObjectEvent-with-pseudo-SBDH-headers.jsonld', 1, 'normalises', 'receiving of one SGTIN'],
   ['Example_9.6.1-ObjectEvent.jsonld', 0, 'normalises', 'shipping of two SGTINs'],
@@ -98,7 +117,12 @@ const FIXTURES: ReadonlyArray<readonly [file: string, event: number, outcome: Ou
     [[CaptureErrorCode.NOT_YOUR_LOCATION, '/readPoint/id']],
     'readPoint GLN 0614141007776 is not bizLocation GLN 0614141008889: two GLNs, one recorder',
   ],
-  ['Example_9.6.4-TransformationEvent.jsonld', 0, type, 'TransformationEvent'],
+  [
+    'Example_9.6.4-TransformationEvent.jsonld',
+    0,
+    'normalises',
+    'two SGTINs into four; quantity lists and the example: ilmd are not custody facts',
+  ],
   ['PersistentDisposition-example.jsonld', 0, 'normalises', 'receiving of ten SGTINs, PGLN owners'],
   ['PersistentDisposition-example.jsonld', 1, 'normalises', 'inspecting, persistent disposition'],
   ['WithDigitalLinkID/Example_9.6.1-ObjectEventWithDigitalLink.jsonld', 0, 'normalises', 'Digital Link SGTINs'],
@@ -118,9 +142,14 @@ const FIXTURES: ReadonlyArray<readonly [file: string, event: number, outcome: Ou
     [[CaptureErrorCode.NOT_YOUR_LOCATION, '/readPoint/id']],
     'as 9.6.3',
   ],
-  ['WithDigitalLinkID/Example_9.6.4-TransformationEventWithDigitalLink.jsonld', 0, type, 'TransformationEvent'],
-  ['WithErrorDeclaration/ErrorDeclarationAndCorrectiveEvent.jsonld', 0, type, 'TransformationEvent'],
-  ['WithErrorDeclaration/ErrorDeclarationAndCorrectiveEvent.jsonld', 1, type, 'TransformationEvent'],
+  ['WithDigitalLinkID/Example_9.6.4-TransformationEventWithDigitalLink.jsonld', 0, 'normalises', 'as 9.6.4'],
+  [
+    'WithErrorDeclaration/ErrorDeclarationAndCorrectiveEvent.jsonld',
+    0,
+    'normalises',
+    'error declaration of a transformation',
+  ],
+  ['WithErrorDeclaration/ErrorDeclarationAndCorrectiveEvent.jsonld', 1, 'normalises', 'the corrective transformation'],
   [
     'WithErrorDeclaration/Example_9.6.1-ObjectEvent-with-error-declaration.jsonld',
     0,
@@ -129,7 +158,12 @@ const FIXTURES: ReadonlyArray<readonly [file: string, event: number, outcome: Ou
   ],
   ['WithErrorDeclaration/Example_9.6.1-ObjectEvent-with-error-declaration.jsonld', 1, 'normalises', 'receiving'],
   ['WithFullCombinationOfFields/aggregation_event_all_possible_fields.jsonld', 0, 'normalises', 'SSCC with two SGTINs'],
-  ['WithFullCombinationOfFields/association_event_all_possible_fields.jsonld', 0, type, 'AssociationEvent'],
+  [
+    'WithFullCombinationOfFields/association_event_all_possible_fields.jsonld',
+    0,
+    [...child(0, 1), ...otherReadPoint],
+    'GIAI children; readPoint GLN 4012345000016 is not bizLocation GLN 0614141008889',
+  ],
   [
     'WithFullCombinationOfFields/object_event_all_possible_fields.jsonld',
     0,
@@ -142,11 +176,21 @@ const FIXTURES: ReadonlyArray<readonly [file: string, event: number, outcome: Ou
     [[CaptureErrorCode.NOT_YOUR_LOCATION, '/readPoint/id']],
     'readPoint GLN 0614141073467 is not bizLocation GLN 0614141008889',
   ],
-  ['WithFullCombinationOfFields/transformation_event_all_possible_fields.jsonld', 0, type, 'TransformationEvent'],
+  [
+    'WithFullCombinationOfFields/transformation_event_all_possible_fields.jsonld',
+    0,
+    otherReadPoint,
+    'readPoint GLN 4012345000016 is not bizLocation GLN 0614141008889',
+  ],
   ['WithSensorData/SensorDataExample1.jsonld', 0, 'normalises', 'inspecting an SGTIN, sensor data'],
   ['WithSensorData/SensorDataExample10.jsonld', 0, 'normalises', 'sensor_reporting on an SGTIN'],
   ['WithSensorData/SensorDataExample11.jsonld', 0, 'normalises', 'TransactionEvent on two SGTINs'],
-  ['WithSensorData/SensorDataExample12.jsonld', 0, type, 'TransformationEvent'],
+  [
+    'WithSensorData/SensorDataExample12.jsonld',
+    0,
+    otherReadPoint,
+    'a transformation of bulk into SGTINs; readPoint GLN …0000 is not bizLocation GLN …0017',
+  ],
   [
     'WithSensorData/SensorDataExample13.jsonld',
     0,
@@ -216,7 +260,8 @@ describe("GS1's EPCIS 2.0 examples, each event submitted by the party at its loc
       const [out] = normalised(result);
       expect(out?.hash).toBe(epcisEventHashId(event, { context: document['@context'] }));
       expect(out?.custody.recorder).toBe(recorder);
-      for (const epc of out?.custody.epcs ?? []) expect(epc).toMatch(/^urn:epc:id:(sgtin|sscc):/);
+      for (const epc of [...(out?.custody.epcs ?? []), ...(out?.custody.outputs ?? [])])
+        expect(epc).toMatch(/^urn:epc:id:(sgtin|sscc):/);
     } else {
       expect(result.ok).toBe(false);
       expect(!result.ok && result.issues.map((i) => [i.code, i.pointer, i.eventIndex])).toEqual(
@@ -297,6 +342,38 @@ const shipping = (over: Json = {}): Json => ({
     { type: 'possessing_party', destination: `https://id.gs1.org/414/${WHOLESALER}/254/dock-3` },
     { type: 'location', destination: 'urn:epc:id:sgln:5012345.00002.0' },
   ],
+  ...over,
+});
+
+// A repackager's transformation: the two packs in, two new packs of another GTIN out, with their own lot.
+const NEW_GTIN = withCheckDigit('0401234522222'); // urn:epc:id:sgtin:4012345.022222.*
+const NEW_PACK_1 = 'urn:epc:id:sgtin:4012345.022222.RP0001';
+const NEW_PACK_2 = 'urn:epc:id:sgtin:4012345.022222.RP0002';
+const LOGGER = 'urn:epc:id:giai:4012345.LOGGER1';
+
+const transformation = (over: Json = {}): Json => ({
+  type: 'TransformationEvent',
+  eventTime: '2025-03-03T08:00:00.000+01:00',
+  eventTimeZoneOffset: '+01:00',
+  inputEPCList: [PACK_1, PACK_2],
+  outputEPCList: [NEW_PACK_1, NEW_PACK_2],
+  transformationID: 'urn:epc:id:gdti:4012345.00001.RP-77',
+  bizStep: 'repackaging',
+  disposition: 'active',
+  readPoint: { id: 'urn:epc:id:sgln:4012345.00001.0' },
+  ilmd: { 'cbvmda:lotNumber': 'RP-2025-03', 'cbvmda:itemExpirationDate': '2026-12-31' },
+  ...over,
+});
+
+const association = (over: Json = {}): Json => ({
+  type: 'AssociationEvent',
+  eventTime: '2025-03-02T09:30:00.000+01:00',
+  eventTimeZoneOffset: '+01:00',
+  parentID: LOGGER,
+  childEPCs: [CASE],
+  action: 'ADD',
+  bizStep: 'installing',
+  readPoint: { id: 'urn:epc:id:sgln:4012345.00001.0' },
   ...over,
 });
 
@@ -432,22 +509,58 @@ describe('refusals: code, event index and pointer', () => {
       '/epcisBody/eventList/1/destinationList/1/destination',
     ],
     [
-      'a TransformationEvent',
-      {
-        type: 'TransformationEvent',
-        eventTime: '2025-03-01T08:00:00Z',
-        eventTimeZoneOffset: '+00:00',
-        inputEPCList: [PACK_1],
-        outputEPCList: [PACK_2],
-        readPoint: { id: 'urn:epc:id:sgln:4012345.00001.0' },
-      },
+      'a TransformationEvent naming one pack as input and output',
+      transformation({ outputEPCList: [NEW_PACK_1, PACK_2] }),
       CaptureErrorCode.UNSUPPORTED_EVENT,
-      '/epcisBody/eventList/1/type',
+      '/epcisBody/eventList/1/outputEPCList/1',
+    ],
+    [
+      'a TransformationEvent with a GIAI output',
+      transformation({ outputEPCList: ['urn:epc:id:giai:4012345.KIT1'] }),
+      CaptureErrorCode.UNSUPPORTED_EVENT,
+      '/epcisBody/eventList/1/outputEPCList/0',
+    ],
+    [
+      "a TransformationEvent at another party's premises",
+      transformation({ bizLocation: { id: 'urn:epc:id:sgln:5012345.00002.0' } }),
+      CaptureErrorCode.NOT_YOUR_LOCATION,
+      '/epcisBody/eventList/1/bizLocation/id',
+    ],
+    [
+      "a TransformationEvent whose outputs' lot is too long",
+      transformation({ ilmd: { 'cbvmda:lotNumber': 'L'.repeat(21) } }),
+      CaptureErrorCode.BAD_LOT,
+      '/epcisBody/eventList/1/ilmd/cbvmda:lotNumber',
+    ],
+    [
+      'an AssociationEvent with a GIAI child (custody associates assets with packs, not with assets)',
+      association({ childEPCs: [PACK_1, 'urn:epc:id:giai:4012345.LOGGER2'] }),
+      CaptureErrorCode.UNSUPPORTED_EVENT,
+      '/epcisBody/eventList/1/childEPCs/1',
+    ],
+    [
+      'an AssociationEvent DELETE naming no child (dissociate everything)',
+      association({ action: 'DELETE', childEPCs: undefined }),
+      CaptureErrorCode.UNSUPPORTED_EVENT,
+      '/epcisBody/eventList/1/childEPCs',
     ],
   ])('%s', (_, bad, code, pointer) => {
     const result = normalise(doc(commissioning(), bad), MANUFACTURER);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.issues.map((i) => [i.code, i.eventIndex, i.pointer])).toEqual([[code, 1, pointer]]);
+  });
+
+  it('a pack named as input and as output is one pack whether written as URN or Digital Link', () => {
+    const cpl = (key: string) => (key.slice(1).startsWith('4012345') ? 7 : 0);
+    const bad = transformation({ outputEPCList: [NEW_PACK_1, `https://id.gs1.org/01/${GTIN}/21/PK0002`] });
+    const result = normalise(doc(bad), MANUFACTURER, { cpl });
+    expect(!result.ok && result.issues.map((i) => [i.code, i.pointer, i.message])).toEqual([
+      [
+        CaptureErrorCode.UNSUPPORTED_EVENT,
+        '/epcisBody/eventList/0/outputEPCList/1',
+        `${PACK_2} is both an input and an output: custody cannot consume and create one pack in one event`,
+      ],
+    ]);
   });
 
   it('an event within the clock-skew tolerance is accepted', () => {
@@ -612,6 +725,82 @@ describe('mapping to CustodyEvent', () => {
     const [o, u] = normalised(normalise(doc(observation, unpackAll), MANUFACTURER));
     expect(o?.custody.epcs).toEqual([]);
     expect(u?.custody).toMatchObject({ action: 'DELETE', parent: CASE, epcs: [] });
+  });
+
+  it('a transformation: inputs become epcs, outputs outputs, ilmd their lot; GTINs of both, the lot of the outputs', () => {
+    const [event] = normalised(normalise(doc(transformation()), MANUFACTURER));
+    expect(event?.custody).toEqual({
+      eventHash: event?.hash,
+      type: 'TransformationEvent',
+      bizStep: 'repackaging',
+      disposition: 'active',
+      eventTime: '2025-03-03T07:00:00.000Z',
+      recordTime: NOW,
+      recorder: MANUFACTURER,
+      epcs: [PACK_1, PACK_2],
+      outputs: [NEW_PACK_1, NEW_PACK_2],
+      transformationId: 'urn:epc:id:gdti:4012345.00001.RP-77',
+      lot: 'RP-2025-03',
+      expiry: '2026-12-31',
+      location: MANUFACTURER,
+    });
+    expect(event?.gtins).toEqual([GTIN, NEW_GTIN]);
+    expect(event?.lots).toEqual([{ gtin: NEW_GTIN, lot: 'RP-2025-03', expiry: '2026-12-31' }]);
+  });
+
+  it('a transformation of quantities only passes with nothing for custody, even under a custody bizStep', () => {
+    const bulk = transformation({
+      inputEPCList: undefined,
+      outputEPCList: undefined,
+      inputQuantityList: [{ epcClass: 'urn:epc:class:lgtin:4012345.011111.API-7', quantity: 25, uom: 'KGM' }],
+      outputQuantityList: [{ epcClass: 'urn:epc:class:lgtin:4012345.022222.RP-2025-03', quantity: 1000 }],
+      bizStep: 'commissioning',
+    });
+    const [event] = normalised(normalise(doc(bulk), MANUFACTURER));
+    expect(event?.custody).toMatchObject({ type: 'TransformationEvent', epcs: [], outputs: [] });
+    expect([event?.gtins, event?.lots]).toEqual([[], []]);
+  });
+
+  it('an association: the asset is kept as written (not a unit, not public), the children are units', () => {
+    const [event] = normalised(normalise(doc(association({ childEPCs: [CASE, PACK_1] })), MANUFACTURER));
+    expect(event?.custody).toMatchObject({
+      type: 'AssociationEvent',
+      action: 'ADD',
+      bizStep: 'installing',
+      asset: LOGGER,
+      epcs: [CASE, PACK_1],
+    });
+    expect(event?.custody.parent).toBeUndefined();
+    expect(event?.gtins).toEqual([GTIN]);
+    // Any URI the schema accepts is an asset: a sensor's own URI too.
+    const sensor = 'https://sensors.example.org/loggers/TL-9';
+    const [other] = normalised(normalise(doc(association({ parentID: sensor, action: 'DELETE' })), MANUFACTURER));
+    expect(other?.custody).toMatchObject({ action: 'DELETE', asset: sensor, epcs: [CASE] });
+  });
+
+  it('what it produces is what custody consumes: commission, then repackage into new packs', () => {
+    const events = normalised(normalise(doc(commissioning(), transformation()), MANUFACTURER));
+    let units = new Map();
+    let lots = new Map();
+    for (const n of events) {
+      const out = applyCustodyEvent({
+        event: { ...n.custody, eventId: `e${n.index}` },
+        units,
+        lots,
+        today: '2025-03-03',
+      });
+      expect(out.detections).toEqual([]);
+      ({ units, lots } = out);
+    }
+    expect(units.get(PACK_1)).toMatchObject({ status: 'decommissioned', decommissionedAs: 'transformed' });
+    expect(units.get(NEW_PACK_2)).toMatchObject({
+      status: 'commissioned',
+      gtin: NEW_GTIN,
+      lot: 'RP-2025-03',
+      expiry: '2026-12-31',
+      owner: MANUFACTURER,
+      transformedFrom: { eventId: 'e1', transformationId: 'urn:epc:id:gdti:4012345.00001.RP-77' },
+    });
   });
 
   it('an SGTIN URN is written in canonical form, so one pack has one key', () => {

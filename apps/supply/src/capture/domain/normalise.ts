@@ -8,10 +8,13 @@
  * single event) and an RFC 6901 pointer into the document as submitted.
  *
  * Decisions (what the GS1 standards leave to the repository):
- * - Event types. ObjectEvent, AggregationEvent and TransactionEvent are mapped. TransformationEvent is refused
- *   (UNSUPPORTED_EVENT): its inputs are consumed and its outputs created, which one `epcs` list cannot say.
- *   AssociationEvent is refused too: it links assets and sensors (GIAI, GRAI) to objects, and custody has no
- *   model of that. Extension event types likewise.
+ * - Event types. All five of EPCIS 2.0 are mapped; extension event types are refused (UNSUPPORTED_EVENT).
+ *   A TransformationEvent's inputEPCList becomes `epcs` (consumed) and its outputEPCList `outputs` (created), with
+ *   its `transformationId`; an EPC named as both input and output is refused (UNSUPPORTED_EVENT): custody cannot
+ *   consume and create one pack in one event, and keeping an identifier through a transformation is not what
+ *   repackaging or compounding does. An AssociationEvent's childEPCs become `epcs` and its parentID `asset`, kept
+ *   as written: the asset (GIAI, GRAI, a sensor's URI, anything the schema accepts) is not a custody unit, so it is
+ *   neither read as an SGTIN / SSCC nor made public. Custody gives each its meaning (custody.ts, the decisions).
  * - Vocabulary. bizStep, disposition, persistentDisposition, bizTransaction types and source/destination types
  *   must be CBV 2.0 words (bare, Web URI or URN); a user vocabulary is refused (UNKNOWN_CBV_CODE), because custody
  *   gives meaning to CBV words only. An error declaration's reason may be a user vocabulary URI (it is kept as
@@ -19,8 +22,9 @@
  *   CBV and the `urn:epcglobal:cbv:` spelling, so after `validateEpcis` this check catches Web URIs outside CBV
  *   (`https://ref.gs1.org/cbv/BizStep-comissioning`, user vocabularies); the URN spelling and bare ilmd keys are
  *   still read, for events converted from EPCIS XML.
- * - Identifiers. EPCs must be SGTIN or SSCC (custody's `identify` reads nothing else): other EPC schemes (GIAI,
- *   GRAI, GSRN, …) are UNSUPPORTED_EVENT. GS1 Digital Link URIs are rewritten as URNs when `companyPrefixLength`
+ * - Identifiers. EPCs (epcList, childEPCs, inputEPCList, outputEPCList, an AggregationEvent's parentID) must be
+ *   SGTIN or SSCC (custody's `identify` reads nothing else): other EPC schemes (GIAI, GRAI, GSRN, …) are
+ *   UNSUPPORTED_EVENT. GS1 Digital Link URIs are rewritten as URNs when `companyPrefixLength`
  *   knows the prefix, and refused (UNSUPPORTED_EVENT) when it does not: custody keys units by URN, so keeping the
  *   Digital Link would create a second key for the same pack and raise false UNKNOWN_SERIAL detections on it.
  * - Serials. An event whose custody effect needs serialised units (ObjectEvent or AggregationEvent ADD / DELETE,
@@ -29,13 +33,23 @@
  *   packs moved. Observations with no serial (a sensor reading at a location, a lot-level stock count) pass with
  *   `epcs: []`, and custody records nothing for them. An AggregationEvent DELETE with neither childEPCs nor
  *   childQuantityList passes: EPCIS 2.0 §7.4.3 reads it as "unpack everything".
+ *   A TransformationEvent is never refused for naming quantities only, whatever its bizStep: custody acts on it by
+ *   its type, not its bizStep, and only on the serials it names; class-level inputs and outputs (bulk API in KGM,
+ *   as in GS1's examples, compounded into serialised packs) are lot-level facts custody does not track, so a
+ *   transformation of quantities only passes with nothing for custody to do. Serialised packs consumed must be
+ *   named in inputEPCList to be decommissioned; packs counted in inputQuantityList stay as they were.
+ *   An AssociationEvent of quantities only passes likewise (an association changes no custody). An AssociationEvent
+ *   DELETE with neither childEPCs nor childQuantityList ("dissociate everything from the asset", §7.4.6) is refused
+ *   (UNSUPPORTED_EVENT): custody keeps associations on the units, not on the asset, so it could not find them all;
+ *   the recorder names the children.
  * - Premises. Every readPoint and bizLocation must be at the recorder's GLN (NOT_YOUR_LOCATION): a party reports
  *   what happened at its own premises. Events without either pass, with no `location`.
  * - Parties. sourceList / destinationList entries of type owning_party / possessing_party become GLN-13s; two
  *   entries of the same type naming different parties are refused (UNSUPPORTED_EVENT). `location` entries are
  *   checked for their type only.
- * - ilmd is read on commissioning only (an ObjectEvent with action ADD or bizStep commissioning), where EPCIS
- *   2.0 §7.3.6 puts it: `cbvmda:lotNumber` / `lotNumber`, `cbvmda:itemExpirationDate` / `itemExpirationDate`.
+ * - ilmd is read on commissioning only (an ObjectEvent with action ADD or bizStep commissioning) and on a
+ *   TransformationEvent (for its outputs), where EPCIS 2.0 §7.3.6 puts it: `cbvmda:lotNumber` / `lotNumber`,
+ *   `cbvmda:itemExpirationDate` / `itemExpirationDate`.
  * - Times are written in UTC (`toISOString`), so that custody and its readers compare them as strings safely.
  *   `recordTime` is `now`: the moment of capture.
  * - correctiveEventIDs that are event hash IDs become `correctiveEventHashes`; other event ids (urn:uuid) are
@@ -80,9 +94,9 @@ export interface NormalisedEvent {
   hash: string;
   /** Everything custody needs; the service adds eventId. */
   custody: Omit<CustodyEvent, 'eventId'>;
-  /** Distinct GTIN-14s of the serialised items the event names (public, lot-level facts). */
+  /** Distinct GTIN-14s of the serialised items the event names, inputs and outputs (public, lot-level facts). */
   gtins: string[];
-  /** From ilmd on commissioning, one per GTIN commissioned. */
+  /** From ilmd on commissioning, one per GTIN commissioned (for a TransformationEvent: per GTIN of its outputs). */
   lots: Array<{ gtin: string; lot: string; expiry?: string }>;
 }
 
@@ -95,7 +109,8 @@ export type NormaliseResult = { ok: true; events: NormalisedEvent[] } | { ok: fa
  */
 export const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
 
-// Custody acts on these bizSteps whatever the event's action (custody.ts, effectOf).
+// Custody acts on these bizSteps whatever the event's action (custody.ts, effectOf), except in a TransformationEvent
+// or AssociationEvent, whose meaning is their type's.
 // SPEC: CBV 2.0 §7.2.
 const CUSTODY_STEPS = new Set([
   'commissioning',
@@ -105,7 +120,13 @@ const CUSTODY_STEPS = new Set([
   'receiving',
   'dispensing',
 ]);
-const MAPPED_TYPES = new Set(['ObjectEvent', 'AggregationEvent', 'TransactionEvent']);
+const MAPPED_TYPES = new Set([
+  'ObjectEvent',
+  'AggregationEvent',
+  'TransactionEvent',
+  'TransformationEvent',
+  'AssociationEvent',
+]);
 // SPEC: CBV 2.0 §8.5 (master data attributes of ILMD), written in JSON-LD with the standard context's `cbvmda:`
 // prefix or, under a context that maps them, bare.
 const LOT_KEYS = ['cbvmda:lotNumber', 'lotNumber'];
@@ -114,6 +135,8 @@ const EXPIRY_KEYS = ['cbvmda:itemExpirationDate', 'itemExpirationDate'];
 const EVENT_HASH_ID = /^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/;
 
 type Json = Readonly<Record<string, unknown>>;
+/** The list of an event that names the units custody acts on first (a transformation's outputs come after). */
+type UnitList = 'epcList' | 'childEPCs' | 'inputEPCList';
 
 export function normaliseEpcis(input: {
   /** As validated by validateEpcis: an EPCISDocument or a single event. */
@@ -189,16 +212,10 @@ class EventIssues {
 function normaliseEvent(event: Json, index: number, at: EventIssues, s: Settings): NormalisedEvent | undefined {
   const type = typeof event['type'] === 'string' ? event['type'] : '';
   if (!MAPPED_TYPES.has(type)) {
-    const why =
-      type === 'TransformationEvent'
-        ? 'a TransformationEvent consumes inputs and creates outputs, which custody cannot record as one event'
-        : type === 'AssociationEvent'
-          ? 'an AssociationEvent links assets or sensors to objects, which custody does not track'
-          : `event type '${type}' is not one custody takes`;
     at.add(
       ['type'],
       CaptureErrorCode.UNSUPPORTED_EVENT,
-      `${why}; supply captures ObjectEvent, AggregationEvent and TransactionEvent`,
+      `event type '${type}' is not one custody takes; supply captures the five EPCIS 2.0 event types`,
     );
     return undefined;
   }
@@ -222,15 +239,29 @@ function normaliseEvent(event: Json, index: number, at: EventIssues, s: Settings
   );
 
   // The units it names.
-  const listName = type === 'AggregationEvent' ? 'childEPCs' : 'epcList';
-  const units: Unit[] = [];
-  asArray(event[listName]).forEach((value, i) => {
-    const unit = keyOf(readUnit(value, s.companyPrefixLength, today), [listName, i], at);
-    if (unit) units.push(unit);
-  });
+  const listName: UnitList =
+    type === 'AggregationEvent' || type === 'AssociationEvent'
+      ? 'childEPCs'
+      : type === 'TransformationEvent'
+        ? 'inputEPCList'
+        : 'epcList';
+  const readList = (name: UnitList | 'outputEPCList'): Array<Unit & { index: number }> =>
+    asArray(event[name]).flatMap((value, index) => {
+      const unit = keyOf(readUnit(value, s.companyPrefixLength, today), [name, index], at);
+      return unit ? [{ ...unit, index }] : [];
+    });
+  const units = readList(listName);
+  const outputs = type === 'TransformationEvent' ? readList('outputEPCList') : [];
+  checkInputsAreNotOutputs(units, outputs, at);
+  // SPEC: EPCIS 2.0 §7.4.6: an AssociationEvent's parentID is the asset (any URI the schema accepts), not a unit.
+  const asset = type === 'AssociationEvent' && typeof event['parentID'] === 'string' ? event['parentID'] : undefined;
   const parent =
-    'parentID' in event
+    'parentID' in event && type !== 'AssociationEvent'
       ? keyOf(readUnit(event['parentID'], s.companyPrefixLength, today), ['parentID'], at)
+      : undefined;
+  const transformationId =
+    type === 'TransformationEvent' && typeof event['transformationID'] === 'string'
+      ? event['transformationID']
       : undefined;
   const action = event['action'];
   checkSerialised(type, action, bizStep, event, listName, at);
@@ -243,8 +274,9 @@ function normaliseEvent(event: Json, index: number, at: EventIssues, s: Settings
   const source = partiesOf(event, 'sourceList', 'source', at);
   const destination = partiesOf(event, 'destinationList', 'destination', at);
 
-  // Lot and expiry, on commissioning.
-  const commissioning = type === 'ObjectEvent' && (action === 'ADD' || bizStep === 'commissioning');
+  // Lot and expiry, on commissioning (and of a transformation's outputs).
+  const commissioning =
+    (type === 'ObjectEvent' && (action === 'ADD' || bizStep === 'commissioning')) || type === 'TransformationEvent';
   const { lot, expiry } = commissioning ? lotOf(event, at) : {};
 
   const errorDeclaration = errorDeclarationOf(event, at, s);
@@ -252,7 +284,7 @@ function normaliseEvent(event: Json, index: number, at: EventIssues, s: Settings
   if (at.any || eventTime === undefined) return undefined;
 
   const epcs = units.map((u) => u.epc);
-  const gtins = unique([...units, ...(parent ? [parent] : [])].flatMap((u) => (u.gtin ? [u.gtin] : [])));
+  const gtins = unique([...units, ...outputs, ...(parent ? [parent] : [])].flatMap((u) => (u.gtin ? [u.gtin] : [])));
   const location = bizLocation ?? readPoint;
   const custody: Omit<CustodyEvent, 'eventId'> = {
     eventHash: epcisEventHashId(event, { context: s.context }),
@@ -265,6 +297,9 @@ function normaliseEvent(event: Json, index: number, at: EventIssues, s: Settings
     recorder: s.recorder,
     epcs,
     ...(parent !== undefined && { parent: parent.epc }),
+    ...(type === 'TransformationEvent' && { outputs: outputs.map((u) => u.epc) }),
+    ...(transformationId !== undefined && { transformationId }),
+    ...(asset !== undefined && { asset }),
     ...(lot !== undefined && { lot }),
     ...(expiry !== undefined && { expiry }),
     ...(source !== undefined && { source }),
@@ -272,10 +307,11 @@ function normaliseEvent(event: Json, index: number, at: EventIssues, s: Settings
     ...(location !== undefined && { location }),
     ...(errorDeclaration !== undefined && { errorDeclaration }),
   };
+  const created = type === 'TransformationEvent' ? outputs : units;
   const lots =
     lot === undefined
       ? []
-      : unique(units.flatMap((u) => (u.gtin ? [u.gtin] : []))).map((gtin) => ({
+      : unique(created.flatMap((u) => (u.gtin ? [u.gtin] : []))).map((gtin) => ({
           gtin,
           lot,
           ...(expiry !== undefined && { expiry }),
@@ -327,12 +363,23 @@ function checkSerialised(
   action: unknown,
   bizStep: string | undefined,
   event: Json,
-  listName: 'epcList' | 'childEPCs',
+  listName: UnitList,
   at: EventIssues,
 ): void {
   const named = asArray(event[listName]).length > 0;
-  const quantityName = type === 'AggregationEvent' ? 'childQuantityList' : 'quantityList';
+  const quantityName = listName === 'childEPCs' ? 'childQuantityList' : 'quantityList';
   const hasQuantities = asArray(event[quantityName]).length > 0;
+  if (type === 'TransformationEvent') return;
+  if (type === 'AssociationEvent') {
+    if (action === 'DELETE' && !named && !hasQuantities)
+      at.add(
+        [listName],
+        CaptureErrorCode.UNSUPPORTED_EVENT,
+        'an AssociationEvent DELETE with no childEPCs dissociates everything from the asset: custody keeps ' +
+          'associations on each pack, not on the asset, so it needs the packs named in childEPCs',
+      );
+    return;
+  }
   const changesCustody =
     ((type === 'ObjectEvent' || type === 'AggregationEvent') && (action === 'ADD' || action === 'DELETE')) ||
     (bizStep !== undefined && CUSTODY_STEPS.has(bizStep));
@@ -348,6 +395,26 @@ function checkSerialised(
       ? `${what} names class-level quantities only: custody tracks serialised packs, so it needs their EPCs in ${listName}`
       : `${what} names no serialised pack in ${listName}`,
   );
+}
+
+/**
+ * Refuses an EPC named both as an input and an output of a TransformationEvent (see the decisions at the top).
+ * Compared as URNs, so a Digital Link and the URN of one pack are the same pack.
+ */
+function checkInputsAreNotOutputs(
+  inputs: ReadonlyArray<Unit>,
+  outputs: ReadonlyArray<Unit & { index: number }>,
+  at: EventIssues,
+): void {
+  const consumed = new Set(inputs.map((u) => u.epc));
+  for (const output of outputs) {
+    if (consumed.has(output.epc))
+      at.add(
+        ['outputEPCList', output.index],
+        CaptureErrorCode.UNSUPPORTED_EVENT,
+        `${output.epc} is both an input and an output: custody cannot consume and create one pack in one event`,
+      );
+  }
 }
 
 function locationOf(event: Json, field: 'readPoint' | 'bizLocation', at: EventIssues, s: Settings): string | undefined {

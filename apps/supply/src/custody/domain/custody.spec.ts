@@ -5,6 +5,7 @@ import {
   DetectionCode,
   lotKey,
   lotsTouched,
+  MAX_ASSOCIATIONS,
   quarantine,
   recallLot,
   release,
@@ -37,6 +38,13 @@ const CASE1 = 'urn:epc:id:sscc:4012345.0000000001';
 const CASE2 = 'urn:epc:id:sscc:4012345.0000000002';
 const PALLET = 'urn:epc:id:sscc:4012345.0000000099';
 const TODAY = '2026-06-01';
+// A repackager's new packs (another GTIN) and the assets associated with units.
+const NEW_GTIN = '04012345543216'; // what urn:epc:id:sgtin:4012345.054321.* names
+const OUT1 = 'urn:epc:id:sgtin:4012345.054321.R1';
+const OUT2 = 'urn:epc:id:sgtin:4012345.054321.R2';
+const TRANSFORMATION_ID = 'urn:epc:id:gdti:4012345.00001.T1';
+const LOGGER = 'urn:epc:id:giai:4012345.LOGGER1';
+const TOTE = 'urn:epc:id:grai:4012345.55555.TOTE7';
 
 const hash = (name: string): string => `ni:///sha-256;${name}?ver=CBV2.0`;
 
@@ -85,6 +93,40 @@ const decommission = (
   disposition: string,
   more: Partial<CustodyEvent> = {},
 ): CustodyEvent => event(name, { recorder, epcs, action: 'DELETE', bizStep: 'decommissioning', disposition, ...more });
+
+/** A repackaging: `inputs` consumed, `outputs` commissioned with lot R1 (another GTIN), at the recorder's premises. */
+function transform(name: string, inputs: string[], outputs: string[], more: Partial<CustodyEvent> = {}): CustodyEvent {
+  const { action: _none, ...rest } = event(name, {
+    type: 'TransformationEvent',
+    recorder: MAKER,
+    epcs: inputs,
+    outputs,
+    transformationId: TRANSFORMATION_ID,
+    bizStep: 'repackaging',
+    disposition: 'active',
+    lot: 'R1',
+    expiry: '2027-06-30',
+    location: MAKER,
+    ...more,
+  });
+  return { ...rest, ...(more.recorder !== undefined && more.location === undefined && { location: more.recorder }) };
+}
+const associate = (
+  name: string,
+  action: 'ADD' | 'OBSERVE' | 'DELETE',
+  epcs: string[],
+  asset = LOGGER,
+  recorder = MAKER,
+): CustodyEvent =>
+  event(name, {
+    type: 'AssociationEvent',
+    action,
+    bizStep: action === 'DELETE' ? 'removing' : 'installing',
+    recorder,
+    epcs,
+    asset,
+    location: recorder,
+  });
 
 /** The service around the model: loads what `unitsTouched` asks for, applies, stores; keeps entries for replay. */
 class Service {
@@ -319,6 +361,115 @@ describe('detections', () => {
       commission('c', ['urn:epc:id:sgtin:4012345.012345.' + 'X'.repeat(21)]),
       [[DetectionCode.BAD_IDENTIFIER, 'urn:epc:id:sgtin:4012345.012345.' + 'X'.repeat(21), evidence('c')]],
     ],
+    // TransformationEvent: the inputs are checked as a decommissioning by their holder, the outputs as a commissioning.
+    [
+      'a transformation consuming a serial never commissioned',
+      [C],
+      transform('t', [PACK2], [OUT1]),
+      [[DetectionCode.UNKNOWN_SERIAL, PACK2, evidence('t')]],
+    ],
+    [
+      'a transformation consuming a destroyed pack',
+      [C, decommission('d', [PACK1], MAKER, 'destroyed')],
+      transform('t', [PACK1], [OUT1]),
+      [[DetectionCode.AFTER_DECOMMISSION, PACK1, evidence('t', 'd')]],
+    ],
+    [
+      'a transformation consuming a pack consumed by an earlier one',
+      [C, transform('t1', [PACK1], [OUT1])],
+      transform('t2', [PACK1], [OUT2]),
+      [[DetectionCode.AFTER_DECOMMISSION, PACK1, evidence('t2', 't1')]],
+    ],
+    [
+      'a transformation consuming a dispensed pack',
+      [C, dispense('x', PACK1)],
+      transform('t', [PACK1], [OUT1], { recorder: PHARMACY }),
+      [[DetectionCode.AFTER_DECOMMISSION, PACK1, evidence('t', 'x')]],
+    ],
+    [
+      'a compounding elsewhere from a pack partially dispensed',
+      [C, dispense('x', PACK1, PHARMACY, 'partially_dispensed')],
+      transform('t', [PACK1], [OUT1], { recorder: STRANGER }),
+      [[DetectionCode.AFTER_DECOMMISSION, PACK1, evidence('t', 'x')]],
+    ],
+    [
+      'a transformation by a party that never held the input',
+      [C],
+      transform('t', [PACK1], [OUT1], { recorder: STRANGER }),
+      [[DetectionCode.TRANSFORMER_NOT_HOLDER, PACK1, evidence('t', 'c')]],
+    ],
+    [
+      'a repackaging of packs still in transit to the repackager (no receipt)',
+      [C, ship('s', [PACK1], MAKER, WHOLESALER, WHOLESALER)],
+      transform('t', [PACK1], [OUT1], { recorder: WHOLESALER }),
+      [[DetectionCode.TRANSFORMER_NOT_HOLDER, PACK1, evidence('t', 'c')]],
+    ],
+    [
+      'a case of 3 packs consumed by a party that does not hold it',
+      [C3, pack('p', CASE1, [PACK1, PACK2, PACK3])],
+      transform('t', [CASE1], [OUT1], { recorder: STRANGER }),
+      [
+        [DetectionCode.TRANSFORMER_NOT_HOLDER, CASE1, evidence('t', 'p')],
+        [DetectionCode.TRANSFORMER_NOT_HOLDER, PACK1, evidence('t', 'c3')],
+        [DetectionCode.TRANSFORMER_NOT_HOLDER, PACK2, evidence('t', 'c3')],
+        [DetectionCode.TRANSFORMER_NOT_HOLDER, PACK3, evidence('t', 'c3')],
+      ],
+    ],
+    [
+      'a repackaging of an expired pack',
+      [commission('c', [PACK1], { expiry: '2026-05-31' })],
+      transform('t', [PACK1], [OUT1]),
+      [[DetectionCode.EXPIRED, PACK1, evidence('t', 'c')]],
+    ],
+    [
+      'a repackaging of a pack of a recalled lot',
+      [C, { recall: 'id-recall' }],
+      transform('t', [PACK1], [OUT1]),
+      [[DetectionCode.RECALLED, PACK1, evidence('t', 'id-recall')]],
+    ],
+    [
+      'a repackaging of a quarantined pack',
+      [C, { quarantine: PACK1 }],
+      transform('t', [PACK1], [OUT1]),
+      [[DetectionCode.QUARANTINED, PACK1, [`this:${hash('t')}`, `conflicting:${PACK1}`]]],
+    ],
+    [
+      'a transformation whose output was commissioned already',
+      [C3],
+      transform('t', [PACK1], [PACK2, OUT1]),
+      [[DetectionCode.DUPLICATE_COMMISSION, PACK2, evidence('t', 'c3')]],
+    ],
+    [
+      'a transformation whose outputs are expired when made',
+      [C],
+      transform('t', [PACK1], [OUT1], { expiry: '2026-05-31' }),
+      [[DetectionCode.EXPIRED, OUT1, evidence('t')]],
+    ],
+    [
+      'a transformation whose output is not an SGTIN or SSCC',
+      [C],
+      transform('t', [PACK1], ['urn:epc:id:sgtin:4012345.054321.' + 'X'.repeat(21)]),
+      [[DetectionCode.BAD_IDENTIFIER, 'urn:epc:id:sgtin:4012345.054321.' + 'X'.repeat(21), evidence('t')]],
+    ],
+    // AssociationEvent: checked as an observation of the units it names.
+    [
+      'an association with a serial never commissioned',
+      [C],
+      associate('a', 'ADD', [PACK2]),
+      [[DetectionCode.UNKNOWN_SERIAL, PACK2, evidence('a')]],
+    ],
+    [
+      'an association with a dispensed pack',
+      [C, dispense('x', PACK1)],
+      associate('a', 'ADD', [PACK1], LOGGER, PHARMACY),
+      [[DetectionCode.AFTER_DECOMMISSION, PACK1, evidence('a', 'x')]],
+    ],
+    [
+      'a dissociation from a pack consumed by a transformation',
+      [C, associate('a1', 'ADD', [PACK1]), transform('t', [PACK1], [OUT1])],
+      associate('a2', 'DELETE', [PACK1]),
+      [[DetectionCode.AFTER_DECOMMISSION, PACK1, evidence('a2', 't')]],
+    ],
   ])('%s', (_name, steps, when, expected) => {
     const service = given(steps);
     const detections = service.capture(when);
@@ -374,6 +525,34 @@ describe('detections', () => {
     ['the same packing delivered twice', [C, pack('p', CASE1, [PACK1])], pack('p', CASE1, [PACK1])],
     ['a second delivery of a commissioning', [C], C],
     ['an observation of a pack', [C], event('o', { recorder: MAKER, epcs: [PACK1], bizStep: 'inspecting' })],
+    ['a repackaging of packs by their holder', [C3], transform('t', [PACK1, PACK2], [OUT1, OUT2])],
+    [
+      'a repackaging by a wholesaler of what it received',
+      [C, ship('s', [PACK1], MAKER, WHOLESALER, WHOLESALER), receive('r', [PACK1], WHOLESALER)],
+      transform('t', [PACK1], [OUT1], { recorder: WHOLESALER }),
+    ],
+    [
+      'a compounding by the pharmacy from a pack it supplies in parts',
+      [
+        C,
+        ship('s', [PACK1], MAKER, PHARMACY, PHARMACY),
+        receive('r', [PACK1], PHARMACY),
+        dispense('x', PACK1, PHARMACY, 'partially_dispensed'),
+      ],
+      transform('t', [PACK1], [OUT1], { recorder: PHARMACY }),
+    ],
+    ['the same transformation delivered twice', [C, transform('t', [PACK1], [OUT1])], transform('t', [PACK1], [OUT1])],
+    [
+      'a transformation of quantities only (nothing serialised)',
+      [C],
+      transform('t', [], [], { lot: undefined, expiry: undefined }),
+    ],
+    ['a logger associated with a pack', [C], associate('a', 'ADD', [PACK1])],
+    [
+      'a logger associated with a case in transit, by the carrier',
+      [C, pack('p', CASE1, [PACK1]), ship('s', [CASE1], MAKER, WHOLESALER)],
+      associate('a', 'ADD', [CASE1], LOGGER, STRANGER),
+    ],
   ])('no detection: %s', (_name, steps, when) => {
     const service = given(steps);
     expect(service.capture(when)).toEqual([]);
@@ -476,6 +655,123 @@ describe('custody', () => {
     expect(service.unit(CASE2).children).toEqual([PACK1]);
   });
 
+  test('a repackaging consumes its inputs and commissions its outputs, with lot, expiry and where they came from', () => {
+    const service = given([C3]);
+    const t = transform('t', [PACK1, PACK2], [OUT1, OUT2]);
+    expect(unitsTouched(t, service.units)).toEqual([PACK1, PACK2, OUT1, OUT2]);
+    expect(lotsTouched(t, service.units)).toEqual([lotKey(GTIN, 'L1'), lotKey(NEW_GTIN, 'R1')]);
+    service.capture(t);
+    for (const epc of [PACK1, PACK2]) {
+      expect(service.unit(epc)).toMatchObject({
+        status: 'decommissioned',
+        decommissionedAs: 'transformed',
+        decommissionedEvent: { eventHash: hash('t'), eventId: 'id-t' },
+        decommissionedBy: MAKER,
+        decommissionedLocation: MAKER,
+        statusBeforeDecommission: 'commissioned',
+        suspect: false,
+      });
+    }
+    expect(service.unit(PACK3).status).toBe('commissioned');
+    for (const [epc, serial] of [
+      [OUT1, 'R1'],
+      [OUT2, 'R2'],
+    ] as const) {
+      const unit = service.unit(epc);
+      expect(unit).toMatchObject({
+        kind: 'sgtin',
+        gtin: NEW_GTIN,
+        serial,
+        lot: 'R1',
+        expiry: '2027-06-30',
+        status: 'commissioned',
+        owner: MAKER,
+        holder: MAKER,
+        location: MAKER,
+        commissionedBy: { eventHash: hash('t'), eventId: 'id-t' },
+        transformedFrom: { eventHash: hash('t'), eventId: 'id-t', transformationId: TRANSFORMATION_ID },
+        suspect: false,
+      });
+      expect(unit.history.map((h) => h.eventHash)).toEqual([hash('t')]);
+    }
+    expect(service.lots.get(lotKey(NEW_GTIN, 'R1'))).toEqual({ gtin: NEW_GTIN, lot: 'R1' });
+    // The new packs live on like any other: shipped and received by the wholesaler.
+    service.capture(ship('s', [OUT1], MAKER, WHOLESALER, WHOLESALER));
+    expect(service.capture(receive('r', [OUT1], WHOLESALER))).toEqual([]);
+    expect(service.unit(OUT1)).toMatchObject({ holder: WHOLESALER, owner: WHOLESALER });
+  });
+
+  test('consuming a case consumes what is packed in it; a bizStep does not change what a transformation does', () => {
+    const service = given([C3, pack('p', CASE1, [PACK1, PACK2])]);
+    service.capture(transform('t', [CASE1], [OUT1], { bizStep: 'shipping' }));
+    for (const epc of [CASE1, PACK1, PACK2]) expect(service.unit(epc).decommissionedAs).toBe('transformed');
+    expect(service.unit(PACK3).status).toBe('commissioned');
+    expect(service.unit(OUT1).status).toBe('commissioned');
+    expect(service.unit(OUT1).pendingShipment).toBeUndefined();
+  });
+
+  test('a transformation without a transformationID links its outputs to the event alone', () => {
+    const service = given([C]);
+    service.capture(transform('t', [PACK1], [OUT1], { transformationId: undefined }));
+    expect(service.unit(OUT1).transformedFrom).toEqual({ eventHash: hash('t'), eventId: 'id-t' });
+  });
+
+  test('an association: ADD associates, OBSERVE confirms, DELETE dissociates; custody is unchanged', () => {
+    const service = given([C, pack('p', CASE1, [PACK1]), ship('s', [CASE1], MAKER, WHOLESALER)]);
+    const before = service.unit(CASE1);
+    service.capture(associate('a1', 'ADD', [CASE1], LOGGER, STRANGER));
+    service.capture(associate('a2', 'ADD', [CASE1], TOTE, STRANGER));
+    const added = service.unit(CASE1);
+    expect(added.associations).toEqual([
+      { asset: LOGGER, since: { eventHash: hash('a1'), eventId: 'id-a1', at: '2026-05-01T10:00:00.000Z' } },
+      { asset: TOTE, since: { eventHash: hash('a2'), eventId: 'id-a2', at: '2026-05-01T10:00:00.000Z' } },
+    ]);
+    // Nothing but the associations and the history: owner, holder, status, location, the shipment are as they were.
+    const { associations: _a, history: _h, ...rest } = added;
+    const { history: _before, ...restBefore } = before;
+    expect(rest).toEqual(restBefore);
+    // Only the unit named: the pack inside the case is not associated, and the event is not in its history.
+    expect(service.unit(PACK1).associations).toBeUndefined();
+    expect(service.unit(PACK1).history.map((h) => h.eventHash)).not.toContain(hash('a1'));
+
+    service.capture({ ...associate('a3', 'OBSERVE', [CASE1], LOGGER), eventTime: '2026-05-02T08:00:00.000Z' });
+    expect(service.unit(CASE1).associations?.[0]).toMatchObject({
+      asset: LOGGER,
+      since: { eventHash: hash('a1') },
+      confirmedAt: '2026-05-02T08:00:00.000Z',
+    });
+    service.capture(associate('a4', 'DELETE', [CASE1], LOGGER));
+    expect(service.unit(CASE1).associations?.map((a) => a.asset)).toEqual([TOTE]);
+    service.capture(associate('a5', 'DELETE', [CASE1], TOTE));
+    expect(service.unit(CASE1)).not.toHaveProperty('associations');
+    expect(service.unit(CASE1).history.map((h) => h.eventHash)).toEqual(
+      ['p', 's', 'a1', 'a2', 'a3', 'a4', 'a5'].map(hash),
+    );
+  });
+
+  test('an OBSERVE of an association custody had not seen records it; a unit keeps the latest few', () => {
+    const service = given([C]);
+    service.capture(associate('o', 'OBSERVE', [PACK1]));
+    expect(service.unit(PACK1).associations).toEqual([
+      {
+        asset: LOGGER,
+        since: { eventHash: hash('o'), eventId: 'id-o', at: '2026-05-01T10:00:00.000Z' },
+        confirmedAt: '2026-05-01T10:00:00.000Z',
+      },
+    ]);
+    const assets = Array.from({ length: MAX_ASSOCIATIONS + 1 }, (_, i) => `urn:epc:id:giai:4012345.TAG${i}`);
+    assets.forEach((asset, i) => service.capture(associate(`a${i}`, 'ADD', [PACK1], asset)));
+    const kept = service.unit(PACK1).associations?.map((a) => a.asset);
+    expect(kept).toHaveLength(MAX_ASSOCIATIONS);
+    expect(kept).toEqual(assets.slice(-MAX_ASSOCIATIONS));
+    expect(service.unit(PACK1).history).toHaveLength(MAX_ASSOCIATIONS + 3);
+  });
+
+  test('an association touches the units it names only (nothing packed inside them is loaded)', () => {
+    const service = given([C3, pack('p', CASE1, [PACK1, PACK2])]);
+    expect(unitsTouched(associate('a', 'ADD', [CASE1]), service.units)).toEqual([CASE1]);
+  });
+
   test('an error declaration changes nothing on capture: it is applied by withdrawal', () => {
     const service = given([C]);
     const before = service.unit(PACK1);
@@ -521,6 +817,12 @@ describe('service commands', () => {
       'supplied',
     ],
     ['a pack decommissioned as stolen (Art. 13(1)(d))', () => decommissioned({ disposition: 'stolen' }), {}, 'stolen'],
+    [
+      'a pack consumed by a transformation (its goods are in the outputs)',
+      () => given([C, transform('t', [PACK1], [OUT1], { eventTime: '2026-05-29T10:00:00.000Z' })]).unit(PACK1),
+      { by: MAKER, location: MAKER },
+      'transformed',
+    ],
     [
       'a pack intended for destruction (Art. 13(1)(d))',
       () => decommissioned({ disposition: 'destroyed' }),
@@ -650,6 +952,57 @@ describe('replay and withdrawal', () => {
       expect(units.get(epc)).toMatchObject({ status: 'in-transit', holder: MAKER, owner: MAKER });
       expect(units.get(epc)?.pendingShipment?.eventHash).toBe(hash('s'));
     }
+  });
+
+  test('replaying transformations and associations rebuilds the live state', () => {
+    const service = given([
+      C3,
+      associate('a', 'ADD', [PACK3]),
+      transform('t', [PACK1, PACK2], [OUT1, OUT2]),
+      transform('t2', [PACK1], [OUT2], { recorder: STRANGER }),
+    ]);
+    expect(service.detections.map(brief)).toEqual([
+      [DetectionCode.AFTER_DECOMMISSION, PACK1, evidence('t2', 't')],
+      [DetectionCode.DUPLICATE_COMMISSION, OUT2, evidence('t2', 't')],
+    ]);
+    const replay = replayUnits(service.entries, new Map());
+    expect(replay.units).toEqual(service.units);
+    expect(replay.detections).toEqual(service.detections);
+  });
+
+  test('withdrawing a transformation puts its inputs back and removes its outputs and what was done to them', () => {
+    const service = given([C3, transform('t', [PACK1, PACK2], [OUT1, OUT2]), ship('s', [OUT1], MAKER, WHOLESALER)]);
+    const scope = withdrawalScope(hash('t'), service.units);
+    // PACK3 shares the commissioning with the inputs: the replay starts from every unit of every linked event.
+    expect(new Set(scope.epcs)).toEqual(new Set([PACK1, PACK2, PACK3, OUT1, OUT2]));
+    expect(new Set(scope.eventHashes)).toEqual(new Set([hash('t'), hash('c3'), hash('s')]));
+    const scoped = new Map(scope.epcs.map((epc) => [epc, service.unit(epc)] as const));
+    const out = withdrawEvent({
+      units: scoped,
+      entries: service.entries.filter((e) => 'eventHash' in e && scope.eventHashes.includes(e.eventHash)),
+      eventHash: hash('t'),
+      lots: service.lots,
+    });
+    expect(out.removed.sort()).toEqual([OUT1, OUT2].sort());
+    for (const epc of [PACK1, PACK2]) {
+      expect(out.units.get(epc)).toMatchObject({ status: 'commissioned', suspect: false });
+      expect(out.units.get(epc)).not.toHaveProperty('decommissionedAs');
+      expect(out.units.get(epc)?.history.map((h) => h.eventHash)).toEqual([hash('c3')]);
+    }
+    // The shipping of a pack that, without the transformation, never existed is what the corrected history shows.
+    expect(out.detections.map(brief)).toEqual([[DetectionCode.UNKNOWN_SERIAL, OUT1, evidence('s')]]);
+  });
+
+  test('withdrawing an association takes the asset off the unit', () => {
+    const service = given([C, associate('a', 'ADD', [PACK1])]);
+    const out = withdrawEvent({
+      units: service.units,
+      entries: service.entries,
+      eventHash: hash('a'),
+      lots: service.lots,
+    });
+    expect(out.units.get(PACK1)).not.toHaveProperty('associations');
+    expect(out.units.get(PACK1)?.history.map((h) => h.eventHash)).toEqual([hash('c')]);
   });
 
   test('withdrawing the only commissioning of a serial removes the unit', () => {

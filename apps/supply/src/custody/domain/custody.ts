@@ -9,6 +9,25 @@
  * decommissioning under EU FMD) are commands that may be refused; they are recorded as `UnitAction`s so that a
  * replay (`replayUnits`, `withdrawEvent`) rebuilds the same state.
  *
+ * Decisions for the two event types that are not about one list of units:
+ * - TransformationEvent (EPCIS 2.0 §7.4.5: repackaging, relabelling, kitting, compounding) consumes its inputs and
+ *   creates its outputs, whatever its bizStep. Each serialised input (`epcs`, from inputEPCList), and everything
+ *   packed in it, is decommissioned as `transformed` with the transformation as `decommissionedEvent`; the checks
+ *   are those of a decommissioning by the holder: UNKNOWN_SERIAL, AFTER_DECOMMISSION (a dispensed or decommissioned
+ *   input; a pack its recorder supplies in parts may be used further, as for dispensing), TRANSFORMER_NOT_HOLDER,
+ *   EXPIRED / RECALLED / QUARANTINED (consuming such stock is not the remedy that destroying it is). Each serialised
+ *   output (`outputs`) is commissioned as a commissioning does (owner = holder = recorder, its location, lot and
+ *   expiry from ilmd, DUPLICATE_COMMISSION, BAD_IDENTIFIER) and keeps `transformedFrom`: the event and its
+ *   transformationID, not the inputs (they are in the stored event, so a unit stays bounded however many inputs
+ *   there were). Outputs are judged on their own: a finding on an input stays on the input. Class-level inputs and
+ *   outputs (quantity lists) are not custody's: a transformation naming only quantities changes nothing here.
+ * - AssociationEvent (EPCIS 2.0 §7.4.6) links an asset (`asset`, its parentID: a data logger, sensor, returnable
+ *   container; any URI) to units (`epcs`). It changes no ownership, holder or status, whatever its bizStep: ADD
+ *   and OBSERVE put the asset among the unit's `associations` (OBSERVE confirms, and records one custody had not
+ *   seen), DELETE takes it out. Only the units named are associated (a logger on a pallet is on the pallet; its
+ *   packs reach it through their parent). Checks as for an observation: UNKNOWN_SERIAL, AFTER_DECOMMISSION,
+ *   EXPIRED / RECALLED / QUARANTINED.
+ *
  * SPEC: GS1 EPCIS 2.0 §7.4 (event types and the meaning of action ADD / OBSERVE / DELETE), GS1 CBV 2.0 §7.2
  * (business steps), §7.3 (dispositions), §8.9 (event hash ID, which names events in evidence). DSCSA (FD&C Act
  * §582, 21 U.S.C. 360eee-1) for suspect product; Commission Delegated Regulation (EU) 2016/161 (FMD) for
@@ -41,13 +60,22 @@ export interface CustodyEvent {
   recordTime?: string;
   /** GLN-13 of the party recording it (from its token). */
   recorder: string;
-  /** SGTIN (or SSCC) URNs affected: epcList, or childEPCs of an AggregationEvent. */
+  /**
+   * SGTIN (or SSCC) URNs affected: epcList, childEPCs of an AggregationEvent or AssociationEvent, inputEPCList of
+   * a TransformationEvent (the units it consumes).
+   */
   epcs: string[];
   /** parentID of an AggregationEvent. */
   parent?: string;
-  /** From ilmd on commissioning. */
+  /** outputEPCList of a TransformationEvent: the SGTIN (or SSCC) URNs it creates. */
+  outputs?: string[];
+  /** transformationID of a TransformationEvent (EPCIS 2.0 §7.4.5): ties the events of one transformation together. */
+  transformationId?: string;
+  /** parentID of an AssociationEvent, as written: the asset (GIAI, GRAI, …), not a custody unit. */
+  asset?: string;
+  /** From ilmd on commissioning (and of a TransformationEvent's outputs). */
   lot?: string;
-  /** From ilmd on commissioning, YYYY-MM-DD. */
+  /** From ilmd on commissioning (and of a TransformationEvent's outputs), YYYY-MM-DD. */
   expiry?: string;
   /** GLN-13s from sourceList (owning_party / possessing_party). */
   source?: { owning?: string; possessing?: string };
@@ -77,12 +105,15 @@ export interface UnitState {
   /** YYYY-MM-DD, the last day of use. */
   expiry?: string;
   status: UnitStatus;
-  /** The disposition of the decommissioning (destroyed, stolen, …), or `dispensed` / `partially_dispensed`. */
+  /**
+   * The disposition of the decommissioning (destroyed, stolen, …), `dispensed` / `partially_dispensed`, or
+   * `transformed` (TRANSFORMED: consumed by a TransformationEvent).
+   */
   decommissionedAs?: string;
   decommissionedAt?: string;
   decommissionedBy?: string;
   decommissionedLocation?: string;
-  /** The dispensing or decommissioning event. */
+  /** The dispensing, decommissioning or transformation event. */
   decommissionedEvent?: EventRef;
   /** What the unit was before it was decommissioned: a revert (FMD Art. 13) goes back to it. */
   statusBeforeDecommission?: UnitStatus;
@@ -92,8 +123,15 @@ export interface UnitState {
   holder: string;
   /** The event that made `holder` the holder: evidence when someone else ships the unit. */
   heldSince: EventRef;
-  /** The commissioning event (for an SSCC first seen as a parent: the packing that created it). */
+  /**
+   * The commissioning event (for an SSCC first seen as a parent: the packing that created it; for an output of a
+   * transformation: the transformation).
+   */
   commissionedBy: EventRef;
+  /** For a unit a TransformationEvent created: that event and its transformationID (its inputs are the event's). */
+  transformedFrom?: EventRef & { transformationId?: string };
+  /** The assets associated with the unit now (AssociationEvent), oldest first, at most MAX_ASSOCIATIONS. */
+  associations?: Association[];
   location?: string;
   parent?: string;
   /** The packing that put it in `parent`. */
@@ -105,6 +143,16 @@ export interface UnitState {
   suspect: boolean;
   /** The EPCIS events that touched the unit, in the order they were applied. */
   history: Array<EventRef & { bizStep?: string; at: string }>;
+}
+
+/** An asset associated with a unit (EPCIS 2.0 §7.4.6). */
+export interface Association {
+  /** The AssociationEvent's parentID, as written. */
+  asset: string;
+  /** The ADD (or first OBSERVE) that associated it, and its event time. */
+  since: EventRef & { at: string };
+  /** The event time of the latest OBSERVE that confirmed it. */
+  confirmedAt?: string;
 }
 
 export interface LotState {
@@ -119,6 +167,8 @@ export const DetectionCode = {
   AFTER_DECOMMISSION: 'SUPPLY.AFTER_DECOMMISSION',
   DISPENSED_TWICE: 'SUPPLY.DISPENSED_TWICE',
   SHIPPER_NOT_HOLDER: 'SUPPLY.SHIPPER_NOT_HOLDER',
+  /** A TransformationEvent consumed a unit its recorder does not hold (SHIPPER_NOT_HOLDER's twin for inputs). */
+  TRANSFORMER_NOT_HOLDER: 'SUPPLY.TRANSFORMER_NOT_HOLDER',
   RECEIPT_WITHOUT_SHIPMENT: 'SUPPLY.RECEIPT_WITHOUT_SHIPMENT',
   PACKED_TWICE: 'SUPPLY.PACKED_TWICE',
   EXPIRED: 'SUPPLY.EXPIRED',
@@ -157,7 +207,10 @@ export const CustodyRefusalCode = {
 } as const;
 export type CustodyRefusalCode = (typeof CustodyRefusalCode)[keyof typeof CustodyRefusalCode];
 
-/** Why FMD Art. 13 forbids a revert; one per condition of Art. 13(1), plus "there is nothing to revert". */
+/**
+ * Why FMD Art. 13 forbids a revert; one per condition of Art. 13(1), plus "there is nothing to revert" and
+ * "it was consumed by a transformation" (its goods live on in the outputs).
+ */
 export type RevertRefusalReason =
   | 'not-decommissioned'
   | 'other-party'
@@ -167,7 +220,8 @@ export type RevertRefusalReason =
   | 'recalled'
   | 'destroyed'
   | 'stolen'
-  | 'supplied';
+  | 'supplied'
+  | 'transformed';
 
 export type CustodyRefusal =
   | { code: typeof CustodyRefusalCode.REVERT_REFUSED; reason: RevertRefusalReason; message: string }
@@ -189,6 +243,15 @@ const ACKNOWLEDGES_RECALL = new Set(['recalled']);
 // SPEC: CBV 2.0 §7.3 dispensed / partially_dispensed. FMD Art. 28: a pack supplied in parts is decommissioned when
 // first opened, so further partial dispensing from it by the same party is its normal life, not a second supply.
 const PARTIALLY_DISPENSED = 'partially_dispensed';
+/** `decommissionedAs` of a TransformationEvent's input: not a CBV disposition, so it cannot be confused with one. */
+export const TRANSFORMED = 'transformed';
+
+/**
+ * Assets kept on one unit at once. A pack, case or pallet carries a few at a time (a data logger, a returnable
+ * container, a tag): 8 leaves room without letting a stream of ADDs grow a unit's state without bound. Beyond it
+ * the oldest association leaves the state (its events stay in the unit's history).
+ */
+export const MAX_ASSOCIATIONS = 8;
 
 /**
  * FMD Art. 13(1)(b): "not more than 10 days after the unique identifier was decommissioned".
@@ -196,9 +259,23 @@ const PARTIALLY_DISPENSED = 'partially_dispensed';
  */
 export const REVERT_WINDOW_MS = 10 * 24 * 60 * 60 * 1000;
 
-type Effect = 'commission' | 'pack' | 'unpack' | 'ship' | 'receive' | 'dispense' | 'decommission' | 'observe';
+type Effect =
+  | 'commission'
+  | 'pack'
+  | 'unpack'
+  | 'ship'
+  | 'receive'
+  | 'dispense'
+  | 'decommission'
+  | 'observe'
+  | 'transform'
+  | 'associate'
+  | 'dissociate';
 
 function effectOf(event: CustodyEvent): Effect {
+  // SPEC: EPCIS 2.0 §7.4.5 and §7.4.6: what these two do is their type's; a bizStep on them does not change it.
+  if (event.type === 'TransformationEvent') return 'transform';
+  if (event.type === 'AssociationEvent') return event.action === 'DELETE' ? 'dissociate' : 'associate';
   if (event.type === 'AggregationEvent' && event.action === 'ADD') return 'pack';
   if (event.type === 'AggregationEvent' && event.action === 'DELETE') return 'unpack';
   if (event.type === 'ObjectEvent' && event.action === 'ADD') return 'commission';
@@ -270,22 +347,32 @@ export function descendantsOf(epc: string, known: ReadonlyMap<string, UnitState>
   return out;
 }
 
+/** The custody units an event names: its parent, epcs and outputs (an AssociationEvent's asset is not one). */
+export function namedEpcs(event: Pick<CustodyEvent, 'parent' | 'epcs' | 'outputs'>): string[] {
+  return unique([...(event.parent ? [event.parent] : []), ...event.epcs, ...(event.outputs ?? [])]);
+}
+
 /**
- * Which stored units an event needs: its epcs, its parent, the parents they are in now (a packing moves them, an
- * unpacking updates them) and, for units already known, everything packed inside them. Children are only known
- * once their parent is loaded: call again with what was loaded until the list stops growing.
+ * Which stored units an event needs: its epcs, parent and outputs, the parents they are in now (a packing moves
+ * them, an unpacking updates them) and, for units already known, everything packed inside them. Children are only
+ * known once their parent is loaded: call again with what was loaded until the list stops growing. An association
+ * touches the units it names only.
  */
 export function unitsTouched(event: CustodyEvent, known: ReadonlyMap<string, UnitState>): string[] {
-  const roots = unique([...(event.parent ? [event.parent] : []), ...event.epcs]);
+  const roots = namedEpcs(event);
+  const effect = effectOf(event);
+  if (effect === 'associate' || effect === 'dissociate') return roots;
   const currentParents = roots.flatMap((epc) => known.get(epc)?.parent ?? []);
   return unique([...roots, ...currentParents, ...roots.flatMap((epc) => descendantsOf(epc, known))]);
 }
 
-/** Which lots an event needs: those of the units it touches and the one a commissioning names. */
+/** Which lots an event needs: those of the units it touches and the one a commissioning (or transformation) names. */
 export function lotsTouched(event: CustodyEvent, units: ReadonlyMap<string, UnitState>): string[] {
   const keys = [...units.values()].flatMap((u) => (u.gtin && u.lot ? [lotKey(u.gtin, u.lot)] : []));
-  if (effectOf(event) === 'commission' && event.lot) {
-    for (const epc of event.epcs) {
+  const effect = effectOf(event);
+  const created = effect === 'commission' ? event.epcs : effect === 'transform' ? (event.outputs ?? []) : [];
+  if (event.lot) {
+    for (const epc of created) {
       const id = identify(epc);
       if (typeof id !== 'string' && id.kind === 'sgtin') keys.push(lotKey(id.gtin, event.lot));
     }
@@ -345,7 +432,7 @@ export function applyCustodyEvent(input: {
   if (isErrorDeclaration(w.event)) return { units: w.units, lots: w.lots, detections: [] };
   // SPEC: CBV 2.0 §8.9: equal hashes name the same event. Kafka delivers at least once; a second delivery of an
   // event already in a unit's history changes nothing and detects nothing.
-  const named = [...(w.event.parent ? [w.event.parent] : []), ...w.event.epcs];
+  const named = namedEpcs(w.event);
   if (named.some((epc) => w.units.get(epc)?.history.some((h) => h.eventHash === w.event.eventHash)))
     return { units: w.units, lots: w.lots, detections: [] };
   const effect = effectOf(w.event);
@@ -355,6 +442,12 @@ export function applyCustodyEvent(input: {
     for (const epc of unique(w.event.epcs)) commission(w, epc, touched);
   } else if (effect === 'pack' || effect === 'unpack') {
     aggregate(w, effect, touched);
+  } else if (effect === 'associate' || effect === 'dissociate') {
+    for (const epc of unique(w.event.epcs)) {
+      const unit = admit(w, effect, epc);
+      if (w.units.has(epc)) touched.add(epc);
+      if (unit) w.units.set(epc, associate(w, effect, unit));
+    }
   } else {
     const roots = unique([...(w.event.parent ? [w.event.parent] : []), ...w.event.epcs]);
     const targets = unique([...roots, ...roots.flatMap((epc) => descendantsOf(epc, w.units))]);
@@ -363,6 +456,14 @@ export function applyCustodyEvent(input: {
       if (w.units.has(epc)) touched.add(epc);
       if (!unit) continue;
       w.units.set(epc, evolveUnit(w, effect, unit));
+    }
+    // SPEC: EPCIS 2.0 §7.4.5: the outputs come into being after the inputs are consumed.
+    if (effect === 'transform') {
+      const transformedFrom = {
+        ...refOf(w.event),
+        ...(w.event.transformationId !== undefined ? { transformationId: w.event.transformationId } : {}),
+      };
+      for (const epc of unique(w.event.outputs ?? [])) commission(w, epc, touched, { transformedFrom });
     }
   }
 
@@ -397,7 +498,7 @@ function newUnit(epc: string, id: Exclude<ReturnType<typeof identify>, string>, 
   };
 }
 
-function commission(w: Working, epc: string, touched: Set<string>): void {
+function commission(w: Working, epc: string, touched: Set<string>, more: Partial<UnitState> = {}): void {
   const { event } = w;
   const existing = w.units.get(epc);
   if (existing) {
@@ -418,6 +519,7 @@ function commission(w: Working, epc: string, touched: Set<string>): void {
     ...newUnit(epc, id, event),
     ...(event.lot !== undefined ? { lot: event.lot } : {}),
     ...(event.expiry !== undefined ? { expiry: event.expiry } : {}),
+    ...more,
   };
   if (unit.gtin && unit.lot && !w.lots.has(lotKey(unit.gtin, unit.lot))) {
     w.lots.set(lotKey(unit.gtin, unit.lot), { gtin: unit.gtin, lot: unit.lot });
@@ -440,9 +542,11 @@ function admit(w: Working, effect: Effect, epc: string): UnitState | undefined {
     return undefined;
   }
   if (isTerminal(unit)) {
+    // A pack supplied in parts may be used further by the party that opened it: dispensed again, or compounded
+    // (a transformation) into something else.
     const partial =
       unit.status === 'dispensed' &&
-      effect === 'dispense' &&
+      (effect === 'dispense' || effect === 'transform') &&
       unit.decommissionedAs === PARTIALLY_DISPENSED &&
       unit.decommissionedBy === w.event.recorder;
     if (partial) return unit;
@@ -554,6 +658,19 @@ function evolveUnit(w: Working, effect: Effect, unit: UnitState): UnitState {
         owner: matches && pending.owner !== undefined ? pending.owner : unit.owner,
       };
     }
+    case 'transform':
+      // SPEC: CBV 2.0 §7.2 (repackaging, …) and DSCSA §582: only the party with the product can consume it; an input
+      // consumed by another party is a second physical pack, or a diversion.
+      if (unit.holder !== event.recorder) {
+        detect(
+          w,
+          DetectionCode.TRANSFORMER_NOT_HOLDER,
+          unit.epc,
+          `${event.recorder} consumed ${unit.epc} in a transformation, held by ${unit.holder}`,
+          conflicting(unit.heldSince),
+        );
+      }
+      return decommissioned(w, unit, located, TRANSFORMED, 'decommissioned');
     case 'dispense':
     case 'decommission': {
       const as =
@@ -562,25 +679,67 @@ function evolveUnit(w: Working, effect: Effect, unit: UnitState): UnitState {
             ? PARTIALLY_DISPENSED
             : 'dispensed'
           : (event.disposition ?? (event.bizStep === 'destroying' ? 'destroyed' : 'inactive'));
-      if (isTerminal(unit)) return located; // a further partial dispensing of an opened pack
-      const { pendingShipment: _dropped, ...rest } = located;
-      return {
-        ...rest,
-        status: effect === 'dispense' ? 'dispensed' : 'decommissioned',
-        decommissionedAs: as,
-        decommissionedAt: event.eventTime,
-        decommissionedBy: event.recorder,
-        ...(event.location !== undefined ? { decommissionedLocation: event.location } : {}),
-        decommissionedEvent: refOf(event),
-        statusBeforeDecommission: unit.status,
-      };
+      return decommissioned(w, unit, located, as, effect === 'dispense' ? 'dispensed' : 'decommissioned');
     }
     case 'observe':
     case 'commission':
     case 'pack':
     case 'unpack':
+    case 'associate':
+    case 'dissociate':
       return located;
   }
+}
+
+/** The end of a unit's life (dispensed, decommissioned, consumed); a unit already at its end keeps it. */
+function decommissioned(
+  w: Working,
+  unit: UnitState,
+  located: UnitState,
+  as: string,
+  status: 'dispensed' | 'decommissioned',
+): UnitState {
+  const { event } = w;
+  if (isTerminal(unit)) return located; // a further partial dispensing (or compounding) of an opened pack
+  const { pendingShipment: _dropped, ...rest } = located;
+  return {
+    ...rest,
+    status,
+    decommissionedAs: as,
+    decommissionedAt: event.eventTime,
+    decommissionedBy: event.recorder,
+    ...(event.location !== undefined ? { decommissionedLocation: event.location } : {}),
+    decommissionedEvent: refOf(event),
+    statusBeforeDecommission: unit.status,
+  };
+}
+
+/**
+ * An association's effect on one unit (EPCIS 2.0 §7.4.6): ADD and OBSERVE make the asset current (OBSERVE refreshes
+ * `confirmedAt`), DELETE removes it; ownership, holder, status and location are the unit's as before, since an
+ * asset can be fitted or read anywhere and says nothing about who has the goods.
+ */
+function associate(w: Working, effect: 'associate' | 'dissociate', unit: UnitState): UnitState {
+  const { event } = w;
+  const asset = event.asset;
+  if (asset === undefined) return unit; // the schema requires parentID on an AssociationEvent
+  const current = unit.associations ?? [];
+  const others = current.filter((a) => a.asset !== asset);
+  let next: Association[];
+  if (effect === 'dissociate') {
+    next = others;
+  } else {
+    const existing = current.find((a) => a.asset === asset);
+    const confirmed = event.action === 'OBSERVE' ? { confirmedAt: event.eventTime } : {};
+    const association: Association = existing
+      ? { ...existing, ...confirmed }
+      : { asset, since: { ...refOf(event), at: event.eventTime }, ...confirmed };
+    next = existing
+      ? current.map((a) => (a.asset === asset ? association : a))
+      : [...others, association].slice(-MAX_ASSOCIATIONS);
+  }
+  const { associations: _previous, ...rest } = unit;
+  return next.length > 0 ? { ...rest, associations: next } : rest;
 }
 
 function aggregate(w: Working, effect: 'pack' | 'unpack', touched: Set<string>): void {
@@ -716,6 +875,11 @@ export function revertDecommission(
     return refuse('not-decommissioned', `${unit.epc} is ${unit.status}, not decommissioned`);
   // SPEC: FMD Art. 13(1)(e).
   if (unit.status === 'dispensed') return refuse('supplied', `${unit.epc} was supplied to the public`);
+  // Not one of Art. 13's conditions: the goods of a consumed input are in the transformation's outputs now (FMD
+  // Art. 17: a repackager places new identifiers). A mistaken transformation is withdrawn by an error declaration,
+  // which restores the inputs and removes the outputs; a revert would leave both in the supply chain.
+  if (unit.decommissionedAs === TRANSFORMED)
+    return refuse('transformed', `${unit.epc} was consumed by a transformation (withdraw that event instead)`);
   // SPEC: FMD Art. 13(1)(d): registered as stolen, intended for destruction, recalled or withdrawn.
   if (unit.decommissionedAs === 'stolen') return refuse('stolen', `${unit.epc} was decommissioned as stolen`);
   if (unit.decommissionedAs === 'destroyed')

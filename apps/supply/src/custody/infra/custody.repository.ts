@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE_SQL, type Sql, type TransactionalSql } from '@medledger/event-store';
-import { lotKey, type CustodyEntry, type LotState, type UnitAction, type UnitState } from '../domain/custody';
+import {
+  lotKey,
+  type CustodyEntry,
+  type CustodyEvent,
+  type LotState,
+  type UnitAction,
+  type UnitState,
+} from '../domain/custody';
 
 /**
  * Advisory lock buckets for custody keys: at most this many locks per capture, whatever its size. Taken with the
@@ -307,6 +314,16 @@ export class CustodyRepository {
       `INSERT INTO company_prefix (prefix, learned_at) SELECT p, now() FROM unnest($1::text[]) p ON CONFLICT DO NOTHING`,
       prefixes,
     );
+  }
+
+  /** The custody event (as captured, normalised) of each hash: a trace reads a transformation's inputs from it. */
+  async custodyEvents(sql: Sql, hashes: readonly string[]): Promise<Map<string, CustodyEvent>> {
+    if (hashes.length === 0) return new Map();
+    const rows = await sql.$queryRawUnsafe<Array<{ event_hash: string; custody: CustodyEvent }>>(
+      'SELECT event_hash, custody FROM epcis_event WHERE event_hash = ANY($1::text[])',
+      hashes,
+    );
+    return new Map(rows.map((row) => [row.event_hash, row.custody]));
   }
 
   /** The recorders and times of events by hash (a trace shows who did what, to those entitled to see it). */

@@ -1,4 +1,4 @@
-import type { LotState, UnitState } from '../../custody/domain/custody';
+import { TRANSFORMED, type LotState, type UnitState } from '../../custody/domain/custody';
 
 /**
  * The answer to "is this pack genuine and saleable?", as a DSCSA Verification Router Service responder gives it:
@@ -67,10 +67,14 @@ export function verifyPack(
     return no(VerifyReason.EXPIRY_MISMATCH, `the pack was commissioned with expiry ${unit.expiry ?? '(none)'}`);
   if (lot?.recalled) return no(VerifyReason.RECALLED, `lot ${lot.lot} was recalled on ${lot.recalled.at}`);
   if (unit.status === 'dispensed') return no(VerifyReason.DISPENSED, `dispensed on ${unit.decommissionedAt ?? '?'}`);
+  // A pack consumed by a transformation (repackaged, relabelled, kitted, compounded) no longer exists as such: its
+  // identifier is decommissioned, as FMD Art. 17 has a repackager do; the answer says why.
   if (unit.status === 'decommissioned')
     return no(
       VerifyReason.DECOMMISSIONED,
-      `decommissioned (${unit.decommissionedAs ?? 'inactive'}) on ${unit.decommissionedAt ?? '?'}`,
+      unit.decommissionedAs === TRANSFORMED
+        ? `consumed by a transformation (repackaging, relabelling, kitting or compounding) on ${unit.decommissionedAt ?? '?'}`
+        : `decommissioned (${unit.decommissionedAs ?? 'inactive'}) on ${unit.decommissionedAt ?? '?'}`,
     );
   if (unit.expiry !== undefined && unit.expiry < today) return no(VerifyReason.EXPIRED, `expired on ${unit.expiry}`);
   if (unit.quarantined) return no(VerifyReason.QUARANTINED, `quarantined since ${unit.quarantine?.at ?? '?'}`);
