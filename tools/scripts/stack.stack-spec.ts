@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './lib';
@@ -50,8 +50,13 @@ describe('npm start, as a terminal runs it', () => {
   let output = '';
 
   afterAll(() => {
+    writeFileSync(join(ROOT, '.data/logs/stack-test.log'), output);
     // Whatever happened above, leave nothing running on the stack's ports.
-    if (stack?.exitCode === null) process.kill(-(stack.pid as number), 'SIGKILL');
+    try {
+      if (stack?.exitCode === null && stack.signalCode === null) process.kill(-(stack.pid as number), 'SIGKILL');
+    } catch {
+      // the group is gone
+    }
     for (const pid of [...pidsOf(join(ROOT, 'dist/apps/')), ...pidsOf(join(ROOT, '.data/kafka'))]) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -75,7 +80,9 @@ describe('npm start, as a terminal runs it', () => {
     });
     stack.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     stack.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
+    const exited = new Promise<string>((resolve) =>
+      stack.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
+    );
 
     await until(
       'the stack to be up',
@@ -98,11 +105,17 @@ describe('npm start, as a terminal runs it', () => {
 
     // Ctrl-C: SIGINT to the whole foreground group, as a terminal sends it.
     process.kill(-(stack.pid as number), 'SIGINT');
-    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 90_000))]);
-    expect(code).toBe(0);
-    expect(output).toContain('stopped');
-    expect(pidsOf(join(ROOT, 'dist/apps/'))).toEqual([]);
-    expect(pidsOf(join(ROOT, '.data/kafka'))).toEqual([]);
+    const ended = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('hung'), 90_000))]);
+    // npm ends as a terminal's job does on Ctrl-C (by the signal, or 0 / 130 once its child is done); what counts
+    // is that nothing it started is left, however long the orderly stop takes (services SIGKILLed after 15 s).
+    expect(['SIGINT', 'code 0', 'code 130']).toContain(ended);
+    await until(
+      'every service and the broker to stop',
+      () => pidsOf(join(ROOT, 'dist/apps/')).length === 0 && pidsOf(join(ROOT, '.data/kafka')).length === 0,
+      60_000,
+    );
+    await until('the stack to say it stopped', () => /\bstopped\n/.test(output), 10_000);
+    expect(output).not.toMatch(/did not stop cleanly/);
     for (const port of [...SERVICE_PORTS, 9092]) expect(await listening(port)).toBe(false);
   });
 });
