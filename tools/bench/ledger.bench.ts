@@ -26,7 +26,8 @@
  * Infrastructure comes from startInfrastructure (KAFKA_BROKERS + DATABASE_URL, else Docker, else the local
  * broker); a broker this script did not start is left running.
  *
- * Method (one ledger process, one fresh database, two fresh topics it subscribes to from the start):
+ * Method (one ledger process, one fresh database, two fresh sets of topics it subscribes to from the start, A and B,
+ * each a topic per producer: `<prefix>.<service>.events`, since the ledger takes a service's events from its topic only):
  * 1. throughput: N signed events are published to topic A *before* the ledger starts, so the ledger is never
  *    starved by the producer; the rate is measured between the `sealedAt` of the first and the last block
  *    (the first block's events are not counted, since timing starts when it is sealed).
@@ -334,7 +335,24 @@ function createProducers(): Producers {
 
 interface PreparedEvent {
   id: string;
+  /** Its producer: each service's events go on that service's topic (the ledger refuses them elsewhere). */
+  service: Service;
   message: Message;
+}
+
+/** A phase's topics, one per producer: `<prefix>.<service>.events`, as the ledger requires (serviceOfTopic). */
+type Topics = Readonly<Record<Service, string>>;
+
+function topicsOf(prefix: string): Topics {
+  return { records: `${prefix}.records.events`, trials: `${prefix}.trials.events`, supply: `${prefix}.supply.events` };
+}
+
+/** Messages grouped by their producer's topic, for one produce request. */
+function byTopic(topics: Topics, events: readonly PreparedEvent[]): Array<{ topic: string; messages: Message[] }> {
+  return SERVICES.map((service) => ({
+    topic: topics[service],
+    messages: events.filter((event) => event.service === service).map((event) => event.message),
+  })).filter((entry) => entry.messages.length > 0);
 }
 
 /** `count` events in producer batches of `batchSize`, each batch from one service (round robin), signed. */
@@ -348,6 +366,7 @@ function prepareEvents(producers: Producers, count: number, batchSize: number): 
       const event = signed as Record<string, unknown>;
       events.push({
         id: event['id'] as string,
+        service,
         // Keyed by aggregate, as the services would, so one aggregate's events stay in order on one partition.
         message: {
           key: event['aggregateid'] as string,
@@ -480,14 +499,14 @@ async function ledgerMetrics(ledger: LedgerProcess): Promise<Record<string, numb
 
 // ------------------------------------------------------------------------------------------------ phases
 
-async function publishAll(producer: Producer, topic: string, events: readonly PreparedEvent[]): Promise<number> {
+async function publishAll(producer: Producer, topics: Topics, events: readonly PreparedEvent[]): Promise<number> {
   const started = performance.now();
   let next = 0;
   const worker = async () => {
     while (next < events.length) {
       const slice = events.slice(next, next + PUBLISH_BATCH);
       next += PUBLISH_BATCH;
-      await producer.send({ topic, acks: -1, messages: slice.map((event) => event.message) });
+      await producer.sendBatch({ acks: -1, topicMessages: byTopic(topics, slice) });
     }
   };
   await Promise.all(Array.from({ length: PUBLISH_CONCURRENCY }, worker));
@@ -506,7 +525,7 @@ async function fixedRatePhase(
   kafka: Kafka,
   producer: Producer,
   producers: Producers,
-  topic: string,
+  topics: Topics,
   suffix: string,
 ): Promise<FixedRateResult> {
   const perTick = Math.max(1, Math.round((RATE * RATE_TICK_MS) / 1000));
@@ -556,7 +575,7 @@ async function fixedRatePhase(
     for (const event of slice) publishedAt.set(event.id, now);
     lastSend = now;
     const sending = producer
-      .send({ topic, acks: -1, messages: slice.map((event) => event.message) })
+      .sendBatch({ acks: -1, topicMessages: byTopic(topics, slice) })
       .then(() => void sendAck.push(performance.now() - now));
     inFlight.add(sending);
     void sending.finally(() => inFlight.delete(sending));
@@ -649,14 +668,14 @@ async function proofPhase(ledger: LedgerProcess): Promise<ProofResult> {
  */
 async function consumeRate(
   kafka: Kafka,
-  topic: string,
+  topics: Topics,
   expected: number,
   groupId: string,
   work?: (value: Buffer) => void,
 ): Promise<{ perSec: number; cpuMicrosPerEvent: number }> {
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
   let count = 0;
   let first: { at: number; count: number } | undefined;
   let lastAt = 0;
@@ -730,14 +749,16 @@ async function main(): Promise<void> {
     const admin: Admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    const topicA = `bench.${suffix}.throughput.events`;
-    const topicB = `bench.${suffix}.latency.events`;
+    // Each phase has a topic per producer: the ledger seals a service's events from that service's topic only.
+    const topicA = topicsOf(`bench.${suffix}.throughput`);
+    const topicB = topicsOf(`bench.${suffix}.latency`);
+    const allTopics = [...Object.values(topicA), ...Object.values(topicB)];
     await admin.createTopics({
-      topics: [topicA, topicB].map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+      topics: allTopics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
       waitForLeaders: true,
     });
     if (!flag('keep')) {
-      cleanups.push(() => admin.deleteTopics({ topics: [topicA, topicB, `${topicA}.dlq`, `${topicB}.dlq`] }));
+      cleanups.push(() => admin.deleteTopics({ topics: [...allTopics, ...allTopics.map((t) => `${t}.dlq`)] }));
     }
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -751,7 +772,7 @@ async function main(): Promise<void> {
     const signSeconds = (performance.now() - signStarted) / 1000;
     const bytes = events.reduce((total, event) => total + (event.message.value as Buffer).length, 0);
     const unsignedBytes = averageUnsignedBytes(events);
-    say(`publishing to ${topicA} (${PARTITIONS} partitions)...`);
+    say(`publishing to bench.${suffix}.throughput.<service>.events (${PARTITIONS} partitions each)...`);
     const publishPerSec = await publishAll(producer, topicA, events);
     say(`published ${EVENTS} events (${round(bytes / EVENTS)} bytes average) at ${round(publishPerSec)}/s`);
 
@@ -765,7 +786,7 @@ async function main(): Promise<void> {
       KAFKA_GROUP_ID: `bench-ledger-diag-${suffix}`,
       KAFKA_CLIENT_ID: `bench-ledger-${suffix}`,
       LEDGER_GROUP_ID: `bench-ledger-${suffix}`,
-      LEDGER_TOPICS: `${topicA},${topicB}`,
+      LEDGER_TOPICS: allTopics.join(','),
       LEDGER_PRODUCER_KEYS: producers.verifierKeys.join(','),
       LEDGER_SIGNING_KEY: randomBytes(32).toString('base64'),
       LOG_LEVEL: 'warn',
@@ -797,7 +818,7 @@ async function main(): Promise<void> {
     );
 
     // 2. Latency at a fixed rate, same ledger, topic B.
-    say(`fixed rate: ${RATE} events/s for ${RATE_SECONDS} s to ${topicB}...`);
+    say(`fixed rate: ${RATE} events/s for ${RATE_SECONDS} s to bench.${suffix}.latency.<service>.events...`);
     const fixed = await fixedRatePhase(kafka, producer, producers, topicB, suffix);
     const latency = summary(fixed.latencies);
     const ack = summary(fixed.sendAck);
@@ -815,10 +836,10 @@ async function main(): Promise<void> {
     say('ledger stopped');
 
     // 4. Raw consume ceiling of topic A.
-    say(`raw consume of ${topicA}...`);
+    say(`raw consume of the throughput topics...`);
     const raw = await consumeRate(kafka, topicA, EVENTS, `bench-raw-${suffix}`);
     const rawConsumePerSec = raw.perSec;
-    say(`parse-and-hash floor on ${topicA}...`);
+    say(`parse-and-hash floor on the throughput topics...`);
     const floor = await consumeRate(kafka, topicA, EVENTS, `bench-floor-${suffix}`, parseAndHash);
 
     const ratio = sealedPerSec / rawConsumePerSec;
@@ -861,7 +882,7 @@ async function main(): Promise<void> {
       [
         '',
         `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
-        `kafka: ${infrastructure.mode} ${brokers.join(',')}, topic A ${PARTITIONS} partitions, compression none, acks=all`,
+        `kafka: ${infrastructure.mode} ${brokers.join(',')}, topics A 3 × ${PARTITIONS} partitions, compression none, acks=all`,
         `events: ${EVENTS}, ${WIRE} JSON, ${round(bytes / EVENTS)} bytes average on the wire (${round(unsignedBytes)} without the ` +
           `proof of origin), producer batches of ${PRODUCER_BATCH} ` +
           `(signed in ${round(signSeconds, 1)} s), published at ${round(publishPerSec)}/s`,

@@ -4,7 +4,8 @@
  * other one (each side persisting what it saw); records registers patients and the ledger seals their public
  * events, and each receipt is verified; a patient's record under her consent (refusal, consent, revocation,
  * break-glass, the accounting of disclosures sealed in the ledger, erasure); a clinical trial (demo-trial.ts); a
- * supply chain with a counterfeit caught and a recall (demo-supply.ts).
+ * supply chain with a counterfeit caught and a recall (demo-supply.ts); medledger-verify over the whole log with the
+ * ledger's and the producers' keys pinned (LEDGER_VERIFIER_KEYS, LEDGER_PRODUCER_KEYS, else the development keys).
  * Service URLs: LEDGER_URL, RECORDS_URL, TRIALS_URL, SUPPLY_URL (default http://127.0.0.1:310x).
  */
 import {
@@ -15,7 +16,10 @@ import {
   verifyInclusion,
   type NoteVerifier,
 } from '@medledger/ledger-core';
-import { say } from './lib';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, say } from './lib';
+import { devLedgerVerifierKey, devProducerKeyring, writeVerifierKeyrings } from './dev-keys';
 import { demoSupply } from './demo-supply';
 import { demoTrial } from './demo-trial';
 import { devToken } from './token';
@@ -260,9 +264,43 @@ async function demoRecord(recordsUrl: string, patients: Array<{ id: string; fami
   return ok;
 }
 
+/**
+ * Step 7: `medledger-verify chain` over everything the demo had sealed, as an auditor runs it: every block and
+ * root, and every event's proof of origin against the producers' keys, both keyrings pinned (the compose stack's
+ * keys when LEDGER_VERIFIER_KEYS and LEDGER_PRODUCER_KEYS are set, else the development network's).
+ */
+function verifyLog(ledgerUrl: string): boolean {
+  const env = process.env;
+  const keyrings = writeVerifierKeyrings({
+    ledger: env['LEDGER_VERIFIER_KEYS'] || devLedgerVerifierKey(),
+    producers: env['LEDGER_PRODUCER_KEYS'] || devProducerKeyring(),
+  });
+  const verify = spawnSync(
+    join(ROOT, 'node_modules/.bin/tsx'),
+    [
+      '--tsconfig',
+      join(ROOT, 'tsconfig.base.json'),
+      join(ROOT, 'tools/verify/src/main.ts'),
+      'chain',
+      '--url',
+      ledgerUrl,
+      '--keyring',
+      keyrings.ledger,
+      '--producer-keys',
+      keyrings.producers,
+      '--max-age',
+      '1h',
+      '--quiet',
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  say(`  medledger-verify chain: ${verify.stdout.trim() || verify.stderr.trim()}`);
+  return verify.status === 0;
+}
+
 export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Promise<boolean> {
   const services = Object.keys(urls);
-  say('demo 1/6: every service is healthy');
+  say('demo 1/7: every service is healthy');
   for (const service of services) {
     const health = await json<{ status: string; details: Record<string, { status: string }> }>(
       `${urls[service]}/health`,
@@ -274,7 +312,7 @@ export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Prom
     );
   }
 
-  say('demo 2/6: each service pings the others over Kafka');
+  say('demo 2/7: each service pings the others over Kafka');
   let ok = true;
   for (const origin of services) {
     const { pingId, location } = await json<{ pingId: string; location: string }>(
@@ -296,21 +334,25 @@ export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Prom
     if (missing.length) ok = false;
   }
   if (urls['ledger'] && urls['records']) {
-    say('demo 3/6: records registers patients; the ledger seals their events; each receipt is verified');
+    say('demo 3/7: records registers patients; the ledger seals their events; each receipt is verified');
     const registered = await demoReceipts(urls['records'], urls['ledger']);
     ok = registered.ok && ok;
-    say("demo 4/6: a patient's record under her consent: refusal, consent, revocation, break-glass, audit, erasure");
+    say("demo 4/7: a patient's record under her consent: refusal, consent, revocation, break-glass, audit, erasure");
     ok = (await demoRecord(urls['records'], registered.patients)) && ok;
   }
   if (urls['ledger'] && urls['trials']) {
     say(
-      'demo 5/6: a clinical trial: anchored before enrolment, re-consent, pay by contract, outcome switching, a statement verified',
+      'demo 5/7: a clinical trial: anchored before enrolment, re-consent, pay by contract, outcome switching, a statement verified',
     );
     ok = (await demoTrial(urls['trials'], urls['ledger'])) && ok;
   }
   if (urls['ledger'] && urls['supply']) {
-    say('demo 6/6: a supply chain: maker to pharmacy, a copied serial caught with its evidence sealed, a lot recalled');
+    say('demo 6/7: a supply chain: maker to pharmacy, a copied serial caught with its evidence sealed, a lot recalled');
     ok = (await demoSupply(urls['supply'])) && ok;
+  }
+  if (urls['ledger']) {
+    say("demo 7/7: medledger-verify checks the whole log, with the ledger's and the producers' keys pinned");
+    ok = verifyLog(urls['ledger']) && ok;
   }
   say(ok ? 'demo: OK' : 'demo: FAILED');
   return ok;

@@ -2,6 +2,7 @@
  * Development keys for local runs (never for production): one Ed25519 seed per producing service, created once
  * under .data/keys/ (git-ignored). The stack wires the ledger's keyring from them, and the demo signs with them.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
 import { devSeed } from '@medledger/platform';
@@ -28,4 +29,33 @@ const devLedgerKeyFile = () => join(ROOT, '.data/keys', `ledger-${DEV_LEDGER_ORI
 export function devLedgerVerifierKey(): string {
   const seed = devSeed(devLedgerKeyFile());
   return verifierKey(DEV_LEDGER_ORIGIN, ed25519PublicKeyFromSeed(seed));
+}
+
+/**
+ * The keyrings `medledger-verify` pins (tools/verify/README.md, "Producer keyring"): one C2SP verifier key per line,
+ * written from the comma-separated lists the services are configured with (LEDGER_VERIFIER_KEYS and
+ * LEDGER_PRODUCER_KEYS; the development network's by default). Returns the two files.
+ */
+export function writeVerifierKeyrings(
+  keys: { ledger: string; producers: string } = { ledger: devLedgerVerifierKey(), producers: devProducerKeyring() },
+  dir = join(ROOT, '.data/keys'),
+): { ledger: string; producers: string } {
+  mkdirSync(dir, { recursive: true });
+  const write = (name: string, comment: string, list: string) => {
+    const file = join(dir, name);
+    const lines = list
+      .split(',')
+      .map((key) => key.trim())
+      .filter(Boolean);
+    writeFileSync(file, `# ${comment}\n${lines.join('\n')}\n`);
+    return file;
+  };
+  return {
+    ledger: write('ledger.keys', "the ledger's verifier key (medledger-verify --keyring)", keys.ledger),
+    producers: write(
+      'producers.keys',
+      "the producers' event keys, one per service (medledger-verify --producer-keys)",
+      keys.producers,
+    ),
+  };
 }

@@ -18,7 +18,7 @@ import {
   type Infrastructure,
 } from '@medledger/testing';
 import { runDemo } from './demo';
-import { devLedgerVerifierKey, devProducerKeyring } from './dev-keys';
+import { devLedgerVerifierKey, devProducerKeyring, writeVerifierKeyrings } from './dev-keys';
 import { bin, ROOT, runOrFail, say } from './lib';
 import { Supervised } from './supervisor';
 
@@ -156,6 +156,8 @@ async function main(): Promise<void> {
     );
   }
   say(`  kafka    ${brokers} (${mode})`);
+  const keyrings = writeVerifierKeyrings();
+  say(`  keys     ${keyrings.ledger} (ledger), ${keyrings.producers} (producers), for medledger-verify`);
 
   if (!args.has('--no-demo')) {
     const ok = await runDemo(Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${s.port}`])));

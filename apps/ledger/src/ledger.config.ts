@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
+import { PUBLIC_EVENT_TOPICS, serviceOfTopic } from '@medledger/contracts';
 import { parseEnvironment } from '@medledger/platform';
 
 /**
@@ -39,7 +39,12 @@ export const ledgerConfigSchema = z.object({
   NODE_ENV: z.string().default('development'),
   /** Signed-note verifier keys of the producers (`<name>+<keyid>+<base64>`), comma-separated. */
   LEDGER_PRODUCER_KEYS: list.default([]),
-  LEDGER_TOPICS: list.default(Object.values(PUBLIC_EVENT_TOPICS)),
+  /** Each names the one producer whose events it carries (serviceOfTopic): the ledger refuses any other's there. */
+  LEDGER_TOPICS: list
+    .refine((topics) => topics.every((topic) => serviceOfTopic(topic) !== undefined), {
+      message: 'every topic must name its producer: medledger.<service>.events or <prefix>.<service>.events',
+    })
+    .default(Object.values(PUBLIC_EVENT_TOPICS)),
   /** The sequencer's consumer group (manual offset commits after each durable block). */
   LEDGER_GROUP_ID: z.string().trim().min(1).default('ledger'),
   LEDGER_BLOCK_MAX_EVENTS: z.coerce.number().int().min(1).max(10_000).default(BLOCK_MAX_EVENTS),

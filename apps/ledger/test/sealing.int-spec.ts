@@ -43,6 +43,10 @@ describe('ledger sealing', () => {
   const strangerKeys = generateEd25519KeyPair();
   const records = new OriginSigner('records', producerKeys.seed, 'medledger.local/records/events');
   const impostor = new OriginSigner('records', strangerKeys.seed, 'medledger.local/records/events');
+  // A producer the ledger trusts, but for its own topic only; and records signing a note for another log.
+  const supplyKeys = generateEd25519KeyPair();
+  const supply = new OriginSigner('supply', supplyKeys.seed);
+  const recordsForOtherLog = new OriginSigner('records', producerKeys.seed, 'medledger.local/supply/events');
   let ledger: RunningService;
   let producer: Producer;
   let recorder: TopicRecorder;
@@ -62,7 +66,10 @@ describe('ledger sealing', () => {
       LedgerModule.forRoot(config, {
         LEDGER_TOPICS: topic,
         LEDGER_GROUP_ID: `ledger-test-${suffix}`,
-        LEDGER_PRODUCER_KEYS: verifierKey('records', producerKeys.publicKey),
+        LEDGER_PRODUCER_KEYS: [
+          verifierKey('records', producerKeys.publicKey),
+          verifierKey('supply', supplyKeys.publicKey),
+        ].join(','),
         LEDGER_BLOCK_MAX_EVENTS: '50',
         LEDGER_BLOCK_MAX_AGE_MS: '50',
         KEYS_DIR: `.data/test-keys/${suffix}`,
@@ -182,7 +189,7 @@ describe('ledger sealing', () => {
     expect(checkpoint.split('\n')[1]).toBe('121');
   });
 
-  it('dead-letters forged, unsigned and malformed events and leaves the log unchanged', async () => {
+  it('dead-letters forged, unsigned, misplaced and malformed events and leaves the log unchanged', async () => {
     const before = await (await fetch(`${ledger.baseUrl}/v1/checkpoint`)).text();
     const [forged] = impostor.signBatch([envelope(500)]);
     const [tampered] = records.signBatch([envelope(501)]);
@@ -193,11 +200,19 @@ describe('ledger sealing', () => {
       batchproof: _p,
       ...unsigned
     } = records.signBatch([envelope(502)])[0]!;
+    const [supplyEvent] = supply.signBatch([
+      { ...envelope(503), source: '/medledger/supply', type: 'supply.PackCommissioned' },
+    ]);
+    const [otherLog] = recordsForOtherLog.signBatch([envelope(504)]);
     const bad = [
       ['LEDGER.ORIGIN_UNKNOWN_KEY', forged],
       ['LEDGER.ORIGIN_NOT_IN_BATCH', { ...tampered, data: { patientId: 'someone-else' } }],
       ['LEDGER.INVALID_ENVELOPE', unsigned],
       ['LEDGER.MALFORMED_EVENT', 'not json at all'],
+      // Validly signed by a trusted producer, but on records' topic: supply's events go on supply's topic only.
+      ['LEDGER.WRONG_TOPIC', supplyEvent],
+      // Signed by records' own key, for a log that is not its event batches.
+      ['LEDGER.ORIGIN_WRONG_BATCH_ORIGIN', otherLog],
     ] as const;
     await producer.send({
       topic,

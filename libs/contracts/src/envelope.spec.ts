@@ -1,4 +1,4 @@
-import { EventEnvelope, isEventEnvelope } from './envelope';
+import { EventEnvelope, isEventEnvelope, PUBLIC_EVENT_TOPICS, serviceOfTopic } from './envelope';
 
 const VALID = {
   specversion: '1.0',
@@ -92,5 +92,26 @@ describe('isEventEnvelope', () => {
     // Both answers occur for every attribute the schema constrains.
     expect(cases.filter(([, json]) => isEventEnvelope(json)).length).toBeGreaterThan(Object.keys(VALID).length);
     expect(cases.filter(([, json]) => !isEventEnvelope(json)).length).toBeGreaterThan(VALUES.length * 10);
+  });
+});
+
+describe('serviceOfTopic', () => {
+  it.each([
+    ['medledger.records.events', 'records'],
+    ['medledger.supply.events', 'supply'],
+    ['test.k3x9.trials.events', 'trials'],
+    ['supply.events', 'supply'],
+    ['medledger.ledger.blocks', undefined],
+    ['medledger.ledger.events', undefined],
+    ['bench.k3x9.throughput.events', undefined],
+    ['medledger.records.events.dlq', undefined],
+    ['medledger.xsupply.events', undefined],
+    ['medledger.constructor.events', undefined],
+  ])('%s is the topic of %s', (topic, service) => {
+    expect(serviceOfTopic(topic)).toBe(service);
+  });
+
+  it('names the producer of each public event topic', () => {
+    for (const [service, topic] of Object.entries(PUBLIC_EVENT_TOPICS)) expect(serviceOfTopic(topic)).toBe(service);
   });
 });

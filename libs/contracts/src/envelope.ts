@@ -26,6 +26,19 @@ export function serviceOfSource(source: string): ServiceName | undefined {
   return (SERVICE_NAMES as readonly string[]).includes(name ?? '') ? (name as ServiceName) : undefined;
 }
 
+/**
+ * The one producer whose events a public event topic carries: the service it names, as in `medledger.<service>.events`
+ * (PUBLIC_EVENT_TOPICS) or, for a test's or a benchmark's topic of its own, `<prefix>.<service>.events`. The ledger
+ * seals an event only from its producer's topic. Undefined for a topic that names no producing service.
+ */
+export function serviceOfTopic(topic: string): Exclude<ServiceName, 'ledger'> | undefined {
+  const match = /(?:^|\.)([a-z]+)\.events$/.exec(topic);
+  const name = match?.[1];
+  return name !== undefined && Object.hasOwn(PUBLIC_EVENT_TOPICS, name)
+    ? (name as Exclude<ServiceName, 'ledger'>)
+    : undefined;
+}
+
 const BASE64_HASH = /^[A-Za-z0-9+/]{43}=$/;
 const SOURCE = /^\/medledger\/[a-z]+$/;
 const EVENT_TYPE = /^[a-z]+\.[A-Z][A-Za-z0-9]*$/;

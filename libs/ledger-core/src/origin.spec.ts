@@ -1,7 +1,7 @@
 import { canonicalize } from './jcs';
 import { generateEd25519KeyPair } from './keys';
 import { verifierKey } from './note';
-import { encodeSignedEvent, OriginSigner, OriginVerifier } from './origin';
+import { batchOrigin, encodeSignedEvent, OriginSigner, OriginVerifier } from './origin';
 
 const keys = generateEd25519KeyPair();
 const signer = new OriginSigner('supply', keys.seed);
@@ -174,5 +174,31 @@ describe('OriginVerifier with notes checked by other verifiers', () => {
     const impostor = new OriginVerifier([verifierKey('supply', other.publicKey)], checks);
     expect(impostor.verify(event as object as Record<string, unknown>, 'supply').ok).toBe(false);
     expect(checks.hits).toBe(1); // the changed event's note only: its proof failed
+  });
+});
+
+describe('OriginVerifier and the origin of the batch note', () => {
+  const keyring = [verifierKey('supply', keys.publicKey)];
+
+  it.each([
+    ['another service', 'medledger.local/records/events'],
+    ['another log of the same service', 'medledger.local/supply/audit'],
+    ['a look-alike', 'medledger.local/supply/events/'],
+  ])('refuses a note validly signed by the producer for %s', (_, origin) => {
+    const [event] = new OriginSigner('supply', keys.seed, origin).signBatch([SHAPES[0] as object]);
+    expect(new OriginVerifier(keyring).verify(event as Record<string, unknown>, 'supply')).toEqual({
+      ok: false,
+      code: 'LEDGER.ORIGIN_WRONG_BATCH_ORIGIN',
+      reason: `the batch note is for ${JSON.stringify(origin)}, not "medledger.local/supply/events"`,
+    });
+  });
+
+  it('takes its own batches, whose origin is batchOrigin(service)', () => {
+    expect(batchOrigin('supply')).toBe('medledger.local/supply/events');
+    const [event] = signer.signBatch([SHAPES[0] as object]);
+    expect(new OriginVerifier(keyring).verify(event as Record<string, unknown>, 'supply')).toEqual({
+      ok: true,
+      producer: 'supply',
+    });
   });
 });

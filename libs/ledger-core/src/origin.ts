@@ -30,9 +30,19 @@ export const OriginFailure = {
   UNKNOWN_KEY: 'LEDGER.ORIGIN_UNKNOWN_KEY',
   BAD_NOTE: 'LEDGER.ORIGIN_BAD_NOTE',
   NOT_IN_BATCH: 'LEDGER.ORIGIN_NOT_IN_BATCH',
+  /** A valid note of the producer's key, for another log than its event batches (batchOrigin). */
+  WRONG_BATCH_ORIGIN: 'LEDGER.ORIGIN_WRONG_BATCH_ORIGIN',
 } as const;
 export type OriginFailureCode = (typeof OriginFailure)[keyof typeof OriginFailure];
 export type OriginVerdict = { ok: true; producer: string } | { ok: false; code: OriginFailureCode; reason: string };
+
+/**
+ * The checkpoint origin of every event batch `service` signs. The verifier insists on it: the producer's key may
+ * sign other notes (another log, a test), and none of them may pass for a batch of its events.
+ */
+export function batchOrigin(service: string): string {
+  return `medledger.local/${service}/events`;
+}
 
 /** Distinct batch notes remembered by a verifier; a producer batch is verified once while it is in here. */
 export const ORIGIN_NOTE_CACHE_SIZE = 4_096;
@@ -173,11 +183,14 @@ export function encodeSignedEvent(event: object): string {
 export class OriginSigner {
   private readonly signer: NoteSigner;
 
-  /** `name` is the producing service (the key name); `origin` the checkpoint origin of its batches. */
+  /**
+   * `name` is the producing service (the key name); `origin` the checkpoint origin of its batches, which verifiers
+   * accept only when it is batchOrigin(name) (another is for tests of exactly that).
+   */
   constructor(
     name: string,
     seed: Uint8Array,
-    private readonly origin = `medledger.local/${name}/events`,
+    private readonly origin = batchOrigin(name),
   ) {
     this.signer = createSigner(name, seed);
   }
@@ -350,6 +363,13 @@ export class OriginVerifier {
     }
     const checkpoint = parseCheckpoint(text);
     if (!checkpoint.ok) return { ok: false, code: OriginFailure.BAD_NOTE, reason: checkpoint.reason };
+    if (checkpoint.value.origin !== batchOrigin(key.name)) {
+      return {
+        ok: false,
+        code: OriginFailure.WRONG_BATCH_ORIGIN,
+        reason: `the batch note is for ${JSON.stringify(checkpoint.value.origin)}, not ${JSON.stringify(batchOrigin(key.name))}`,
+      };
+    }
     const batch = { producer: key.name, size: checkpoint.value.size, root: checkpoint.value.root };
     if (this.batches.size >= ORIGIN_NOTE_CACHE_SIZE) this.batches.delete(this.batches.keys().next().value as string);
     this.batches.set(note, batch);

@@ -1,6 +1,22 @@
 import { containing, matching } from '../test/matchers';
 import { blockHash, canonicalize, headerSigningBytes, toBase64 } from '@medledger/ledger-core';
-import { at, blockOf, buildLedger, keysOf, rewrite, seal, signer, stream, type TestLedger } from '../test/test-ledger';
+import {
+  at,
+  blockOf,
+  buildLedger,
+  keysOf,
+  type LeafContent,
+  producer,
+  producersOf,
+  reseal,
+  rewrite,
+  seal,
+  seed,
+  signer,
+  stream,
+  type TestLedger,
+} from '../test/test-ledger';
+import { OriginSigner, parseCheckpoint, parseNote, type Checkpoint } from '@medledger/ledger-core';
 import { verifyChain, type ChainInput, type ChainReport } from './chain-verifier';
 import { VerifyCode } from './codes';
 import { type LeafRecord } from './leaf';
@@ -38,6 +54,7 @@ describe('verifyChain', () => {
       treeSize: 21,
       root: toBase64(ledger.tree.root()),
       origin: 'test.local/ledger',
+      sealedAt: at(ledger.blocks, 4).sealedAt,
     });
   });
 
@@ -330,5 +347,144 @@ describe('verifyChain', () => {
     expect(report).toMatchObject({ height: 1 });
     expect(read).toBe(3); // block 0's leaves only: block 1 fails on its signature before its leaves are read
     expect(progress).toEqual([3]);
+  });
+});
+
+describe('verifyChain with pinned producer keys', () => {
+  const ledger = buildLedger();
+  const producers = producersOf(ledger.producer);
+  const withProducers = (changed: TestLedger) => verify(changed, { producers });
+
+  it('accepts a sound ledger: every leaf proves into a batch its producer signed', async () => {
+    expect(await withProducers(ledger)).toMatchObject({ ok: true, leaves: 21 });
+  });
+
+  // The operator re-signs everything it signs (roots, headers, checkpoints): only the producers' proofs can tell.
+  it.each([
+    [
+      'an event made up, with no proof of origin',
+      (c: LeafContent) => {
+        const { producerkey: _k, batchnote: _n, batchindex: _i, batchproof: _p, ...event } = c.event;
+        return { ...c, event: { ...event, id: 'evt-made-up' } };
+      },
+      VerifyCode.ORIGIN_BAD_NOTE,
+    ],
+    [
+      'an event made up and signed by a key the producer does not own',
+      (c: LeafContent) => {
+        const madeUp: Record<string, unknown> = { ...c.event, id: 'evt-made-up' };
+        const [event] = producer(66).signBatch([madeUp]);
+        return { ...c, event: event as Record<string, unknown> };
+      },
+      VerifyCode.ORIGIN_UNKNOWN_KEY,
+    ],
+    [
+      'an event changed',
+      (c: LeafContent) => ({ ...c, event: { ...c.event, data: { serial: 'SN-forged' } } }),
+      VerifyCode.ORIGIN_NOT_IN_BATCH,
+    ],
+    [
+      'an event moved to another place in its batch',
+      (c: LeafContent) => ({ ...c, event: { ...c.event, batchindex: 1 } }),
+      VerifyCode.ORIGIN_NOT_IN_BATCH,
+    ],
+    [
+      "an event sealed from another producer's topic",
+      (c: LeafContent) => ({ ...c, topic: 'medledger.records.events' }),
+      VerifyCode.WRONG_TOPIC,
+    ],
+    [
+      'an event whose batch note the producer signed for another log',
+      (c: LeafContent) => {
+        // The producer's own key (seed 9), but a note for another of its logs.
+        const [event] = new OriginSigner('supply', seed(9), 'medledger.local/supply/audit').signBatch([c.event]);
+        return { ...c, event: event as Record<string, unknown> };
+      },
+      VerifyCode.ORIGIN_WRONG_BATCH_ORIGIN,
+    ],
+  ])('names the leaf of %s', async (_, change, code) => {
+    const forged = reseal(ledger, (content) => (content.index === 10 ? change(content) : content));
+    // Everything the ledger signs is consistent again: without producer keys, it verifies.
+    expect((await verify(forged)).ok).toBe(true);
+    expect(await withProducers(forged)).toMatchObject({
+      ok: false,
+      code,
+      height: 3,
+      leafIndex: 10,
+      message: matching(/^block 3: leaf 10: event "evt-\S+": proof of origin fails \(.+\)$/),
+    });
+  });
+});
+
+describe('verifyChain and time', () => {
+  it('names the leaf received after its block was sealed', async () => {
+    const ledger = buildLedger();
+    const late = reseal(ledger, (c) =>
+      c.index === 12 ? { ...c, receivedAt: new Date(Date.parse(at(ledger.blocks, 3).sealedAt) + 1).toISOString() } : c,
+    );
+    expect(await verify(late)).toMatchObject({
+      ok: false,
+      code: VerifyCode.RECEIVED_AFTER_SEALED,
+      height: 3,
+      leafIndex: 12,
+      message: matching(/^block 3: leaf 12: received at \S+, after the block was sealed at \S+$/),
+    });
+  });
+
+  it('accepts a leaf received at the very millisecond its block was sealed', async () => {
+    const ledger = buildLedger();
+    const same = reseal(ledger, (c) => (c.index === 12 ? { ...c, receivedAt: at(ledger.blocks, 3).sealedAt } : c));
+    expect((await verify(same)).ok).toBe(true);
+  });
+});
+
+describe('verifyChain against a recorded checkpoint (--state)', () => {
+  const ledger = buildLedger();
+  const recordedAt = (h: number, source = ledger): Checkpoint => {
+    const opened = parseNote(at(source.blocks, h).checkpoint);
+    if (!opened.ok) throw new Error(opened.reason);
+    const parsed = parseCheckpoint(opened.value.text);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return parsed.value;
+  };
+
+  it.each([0, 2, 4])('accepts a log that holds the tree recorded at block %i', async (h) => {
+    expect((await verify(ledger, { recorded: recordedAt(h) })).ok).toBe(true);
+  });
+
+  it('raises a split view when the log has another root at a recorded size inside a block', async () => {
+    const recorded = { ...recordedAt(2), size: 10, root: ledger.tree.root(10) };
+    expect((await verify(ledger, { recorded })).ok).toBe(true);
+    const rewritten = reseal(ledger, (c) => (c.index === 5 ? { ...c, receivedAt: '2026-11-23T12:00:00.999Z' } : c));
+    expect(await verify(rewritten, { recorded })).toMatchObject({
+      ok: false,
+      code: VerifyCode.ROOT_CHANGED,
+      splitView: true,
+      height: 3,
+      message: matching(
+        /^block 3: the log's root at the recorded tree size 10 is \S+, the recorded checkpoint's \S+: the log was rewritten$/,
+      ),
+    });
+  });
+
+  it('raises a split view when the log is smaller than the recorded tree', async () => {
+    const shorter = buildLedger({ blockSizes: [3, 5] });
+    expect(await verify(shorter, { recorded: recordedAt(3) })).toMatchObject({
+      ok: false,
+      code: VerifyCode.TREE_SHRANK,
+      splitView: true,
+    });
+    expect(await verify(buildLedger({ blockSizes: [] }), { recorded: recordedAt(0) })).toMatchObject({
+      code: VerifyCode.TREE_SHRANK,
+      splitView: true,
+    });
+  });
+
+  it('names a tampered leaf as such, not as a split view, though the recorded size is inside it', async () => {
+    const leaves = [...ledger.leaves];
+    leaves[9] = withByte(at(ledger.leaves, 9), offsetOf(at(ledger.leaves, 9), '"SN') + 2, 'M'.charCodeAt(0));
+    const report = await verify(ledger, { leaves: stream(leaves), recorded: recordedAt(3) });
+    expect(report).toMatchObject({ code: VerifyCode.ROOT_MISMATCH, height: 3 });
+    expect(!report.ok && report.splitView).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ import {
 import { finding, VerifyCode, type Finding } from './codes';
 import { type TrustedKeys } from './keys';
 import { checkLeaf } from './leaf';
+import { type ProducerCheck } from './producers';
 
 /** A block as `GET /v1/blocks` and bundles carry it: the signed header plus `hash` and `checkpoint`. */
 export interface BlockRecord extends SignedBlockHeader {
@@ -41,6 +42,13 @@ export interface ChainInput {
   readonly leaves: AsyncIterable<unknown>;
   /** The log's origin, when the caller pins it; otherwise the latest checkpoint's origin is used. */
   readonly origin?: string;
+  /** Pinned producer keys: every leaf's proof of origin is checked against them. Without, it is not checked. */
+  readonly producers?: ProducerCheck;
+  /**
+   * A checkpoint this verifier checked before (the state file): the log verified now must hold exactly that tree
+   * at that size (recomputed from the leaves, so no proof is needed), or the two signed histories contradict.
+   */
+  readonly recorded?: Checkpoint;
   readonly onProgress?: (progress: ChainProgress) => void;
 }
 
@@ -52,6 +60,8 @@ export interface ChainSummary {
   /** Base64 root at treeSize. */
   readonly root: string;
   readonly origin: string | undefined;
+  /** The last block's sealedAt (signed): when the latest checkpoint was made. Undefined for an empty log. */
+  readonly sealedAt: string | undefined;
 }
 
 export type ChainReport = ChainSummary | Finding;
@@ -83,15 +93,17 @@ function b64(bytes: Uint8Array): string {
  * 1. it is at position h (nothing dropped, duplicated or reordered before it);
  * 2. its header is well-formed, follows the genesis rule, and its signature verifies with a trusted key;
  * 3. its `hash` is blockHash(header) and it links to block h − 1 (verifyChainLink);
- * 4. each of its leaves holds the right index and event id in canonical leaf bytes, and no event id repeats;
+ * 4. each of its leaves holds the right index and event id in canonical leaf bytes, was received no later than
+ *    the block was sealed, carries a valid proof of origin (with `producers`), and no event id repeats;
  * 5. its root is the RFC 6962 root recomputed from every leaf so far (CompactRange: O(log n) state);
  * 6. its checkpoint is signed by the header's key, for the log's origin, at the header's size and root.
  *
- * Then no leaf may follow the last block, and the latest checkpoint must be the last block's size and root.
+ * Then no leaf may follow the last block, and the latest checkpoint must be the last block's size and root. With
+ * `recorded`, the root recomputed at its size must be its root, and the log must not be smaller (a split view).
  * Never throws on untrusted input; errors of the sources (network, files) propagate.
  */
 export async function verifyChain(input: ChainInput): Promise<ChainReport> {
-  const { keys, onProgress } = input;
+  const { keys, onProgress, producers, recorded } = input;
   let origin = input.origin;
   let anchor: Checkpoint | undefined;
   if (input.checkpoint !== undefined) {
@@ -106,6 +118,8 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
   const leaves = input.leaves[Symbol.asyncIterator]();
   const range = CompactRange.empty();
   const eventIds = new Set<string>();
+  /** The root recomputed at the recorded tree size, until the block that covers it is verified. */
+  let rootAtRecorded: Uint8Array | undefined;
   let previous: SignedBlockHeader | undefined;
   let height = 0;
   try {
@@ -135,7 +149,8 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
     if (previous) {
       return finding(VerifyCode.CHECKPOINT_MISSING, `checkpoint: ${height} blocks but no latest checkpoint`);
     }
-    return { ok: true, blocks: 0, leaves: 0, treeSize: 0, root, origin };
+    if (recorded && recorded.size > 0) return shrank(0);
+    return { ok: true, blocks: 0, leaves: 0, treeSize: 0, root, origin, sealedAt: undefined };
   }
   if (anchor.size !== range.size || b64(anchor.root) !== root) {
     const last = previous ? `last block ${previous.height} (tree size ${range.size}, root ${root})` : 'no block';
@@ -144,7 +159,24 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
       `checkpoint: the latest checkpoint (tree size ${anchor.size}, root ${b64(anchor.root)}) does not match the ${last}`,
     );
   }
-  return { ok: true, blocks: height, leaves: range.size, treeSize: range.size, root, origin };
+  if (recorded && recorded.size > range.size) return shrank(range.size);
+  return {
+    ok: true,
+    blocks: height,
+    leaves: range.size,
+    treeSize: range.size,
+    root,
+    origin,
+    sealedAt: previous?.sealedAt,
+  };
+
+  function shrank(size: number): Finding {
+    return finding(
+      VerifyCode.TREE_SHRANK,
+      `state: the tree shrank from the recorded ${recorded?.size} leaves to ${size}: entries that were signed are gone`,
+      { splitView: true },
+    );
+  }
 
   async function verifyBlock(
     block: unknown,
@@ -207,8 +239,26 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
           { ...at, leafIndex: index },
         );
       }
+      if (Date.parse(leaf.receivedAt) > Date.parse(header.sealedAt)) {
+        return finding(
+          VerifyCode.RECEIVED_AFTER_SEALED,
+          `block ${h}: leaf ${index}: received at ${leaf.receivedAt}, after the block was sealed at ${header.sealedAt}`,
+          { ...at, leafIndex: index },
+        );
+      }
+      if (producers) {
+        const origin = producers.check(leaf.event, leaf.topic);
+        if (!origin.ok) {
+          return finding(
+            origin.code,
+            `block ${h}: leaf ${index}: event ${JSON.stringify(leaf.eventId)}: proof of origin fails (${origin.reason})`,
+            { ...at, leafIndex: index },
+          );
+        }
+      }
       eventIds.add(leaf.eventId);
       range.append(leafHash(leaf.data));
+      if (recorded && range.size === recorded.size) rootAtRecorded = range.root();
     }
 
     const root = b64(range.root());
@@ -244,6 +294,17 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
         at,
       );
     }
+    // Only now is the root at the recorded size signed (this block's root covers it): a difference is no longer a
+    // tampered leaf but two signed histories.
+    if (recorded && rootAtRecorded && !bytesEqual(rootAtRecorded, recorded.root)) {
+      return finding(
+        VerifyCode.ROOT_CHANGED,
+        `block ${h}: the log's root at the recorded tree size ${recorded.size} is ${b64(rootAtRecorded)}, ` +
+          `the recorded checkpoint's ${b64(recorded.root)}: the log was rewritten`,
+        { ...at, splitView: true },
+      );
+    }
+    rootAtRecorded = undefined;
     return { ok: true, header };
   }
 }

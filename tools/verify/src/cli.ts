@@ -3,11 +3,13 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { fromBase64, leafHash, MemoryMerkleTree, toBase64 } from '@medledger/ledger-core';
+import { fromBase64, leafHash, MemoryMerkleTree, toBase64, type Checkpoint } from '@medledger/ledger-core';
 import { bundleChunks, openBundle, type OpenedBundle } from './bundle';
 import { verifyChain } from './chain-verifier';
 import { CliError, CliErrorCode, finding, VerifyCode, type Finding } from './codes';
 import { checkConsistency, parseRecordedCheckpoint, type CheckpointView } from './consistency';
+import { checkAge, datedCheckpoint, parseMaxAge } from './freshness';
+import { parseProducerKeys, ProducerCheck } from './producers';
 import { LedgerClient, MAX_PAGE } from './http';
 import { httpChainSource } from './http-source';
 import { verifyEventInclusion } from './inclusion';
@@ -26,11 +28,13 @@ export interface CliIo {
 
 export const USAGE = `usage: medledger-verify <command> [options]
 
-  chain        --url <ledger> | --bundle <file>  [--keyring <file>] [--batch 1000]
+  chain        --url <ledger> | --bundle <file>  [--keyring <file>] [--producer-keys <file>] [--state <file>]
+               [--max-age <age>] [--allow-empty] [--batch 1000]
                every block, signature, chain link, leaf and checkpoint, roots recomputed from the leaves
-  inclusion    --url <ledger> | --bundle <file>  --event <id> [--keyring <file>]
+  inclusion    --url <ledger> | --bundle <file>  --event <id> [--keyring <file>] [--producer-keys <file>]
+               [--state <file>] [--max-age <age>]
                one event's inclusion proof against the latest signed checkpoint
-  consistency  --url <ledger> --state <file> [--keyring <file>]
+  consistency  --url <ledger> --state <file> [--keyring <file>] [--max-age <age>]
                the latest checkpoint extends the one recorded in <file> (recorded on first use)
   export       --url <ledger> --out <bundle.json> [--batch 1000]
                everything 'chain --bundle' needs, in one file
@@ -40,6 +44,12 @@ export const USAGE = `usage: medledger-verify <command> [options]
 
 common options:
   --keyring <file>   trust only these verifier keys (<name>+<hex id>+<base64>, one per line)
+  --producer-keys <file | keys>
+                     check every event's proof of origin against these producer keys (a keyring file of
+                     <service>+<hex id>+<base64> lines, or the keys comma-separated, as LEDGER_PRODUCER_KEYS)
+  --state <file>     the checkpoint verified last time: the log must extend it (recorded on first use, then updated)
+  --max-age <age>    the newest checkpoint's block must be younger than <age> (seconds, or 90s, 15m, 2h, 1d)
+  --allow-empty      an empty log verifies (it is an error otherwise)
   --origin <origin>  expect this log origin (default: the latest checkpoint's)
   --quiet            no progress on stderr
 
@@ -53,6 +63,9 @@ const OPTIONS = {
   batch: { type: 'string' },
   event: { type: 'string' },
   state: { type: 'string' },
+  'producer-keys': { type: 'string' },
+  'max-age': { type: 'string' },
+  'allow-empty': { type: 'boolean' },
   out: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -64,9 +77,9 @@ type Options = {
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
 const COMMANDS = {
-  chain: ['url', 'bundle', 'keyring', 'origin', 'batch', 'quiet'],
-  inclusion: ['url', 'bundle', 'keyring', 'origin', 'event', 'quiet'],
-  consistency: ['url', 'keyring', 'origin', 'state', 'quiet'],
+  chain: ['url', 'bundle', 'keyring', 'producer-keys', 'state', 'max-age', 'allow-empty', 'origin', 'batch', 'quiet'],
+  inclusion: ['url', 'bundle', 'keyring', 'producer-keys', 'state', 'max-age', 'origin', 'event', 'quiet'],
+  consistency: ['url', 'keyring', 'origin', 'state', 'max-age', 'quiet'],
   export: ['url', 'out', 'batch', 'quiet'],
   statement: ['url', 'keyring', 'origin', 'quiet'],
 } as const satisfies Record<string, readonly (keyof Options)[]>;
@@ -124,6 +137,48 @@ async function readKeyring(file: string): Promise<TrustedKeys> {
   return parseKeyring(text, file);
 }
 
+/** `--producer-keys`: a keyring file, or (no such file) the keys themselves, comma-separated. */
+async function producerCheck(options: Options): Promise<ProducerCheck | undefined> {
+  const value = options['producer-keys'];
+  if (value === undefined) return undefined;
+  let text: string | undefined;
+  try {
+    text = await readFile(value, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENAMETOOLONG') {
+      throw new CliError(CliErrorCode.KEYRING, `${value}: cannot read (${(error as Error).message})`);
+    }
+  }
+  return new ProducerCheck(parseProducerKeys(value, text));
+}
+
+function maxAgeOf(options: Options): number | undefined {
+  const value = options['max-age'];
+  if (value === undefined) return undefined;
+  const ms = parseMaxAge(value);
+  if (ms === undefined)
+    throw usage(`--max-age must be seconds, or <n>s, <n>m, <n>h, <n>d, not ${JSON.stringify(value)}`);
+  return ms;
+}
+
+/** The state file's recorded checkpoint (its note and what it says), or undefined before the first run. */
+async function recordedState(state: string | undefined): Promise<{ note: string; checkpoint: Checkpoint } | undefined> {
+  if (state === undefined) return undefined;
+  if (state === '') throw usage('--state needs a file');
+  const note = await readState(state);
+  if (note === undefined) return undefined;
+  const checkpoint = parseRecordedCheckpoint(note);
+  if (!checkpoint) throw new CliError(CliErrorCode.STATE, `${state}: not a checkpoint note (delete it to start over)`);
+  return { note, checkpoint };
+}
+
+function describeProducers(producers: ProducerCheck | undefined): string {
+  return producers
+    ? `; events' proofs of origin: ${producers.keys.source}`
+    : "; events' proofs of origin NOT checked (no --producer-keys)";
+}
+
 /** Keys: the pinned keyring when given; otherwise what the verified party itself lists (said in the summary). */
 async function trustedKeys(
   options: Options,
@@ -159,10 +214,13 @@ async function chain(options: Options, io: CliIo): Promise<number> {
   const started = now();
   const source = sourceOf(options, true);
   const batch = batchOf(options);
+  const maxAge = maxAgeOf(options);
+  const recorded = await recordedState(options.state);
+  const producers = await producerCheck(options);
   let keys: TrustedKeys | Finding;
   let checkpoint: string | undefined;
   let streams: { blocks: AsyncIterable<unknown>; leaves: AsyncIterable<unknown> };
-  let origin = options.origin;
+  let origin = options.origin ?? recorded?.checkpoint.origin;
   if ('url' in source) {
     const client = new LedgerClient(source.url);
     keys = await trustedKeys(options, async () =>
@@ -191,6 +249,8 @@ async function chain(options: Options, io: CliIo): Promise<number> {
     checkpoint,
     ...streams,
     origin,
+    producers,
+    recorded: recorded?.checkpoint,
     onProgress: (seen) => {
       last = seen;
       progress.update(seen.leaves, `${seen.blocks} blocks`);
@@ -198,14 +258,51 @@ async function chain(options: Options, io: CliIo): Promise<number> {
   });
   const elapsed = now() - started;
   progress.finish(last.leaves, `${last.blocks} blocks`);
-  if (!report.ok) return fail(io, report);
+  if (!report.ok) {
+    if (report.splitView && recorded && options.state !== undefined) {
+      const latest = checkpoint === undefined ? undefined : parseRecordedCheckpoint(checkpoint);
+      io.stdout.write(
+        splitViewAlarm({
+          url: 'url' in source ? source.url : source.bundle,
+          state: options.state,
+          reason: report.message,
+          code: report.code,
+          previous: view(recorded.checkpoint),
+          latest: latest && view(latest),
+          previousNote: recorded.note,
+          latestNote: checkpoint ?? '(none: the log is empty)',
+        }),
+      );
+      return EXIT.FINDING;
+    }
+    return fail(io, report);
+  }
+  if (report.blocks === 0 && options['allow-empty'] !== true) {
+    return fail(io, finding(VerifyCode.EMPTY_LOG, 'chain: the log is empty (pass --allow-empty if it may be)'));
+  }
+  if (maxAge !== undefined && report.sealedAt !== undefined) {
+    const stale = checkAge(report.sealedAt, maxAge, now());
+    if (stale) return fail(io, stale);
+  }
+  let stateNote = '';
+  if (options.state !== undefined && checkpoint !== undefined) {
+    await writeState(options.state, checkpoint);
+    stateNote = recorded
+      ? `; extends the tree size ${recorded.checkpoint.size} recorded in ${options.state} (updated)`
+      : `; first use, recorded in ${options.state}`;
+  }
   const perSecond = elapsed > 0 ? Math.round((report.leaves * 1000) / elapsed) : 0;
   io.stdout.write(
     `OK chain: ${report.blocks} blocks, ${report.leaves} leaves, tree size ${report.treeSize}, root ${report.root}` +
       `${report.origin ? `, origin ${report.origin}` : ''}, ${seconds(elapsed)} s (${perSecond} leaves/s); ` +
-      `keys: ${keys.source}\n`,
+      `keys: ${keys.source}${describeProducers(producers)}` +
+      `${report.sealedAt ? `; newest block sealed at ${report.sealedAt}` : ''}${stateNote}\n`,
   );
   return EXIT.OK;
+}
+
+function view(checkpoint: Checkpoint): CheckpointView {
+  return { origin: checkpoint.origin, size: checkpoint.size, root: toBase64(checkpoint.root) };
 }
 
 /** The record, leaf hashes and block height of one event, from a bundle: proofs are computed locally. */
@@ -225,19 +322,29 @@ async function bundleInclusionSource(bundle: OpenedBundle, eventId: string, size
     tree.append(leafHash(data));
   }
   let blockHeight: number | undefined;
+  let lastBlock: unknown;
   const index = (record as { index?: unknown } | undefined)?.index;
   for await (const block of bundle.blocks) {
+    lastBlock = block;
     const { height, firstLeafIndex, treeSize } = (block ?? {}) as Record<string, unknown>;
     if (typeof index === 'number' && typeof firstLeafIndex === 'number' && typeof treeSize === 'number') {
       if (firstLeafIndex <= index && index < treeSize && typeof height === 'number') blockHeight = height;
     }
   }
+  const available = (treeSize: number) => {
+    if (malformed !== undefined) throw new ProofUnavailable(`bundle leaf ${malformed} has no base64 leafData`);
+    if (treeSize > tree.size) throw new ProofUnavailable(`the bundle holds ${tree.size} leaves, not ${treeSize}`);
+  };
   return {
     record: record === undefined ? undefined : { ...(record as object), blockHeight },
+    lastBlock,
     proof: async (leafIndex: number, treeSize: number): Promise<string[]> => {
-      if (malformed !== undefined) throw new ProofUnavailable(`bundle leaf ${malformed} has no base64 leafData`);
-      if (treeSize > tree.size) throw new ProofUnavailable(`the bundle holds ${tree.size} leaves, not ${treeSize}`);
+      available(treeSize);
       return tree.inclusionProof(leafIndex, treeSize).map(toBase64);
+    },
+    consistencyProof: async (from: number, to: number): Promise<string[]> => {
+      available(to);
+      return tree.consistencyProof(from, to).map(toBase64);
     },
   };
 }
@@ -245,37 +352,66 @@ async function bundleInclusionSource(bundle: OpenedBundle, eventId: string, size
 class ProofUnavailable extends Error {}
 
 async function inclusion(options: Options, io: CliIo): Promise<number> {
+  const now = io.now ?? Date.now;
   const source = sourceOf(options, true);
   const eventId = options.event;
   if (eventId === undefined || eventId === '') throw usage('--event <id> is required');
+  const maxAge = maxAgeOf(options);
+  const recorded = await recordedState(options.state);
+  const producers = await producerCheck(options);
+  const origin = options.origin ?? recorded?.checkpoint.origin;
   let result;
+  let checkpoint: string | undefined;
+  let sealedAt: string | undefined;
+  let keys: TrustedKeys | Finding;
+  let consistencyProof: (from: number, to: number) => Promise<readonly unknown[]>;
   if ('url' in source) {
     const client = new LedgerClient(source.url);
-    const keys = await trustedKeys(options, async () => keysFromListing(await client.keys(), 'GET /v1/keys'));
+    keys = await trustedKeys(options, async () => keysFromListing(await client.keys(), 'GET /v1/keys'));
     if (!('verifiers' in keys)) return fail(io, keys);
     const record = await client.event(eventId);
-    const checkpoint = await client.checkpoint();
+    if (maxAge === undefined) checkpoint = await client.checkpoint();
+    else {
+      // The checkpoint carries no time: its block does. Both are taken from one answer, so they are the same tree.
+      const dated = datedCheckpoint(await client.latestBlock(), keys, origin);
+      if (!dated.ok) return fail(io, dated);
+      ({ checkpoint, sealedAt } = dated);
+    }
     result = await verifyEventInclusion({
       keys,
       eventId,
       record,
       checkpoint,
-      origin: options.origin,
+      origin,
+      producers,
       proof: (index, treeSize) => client.inclusionProof(index, treeSize),
     });
+    consistencyProof = (from, to) => client.consistencyProof(from, to);
   } else {
-    const { bundle, keys } = await openBundleKeys(options, source.bundle);
+    const opened = await openBundleKeys(options, source.bundle);
+    const bundle = opened.bundle;
+    keys = opened.keys;
     if (!('verifiers' in keys)) return fail(io, keys);
-    const checkpoint = bundle.header.checkpoint ?? undefined;
+    checkpoint = bundle.header.checkpoint ?? undefined;
     const size = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
     const local = await bundleInclusionSource(bundle, eventId, size);
+    consistencyProof = local.consistencyProof;
+    if (maxAge !== undefined) {
+      const dated = datedCheckpoint(local.lastBlock, keys, origin ?? bundle.header.origin ?? undefined);
+      if (!dated.ok) return fail(io, dated);
+      if (dated.checkpoint !== checkpoint) {
+        return fail(io, finding(VerifyCode.CHECKPOINT_MISMATCH, "checkpoint: not the bundle's last block's"));
+      }
+      sealedAt = dated.sealedAt;
+    }
     try {
       result = await verifyEventInclusion({
         keys,
         eventId,
         record: local.record,
         checkpoint,
-        origin: options.origin ?? bundle.header.origin ?? undefined,
+        origin: origin ?? bundle.header.origin ?? undefined,
+        producers,
         proof: local.proof,
       });
     } catch (error) {
@@ -284,12 +420,83 @@ async function inclusion(options: Options, io: CliIo): Promise<number> {
     }
   }
   if (!result.ok) return fail(io, result);
+  if (maxAge !== undefined && sealedAt !== undefined) {
+    const stale = checkAge(sealedAt, maxAge, now());
+    if (stale) return fail(io, stale);
+  }
+  let stateNote = '';
+  if (options.state !== undefined && checkpoint !== undefined) {
+    const outcome = await stateCheck({
+      io,
+      keys,
+      url: 'url' in source ? source.url : source.bundle,
+      state: options.state,
+      previous: recorded?.note,
+      latest: checkpoint,
+      origin,
+      proof: consistencyProof,
+    });
+    if (typeof outcome === 'number') return outcome;
+    stateNote = `; ${outcome}`;
+  }
   const block = result.blockHeight === undefined ? '' : ` in block ${result.blockHeight}`;
   io.stdout.write(
     `OK inclusion: event ${result.eventId} is leaf ${result.index}${block}, included in tree size ${result.treeSize}` +
-      ` with root ${result.root} (checkpoint signed by ${result.signedBy.join(', ')})\n`,
+      ` with root ${result.root} (checkpoint signed by ${result.signedBy.join(', ')})` +
+      `${producers ? `; its proof of origin: ${producers.keys.source}` : '; its proof of origin NOT checked (no --producer-keys)'}` +
+      `${sealedAt ? `; newest block sealed at ${sealedAt}` : ''}${stateNote}\n`,
   );
   return EXIT.OK;
+}
+
+/**
+ * The light client's check of `latest` against the state file (checkConsistency), for inclusion: the alarm and
+ * an exit code when it fails, else what it did (and the state file updated).
+ */
+async function stateCheck(fields: {
+  io: CliIo;
+  keys: TrustedKeys;
+  url: string;
+  state: string;
+  previous: string | undefined;
+  latest: string;
+  origin: string | undefined;
+  proof: (from: number, to: number) => Promise<readonly unknown[]>;
+}): Promise<number | string> {
+  const { io, state, previous, latest } = fields;
+  const outcome = await checkConsistency({
+    keys: fields.keys,
+    previous,
+    latest,
+    origin: fields.origin,
+    proof: fields.proof,
+  });
+  if (!outcome.ok) {
+    if (!outcome.splitView) return fail(io, finding(outcome.code, `state: ${outcome.reason}`));
+    io.stdout.write(
+      splitViewAlarm({
+        url: fields.url,
+        state,
+        reason: outcome.reason,
+        code: outcome.code,
+        previous: outcome.previous,
+        latest: outcome.latest,
+        previousNote: previous ?? '',
+        latestNote: latest,
+      }),
+    );
+    return EXIT.FINDING;
+  }
+  switch (outcome.kind) {
+    case 'first-use':
+      await writeState(state, latest);
+      return `first use, recorded in ${state}`;
+    case 'unchanged':
+      return `the tree recorded in ${state}`;
+    case 'extended':
+      await writeState(state, latest);
+      return `proven to extend the tree size ${outcome.previous.size} recorded in ${state} (updated)`;
+  }
 }
 
 async function readState(file: string): Promise<string | undefined> {
@@ -366,10 +573,20 @@ async function consistency(options: Options, io: CliIo): Promise<number> {
   if (previous !== undefined && !parseRecordedCheckpoint(previous)) {
     throw new CliError(CliErrorCode.STATE, `${state}: not a checkpoint note (delete it to start over)`);
   }
+  const maxAge = maxAgeOf(options);
   const client = new LedgerClient(url);
   const keys = await trustedKeys(options, async () => keysFromListing(await client.keys(), 'GET /v1/keys'));
   if (!('verifiers' in keys)) return fail(io, keys);
-  const latest = await client.checkpoint();
+  let latest: string | undefined;
+  if (maxAge === undefined) latest = await client.checkpoint();
+  else {
+    const block = await client.latestBlock();
+    const dated = block === undefined ? undefined : datedCheckpoint(block, keys, options.origin);
+    if (dated && !dated.ok) return fail(io, dated);
+    const stale = dated && checkAge(dated.sealedAt, maxAge, (io.now ?? Date.now)());
+    if (stale) return fail(io, stale);
+    latest = dated?.checkpoint;
+  }
   if (latest === undefined) {
     return fail(io, finding(VerifyCode.CHECKPOINT_MISSING, 'consistency: the ledger has no checkpoint yet'));
   }

@@ -55,6 +55,27 @@ export const VerifyCode = {
   ROOT_CHANGED: 'VERIFY.ROOT_CHANGED',
   /** The latest checkpoint is for another log than the recorded one. */
   ORIGIN_CHANGED: 'VERIFY.ORIGIN_CHANGED',
+  /**
+   * The ledger's consistency proof is malformed (not hashes, or not as many as the sizes need): growth is not
+   * proven, but nothing is evidence of a split view either.
+   */
+  CONSISTENCY_UNPROVEN: 'VERIFY.CONSISTENCY_UNPROVEN',
+  /** The newest checkpoint's block was sealed longer ago than --max-age (a frozen log, or a stale view). */
+  STALE_CHECKPOINT: 'VERIFY.STALE_CHECKPOINT',
+  /** The log has no block, and --allow-empty was not given. */
+  EMPTY_LOG: 'VERIFY.EMPTY_LOG',
+  /** A leaf's receivedAt is later than its block's sealedAt. */
+  RECEIVED_AFTER_SEALED: 'VERIFY.RECEIVED_AFTER_SEALED',
+  /** Proof of origin: the event names a producer key that no pinned producer key of its source has. */
+  ORIGIN_UNKNOWN_KEY: 'VERIFY.ORIGIN_UNKNOWN_KEY',
+  /** Proof of origin: the batch note is malformed or its signature does not verify. */
+  ORIGIN_BAD_NOTE: 'VERIFY.ORIGIN_BAD_NOTE',
+  /** Proof of origin: the event does not prove into its producer batch (it was changed, or moved in the batch). */
+  ORIGIN_NOT_IN_BATCH: 'VERIFY.ORIGIN_NOT_IN_BATCH',
+  /** Proof of origin: the producer signed the note for another log than its event batches. */
+  ORIGIN_WRONG_BATCH_ORIGIN: 'VERIFY.ORIGIN_WRONG_BATCH_ORIGIN',
+  /** The leaf's topic is not the topic of the event's producer. */
+  WRONG_TOPIC: 'VERIFY.WRONG_TOPIC',
 } as const;
 export type VerifyCode = (typeof VerifyCode)[keyof typeof VerifyCode];
 
@@ -91,12 +112,17 @@ export interface Finding {
   readonly leafIndex?: number;
   /** e.g. `block 7: root mismatch (leaves recompute to X, header says Y)`. */
   readonly message: string;
+  /**
+   * Two validly signed checkpoints contradict each other (the recorded one and the log verified now): evidence of
+   * a split view or a rewritten history, for the alarm.
+   */
+  readonly splitView?: true;
 }
 
 export function finding(
   code: VerifyCode,
   message: string,
-  where: { height?: number; leafIndex?: number } = {},
+  where: { height?: number; leafIndex?: number; splitView?: true } = {},
 ): Finding {
   return { ok: false, code, message, ...where };
 }

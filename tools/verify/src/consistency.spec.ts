@@ -98,6 +98,23 @@ describe('checkConsistency', () => {
     });
   });
 
+  it.each([
+    ['a value that is not a hash', async (from: number, to: number) => [...(await log.proof(from, to)), 42]],
+    ['a hash too short', async (from: number, to: number) => ['AAAA', ...(await log.proof(from, to)).slice(1)]],
+    [
+      'one hash too many',
+      async (from: number, to: number) => [...(await log.proof(from, to)), toBase64(new Uint8Array(32))],
+    ],
+    ['one hash too few', async (from: number, to: number) => (await log.proof(from, to)).slice(1)],
+    ['no hash at all', async () => []],
+  ])('calls a malformed proof (%s) unproven, not a split view: nothing signed contradicts', async (_, proof) => {
+    expect(await check({ previous: log.note(10), latest: log.note(30), proof })).toMatchObject({
+      ok: false,
+      code: VerifyCode.CONSISTENCY_UNPROVEN,
+      splitView: false,
+    });
+  });
+
   it('refuses a latest checkpoint no trusted key signed, without calling it a split view', async () => {
     expect(await check({ previous: log.note(10), latest: log.note(20, signer(66)) })).toMatchObject({
       ok: false,

@@ -1,5 +1,6 @@
 import {
   fromBase64,
+  ProofFailure,
   parseCheckpoint,
   parseNote,
   toBase64,
@@ -131,12 +132,25 @@ export async function checkConsistency(input: ConsistencyInput): Promise<Consist
   }
   if (previous.size === 0) return { ok: true, kind: 'extended', previous, latest };
 
+  // A proof that is not even well-formed proves nothing either way: growth is unproven, but no signed statement
+  // contradicts another, so there is no evidence for the alarm (anyone on the path can garble a proof).
+  const unproven = (reason: string): ConsistencyOutcome => ({
+    ok: false,
+    code: VerifyCode.CONSISTENCY_UNPROVEN,
+    reason: `tree size ${latest.size} is not proven to extend tree size ${previous.size}: ${reason}`,
+    splitView: false,
+    previous,
+    latest,
+  });
   const hashes = await input.proof(previous.size, latest.size);
   const proof = hashes.map((hash) => (typeof hash === 'string' ? fromBase64(hash, 32) : undefined));
   if (!proof.every((hash): hash is Uint8Array => hash !== undefined)) {
-    return split(VerifyCode.CONSISTENCY_FAILED, 'the consistency proof holds a value that is not a hash');
+    return unproven('the consistency proof holds a value that is not a hash');
   }
   const verdict = verifyConsistency(previous.size, latest.size, proof, previousCheckpoint.root, opened.checkpoint.root);
+  if (!verdict.ok && (verdict.code === ProofFailure.WRONG_LENGTH || verdict.code === ProofFailure.MALFORMED_HASH)) {
+    return unproven(`the consistency proof is malformed (${verdict.reason}, ${verdict.code})`);
+  }
   if (!verdict.ok) {
     return split(
       VerifyCode.CONSISTENCY_FAILED,

@@ -87,6 +87,15 @@ export class LedgerClient {
     return { blocks: body.blocks as unknown[], next: body.next };
   }
 
+  /** `GET /v1/blocks/latest`: the newest block with its checkpoint, or undefined while the log is empty. */
+  async latestBlock(): Promise<unknown> {
+    const path = '/v1/blocks/latest';
+    const answer = await this.get(path);
+    if (answer.status === 404 && problemCode(answer.text) === 'LEDGER.EMPTY') return undefined;
+    this.expectOk(path, answer);
+    return this.parse(path, answer.text);
+  }
+
   async leaves(start: number, end: number): Promise<unknown[]> {
     const path = `/v1/leaves?start=${start}&end=${end}`;
     const body = (await this.json(path)) as { leaves?: unknown } | null;

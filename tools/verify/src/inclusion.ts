@@ -2,6 +2,7 @@ import { fromBase64, leafHash, toBase64, verifyCheckpoint, verifyInclusion } fro
 import { finding, VerifyCode, type Finding } from './codes';
 import { type TrustedKeys } from './keys';
 import { checkLeaf } from './leaf';
+import { type ProducerCheck } from './producers';
 
 export interface InclusionInput {
   readonly keys: TrustedKeys;
@@ -13,6 +14,8 @@ export interface InclusionInput {
   /** The inclusion proof for (index, treeSize): base64 hashes, as `GET /v1/proofs/inclusion` returns them. */
   readonly proof: (index: number, treeSize: number) => Promise<readonly unknown[]>;
   readonly origin?: string;
+  /** Pinned producer keys: the event's proof of origin is checked against them. */
+  readonly producers?: ProducerCheck;
 }
 
 export interface InclusionSummary {
@@ -27,8 +30,9 @@ export interface InclusionSummary {
 }
 
 /**
- * Proves one event is in the log: its leaf bytes name it at its index, the checkpoint is signed by a trusted key,
- * and the RFC 9162 §2.1.3.2 inclusion proof leads from the leaf hash to the checkpoint's root. Never throws on
+ * Proves one event is in the log: its leaf bytes name it at its index, its producer signed it (with `producers`),
+ * the checkpoint is signed by a trusted key, and the RFC 9162 §2.1.3.2 inclusion proof leads from the leaf hash to
+ * the checkpoint's root. Never throws on
  * untrusted input; errors of the proof source propagate.
  */
 export async function verifyEventInclusion(input: InclusionInput): Promise<InclusionSummary | Finding> {
@@ -43,6 +47,12 @@ export async function verifyEventInclusion(input: InclusionInput): Promise<Inclu
   if (!leaf.ok) return finding(leaf.code, `${where}: leaf ${index}: ${leaf.reason}`, { leafIndex: index });
   if (leaf.eventId !== eventId) {
     return finding(VerifyCode.EVENT_ID_MISMATCH, `${where}: the ledger answered with event ${leaf.eventId}`);
+  }
+  const origin = input.producers?.check(leaf.event, leaf.topic);
+  if (origin && !origin.ok) {
+    return finding(origin.code, `${where}: leaf ${index}: proof of origin fails (${origin.reason})`, {
+      leafIndex: index,
+    });
   }
 
   if (input.checkpoint === undefined) return finding(VerifyCode.CHECKPOINT_MISSING, `${where}: no checkpoint`);

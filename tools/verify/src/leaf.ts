@@ -10,7 +10,15 @@ export interface LeafRecord {
 }
 
 export type LeafCheck =
-  | { readonly ok: true; readonly data: Uint8Array; readonly eventId: string }
+  | {
+      readonly ok: true;
+      readonly data: Uint8Array;
+      readonly eventId: string;
+      /** The event envelope inside the leaf, as sealed (with its proof of origin). */
+      readonly event: Readonly<Record<string, unknown>>;
+      readonly receivedAt: string;
+      readonly topic: string;
+    }
   | { readonly ok: false; readonly code: VerifyCode; readonly reason: string };
 
 // SPEC: docs/design/ledger-format.md §2 "Leaf data": JCS of exactly these members.
@@ -75,5 +83,5 @@ export function checkLeaf(record: unknown, expectedIndex: number): LeafCheck {
       reason: `listed as event ${JSON.stringify(eventId)} but holds event ${JSON.stringify(event['id'])}`,
     };
   }
-  return { ok: true, data, eventId };
+  return { ok: true, data, eventId, event, receivedAt: leaf['receivedAt'] as string, topic: leaf['topic'] };
 }

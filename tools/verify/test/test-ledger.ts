@@ -5,6 +5,7 @@ import {
   leafData,
   leafHash,
   MemoryMerkleTree,
+  OriginSigner,
   signCheckpoint,
   signHeader,
   toBase64,
@@ -16,6 +17,7 @@ import {
 import { type BlockRecord } from '../src/chain-verifier';
 import { trustKeys, type TrustedKeys } from '../src/keys';
 import { type LeafRecord } from '../src/leaf';
+import { ProducerCheck } from '../src/producers';
 
 /**
  * A small ledger built the way the ledger service builds one (apps/ledger/src/sealing), with ledger-core only:
@@ -32,6 +34,23 @@ export interface TestLedger {
   /** The latest checkpoint (the last block's). */
   checkpoint: string | undefined;
   readonly tree: MemoryMerkleTree;
+  /** The producer that signed the events (supply, in batches of PRODUCER_BATCH that straddle blocks). */
+  readonly producer: OriginSigner;
+}
+
+/** Events per producer batch: not a divisor of the block sizes, so batches straddle blocks as they do live. */
+export const PRODUCER_BATCH = 4;
+
+export function producer(byte = 9): OriginSigner {
+  return new OriginSigner('supply', seed(byte));
+}
+
+/** A check of the events' proofs of origin against these producers' keys. */
+export function producersOf(...signers: readonly OriginSigner[]): ProducerCheck {
+  return new ProducerCheck({
+    verifierKeys: signers.map((key) => verifierKey('supply', key.publicKey)),
+    source: 'test producer keys',
+  });
 }
 
 export function seed(byte: number): Uint8Array {
@@ -66,17 +85,27 @@ export function seal(header: Omit<BlockHeader, 'keyId'>, key: NoteSigner, origin
 
 /**
  * `blockSizes[h]` leaves in block h. `keyFor(h)` picks the signer of block h (key rotation); `eventIds` may
- * override ids (for duplicates).
+ * override ids (for duplicates). Every event is signed by `producer`, in batches of PRODUCER_BATCH.
  */
 export function buildLedger({
   blockSizes = [3, 5, 1, 8, 4],
   keyFor = () => signer(),
   eventId = (index: number) => `evt-${index}`,
+  producer: producerKey = producer(),
 }: {
   blockSizes?: readonly number[];
   keyFor?: (height: number) => NoteSigner;
   eventId?: (index: number) => string;
+  producer?: OriginSigner;
 } = {}): TestLedger {
+  const total = blockSizes.reduce((sum, count) => sum + count, 0);
+  const events: Array<Record<string, unknown>> = [];
+  for (let start = 0; start < total; start += PRODUCER_BATCH) {
+    const batch = Array.from({ length: Math.min(PRODUCER_BATCH, total - start) }, (_, i) =>
+      event(eventId(start + i), start + i),
+    );
+    events.push(...producerKey.signBatch(batch));
+  }
   const tree = new MemoryMerkleTree();
   const blocks: BlockRecord[] = [];
   const leaves: LeafRecord[] = [];
@@ -91,7 +120,7 @@ export function buildLedger({
         index,
         receivedAt: new Date(T0 + index).toISOString(),
         topic: 'medledger.supply.events',
-        event: event(id, index),
+        event: at(events, index),
       });
       leaves.push({ index, eventId: id, leafData: toBase64(data) });
       tree.append(leafHash(data));
@@ -113,7 +142,14 @@ export function buildLedger({
     blocks.push(block);
     previousHash = block.hash;
   });
-  return { signers: [...signers.values()], blocks, leaves, checkpoint: blocks.at(-1)?.checkpoint, tree };
+  return {
+    signers: [...signers.values()],
+    blocks,
+    leaves,
+    checkpoint: blocks.at(-1)?.checkpoint,
+    tree,
+    producer: producerKey,
+  };
 }
 
 /** An attacker holding the key: changes block h's fields, re-signs it and re-links every later block. */
@@ -160,4 +196,50 @@ export function at<T>(items: readonly T[], index: number): T {
   const item = items[index];
   if (item === undefined) throw new Error(`nothing at ${index}`);
   return item;
+}
+
+/** A leaf's content as the ledger writes it (docs/design/ledger-format.md §2). */
+export interface LeafContent {
+  event: Record<string, unknown>;
+  index: number;
+  receivedAt: string;
+  topic: string;
+}
+
+export function leafContent(leaf: LeafRecord): LeafContent {
+  return JSON.parse(Buffer.from(leaf.leafData, 'base64').toString('utf8')) as LeafContent;
+}
+
+/**
+ * An operator holding the ledger's key: rewrites leaves with `change` (index → new content, or unchanged), then
+ * rebuilds every root and re-signs and re-links every block, so that everything the ledger signs is consistent.
+ * Only what the ledger cannot sign for (the producers' proofs, the rules on its own fields) can tell.
+ */
+export function reseal(ledger: TestLedger, change: (content: LeafContent) => LeafContent, key = signer()): TestLedger {
+  const tree = new MemoryMerkleTree();
+  const leaves = ledger.leaves.map((leaf) => {
+    const content = change(leafContent(leaf));
+    const data = leafData(content);
+    tree.append(leafHash(data));
+    return { index: leaf.index, eventId: String(content.event['id']), leafData: toBase64(data) };
+  });
+  const blocks: BlockRecord[] = [];
+  let previousHash = GENESIS_PREVIOUS_HASH;
+  for (const block of ledger.blocks) {
+    const sealed = seal(
+      {
+        height: block.height,
+        previousHash,
+        firstLeafIndex: block.firstLeafIndex,
+        leafCount: block.leafCount,
+        treeSize: block.treeSize,
+        root: toBase64(tree.root(block.treeSize)),
+        sealedAt: block.sealedAt,
+      },
+      key,
+    );
+    blocks.push(sealed);
+    previousHash = sealed.hash;
+  }
+  return { ...ledger, signers: [key], blocks, leaves, checkpoint: blocks.at(-1)?.checkpoint, tree };
 }

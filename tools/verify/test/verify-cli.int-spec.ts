@@ -52,10 +52,14 @@ describe('medledger-verify against a running ledger', () => {
   const topic = `test.${suffix}.supply.events`;
   const producerKeys = generateEd25519KeyPair();
   const supply = new OriginSigner('supply', producerKeys.seed);
+  // A key the operator quietly adds to the ledger's keyring under supply's name: the ledger seals what it signs.
+  const operatorKeys = generateEd25519KeyPair();
+  const operator = new OriginSigner('supply', operatorKeys.seed);
   const ledgerSeed = randomBytes(32);
   const ledgerKey = createSigner(ORIGIN, ledgerSeed);
   const dir = mkdtempSync(join(tmpdir(), 'medledger-verify-'));
   const keyring = join(dir, 'ledger.keys');
+  const producerRing = join(dir, 'producers.keys');
   const strangerRing = join(dir, 'stranger.keys');
   const stateFile = join(dir, 'state.checkpoint');
   const bundle = join(dir, 'bundle.json');
@@ -73,8 +77,8 @@ describe('medledger-verify against a running ledger', () => {
     return response.ok ? Number((await response.text()).split('\n')[1]) : 0;
   };
 
-  async function publish(count: number, offset: number): Promise<void> {
-    const batch = supply.signBatch(
+  async function publish(count: number, offset: number, signer = supply): Promise<void> {
+    const batch = signer.signBatch(
       Array.from({ length: count }, (_, n) => ({
         specversion: '1.0',
         id: randomUUID(),
@@ -98,6 +102,7 @@ describe('medledger-verify against a running ledger', () => {
 
   beforeAll(async () => {
     writeFileSync(keyring, `# the ledger's key, pinned\n${verifierKey(ledgerKey.name, ledgerKey.publicKey)}\n`);
+    writeFileSync(producerRing, `# supply's event key, pinned\n${verifierKey('supply', producerKeys.publicKey)}\n`);
     const stranger = createSigner(ORIGIN, randomBytes(32));
     writeFileSync(strangerRing, `${verifierKey(stranger.name, stranger.publicKey)}\n`);
     database = await createServiceDatabase('ledger');
@@ -116,7 +121,10 @@ describe('medledger-verify against a running ledger', () => {
         KAFKA_GROUP_ID: `ledger-diag-${suffix}`,
         LEDGER_GROUP_ID: `ledger-${suffix}`,
         LEDGER_TOPICS: topic,
-        LEDGER_PRODUCER_KEYS: verifierKey('supply', producerKeys.publicKey),
+        LEDGER_PRODUCER_KEYS: [
+          verifierKey('supply', producerKeys.publicKey),
+          verifierKey('supply', operatorKeys.publicKey),
+        ].join(','),
         LEDGER_SIGNING_KEY: ledgerSeed.toString('base64'),
         LEDGER_ORIGIN: ORIGIN,
         LEDGER_BLOCK_MAX_EVENTS: '50',
@@ -161,6 +169,55 @@ describe('medledger-verify against a running ledger', () => {
     expectExit(pinned, 0);
     expect(pinned.stdout).toContain(`keys: keyring ${keyring}`);
     timings.push(`chain --url --keyring --batch 64: ${pinned.stdout.trim()}`);
+  });
+
+  it('chain: checks every proof of origin against pinned producer keys, keeps state, bounds the age', async () => {
+    const chainState = join(dir, 'chain.state');
+    const run = await verifyCli(
+      'chain',
+      '--url',
+      baseUrl,
+      '--keyring',
+      keyring,
+      '--producer-keys',
+      producerRing,
+      '--state',
+      chainState,
+      '--max-age',
+      '1h',
+      '--quiet',
+    );
+    expectExit(run, 0);
+    expect(run.stdout).toContain(`events' proofs of origin: producer keyring ${producerRing}`);
+    expect(run.stdout).toContain(`first use, recorded in ${chainState}`);
+    timings.push(`chain --producer-keys --state: ${run.stdout.trim()}`);
+    const again = await verifyCli('chain', '--url', baseUrl, '--keyring', keyring, '--state', chainState, '--quiet');
+    expectExit(again, 0);
+    expect(again.stdout).toContain(`extends the tree size 300 recorded in ${chainState}`);
+    const stale = await verifyCli('chain', '--url', baseUrl, '--max-age', '0', '--quiet');
+    expectExit(stale, 1);
+    expect(stale.stdout).toMatch(
+      /^FAIL checkpoint: the newest block was sealed at \S+, \d+ s ago.*\[VERIFY.STALE_CHECKPOINT\]/,
+    );
+
+    // A history the ledger's key signed at the size recorded, with another root: the alarm, state unchanged.
+    const forged = signCheckpoint({ origin: ORIGIN, size: 300, root: randomBytes(32), extensions: [] }, [ledgerKey]);
+    writeFileSync(chainState, forged);
+    const split = await verifyCli('chain', '--url', baseUrl, '--keyring', keyring, '--state', chainState, '--quiet');
+    expectExit(split, 1);
+    expect(split.stdout).toContain('!!! SPLIT VIEW OR REWRITTEN HISTORY DETECTED');
+    expect(split.stdout).toContain('[VERIFY.ROOT_CHANGED]');
+    expect(readFileSync(chainState, 'utf8')).toBe(forged);
+  });
+
+  it('inclusion: with pinned producer keys, state and an age bound on the newest checkpoint', async () => {
+    const inclusionState = join(dir, 'inclusion.state');
+    const args = ['inclusion', '--url', baseUrl, '--event', at(events, 42).id, '--keyring', keyring];
+    const run = await verifyCli(...args, '--producer-keys', producerRing, '--max-age', '1h', '--state', inclusionState);
+    expectExit(run, 0);
+    expect(run.stdout).toContain(`its proof of origin: producer keyring ${producerRing}`);
+    expect(run.stdout).toMatch(/newest block sealed at \S+; first use, recorded in /);
+    expectExit(await verifyCli(...args, '--state', inclusionState), 0);
   });
 
   it('chain: refuses a ledger whose key is not in the keyring', async () => {
@@ -282,6 +339,32 @@ describe('medledger-verify against a running ledger', () => {
     expect(run.stdout).toContain(`[${code}]`);
     expect(run.stdout.split('\n').length).toBeGreaterThan(10);
     expect(readFileSync(stateFile, 'utf8')).toBe(forged);
+  });
+
+  it('chain and inclusion: name the leaf of an event the operator made up, with pinned producer keys', async () => {
+    const before = await treeSize();
+    await publish(1, before, operator);
+    const madeUp = at(events, events.length - 1);
+    // Everything the ledger signs is in order: without the producers' keys, nothing can tell.
+    expectExit(await verifyCli('chain', '--url', baseUrl, '--keyring', keyring, '--quiet'), 0);
+    const run = await verifyCli('chain', '--url', baseUrl, '--keyring', keyring, '--producer-keys', producerRing);
+    expectExit(run, 1);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^FAIL block \\d+: leaf ${before}: event "${madeUp.id}": proof of origin fails \\(no key supply\\+${operator.keyId} in the keyring\\) \\[VERIFY.ORIGIN_UNKNOWN_KEY\\]`,
+      ),
+    );
+    const included = await verifyCli(
+      'inclusion',
+      '--url',
+      baseUrl,
+      '--event',
+      madeUp.id,
+      '--producer-keys',
+      verifierKey('supply', producerKeys.publicKey),
+    );
+    expectExit(included, 1);
+    expect(included.stdout).toContain('[VERIFY.ORIGIN_UNKNOWN_KEY]');
   });
 
   it('exits 2 when the ledger cannot be reached', async () => {

@@ -48,6 +48,13 @@ export class LedgerController {
     return this.queries.blocks(integer('from', from, 0), count);
   }
 
+  /** Declared before blocks/:height, which would take "latest" for a height. */
+  @Get('blocks/latest')
+  @ApiOkResponse({ description: 'The newest block with its checkpoint: when the latest checkpoint was signed' })
+  latestBlock() {
+    return this.queries.latestBlock();
+  }
+
   @Get('blocks/:height')
   block(@Param('height') height: string) {
     return this.queries.block(integer('height', height));

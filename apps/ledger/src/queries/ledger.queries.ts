@@ -42,6 +42,13 @@ export class LedgerQueries {
     return head.checkpoint;
   }
 
+  async latestBlock() {
+    const head = await this.repository.head();
+    if (!head)
+      throw new ProblemException(404, 'LEDGER.EMPTY', 'Nothing sealed yet', { detail: 'the log has no block yet' });
+    return presentBlock(head);
+  }
+
   async block(height: number) {
     const block = await this.repository.block(height);
     if (!block)

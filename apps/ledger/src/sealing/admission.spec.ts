@@ -9,7 +9,7 @@ import {
   OriginVerifier,
   verifierKey,
 } from '@medledger/ledger-core';
-import { AdmissionFailure, admitBytes, admitPacked, packValues, type Verdict } from './admission';
+import { AdmissionFailure, admitBytes, admitPacked, checkTopic, packValues, type Verdict } from './admission';
 import { AdmissionPool } from './admission-pool';
 
 const keys = generateEd25519KeyPair();
@@ -51,6 +51,7 @@ describe('admitBytes', () => {
     expect(verdict).toEqual({
       ok: true,
       eventId: event?.id,
+      producer: 'supply',
       canonicalEvent: Buffer.from(canonicalize(event), 'utf8'),
       asReceived: false,
     });
@@ -60,7 +61,13 @@ describe('admitBytes', () => {
     const [event] = signedEvents(3);
     const value = bytes(encodeSignedEvent(event as object));
     const verdict = admitBytes(value, MAX, origin());
-    expect(verdict).toEqual({ ok: true, eventId: event?.id, canonicalEvent: value, asReceived: true });
+    expect(verdict).toEqual({
+      ok: true,
+      eventId: event?.id,
+      producer: 'supply',
+      canonicalEvent: value,
+      asReceived: true,
+    });
     expect(verdict.ok && verdict.canonicalEvent).toBe(value);
     const changed = bytes(value.toString('utf8').replace('"serial":"S0"', '"serial":"S9"'));
     expect(admitBytes(changed, MAX, origin())).toMatchObject({ ok: false, code: 'LEDGER.ORIGIN_NOT_IN_BATCH' });
@@ -72,6 +79,7 @@ describe('admitBytes', () => {
     expect(admitBytes(value, MAX, origin())).toEqual({
       ok: true,
       eventId: 'évt-\u2014-1',
+      producer: 'supply',
       canonicalEvent: value,
       asReceived: true,
     });
@@ -85,6 +93,7 @@ describe('admitBytes', () => {
     expect(verdict).toEqual({
       ok: true,
       eventId: event?.id,
+      producer: 'supply',
       canonicalEvent: Buffer.from(canonicalize(event), 'utf8'),
       asReceived: false,
     });
@@ -105,6 +114,19 @@ describe('admitBytes', () => {
     expect(admitBytes(bytes(event), MAX, stranger)).toMatchObject({ ok: false, code: 'LEDGER.ORIGIN_UNKNOWN_KEY' });
   });
 
+  it('refuses a note the producer signed for another log than its event batches, on either way in', () => {
+    const [event] = new OriginSigner('supply', keys.seed, 'medledger.local/records/events').signBatch([
+      signedEvents(1)[0] as object,
+    ]);
+    for (const value of [bytes(event), bytes(encodeSignedEvent(event as object))]) {
+      expect(admitBytes(value, MAX, origin())).toMatchObject({
+        ok: false,
+        code: 'LEDGER.ORIGIN_WRONG_BATCH_ORIGIN',
+        reason: 'the batch note is for "medledger.local/records/events", not "medledger.local/supply/events"',
+      });
+    }
+  });
+
   it('packs a batch into one buffer and admits it in order', () => {
     const events = signedEvents(4);
     const values = [bytes(events[0]), null, bytes(events[1]), bytes('nope'), bytes(events[2])];
@@ -116,6 +138,27 @@ describe('admitBytes', () => {
       AdmissionFailure.NOT_JSON,
       events[2]?.id,
     ]);
+  });
+});
+
+describe('checkTopic', () => {
+  const admitted = admitBytes(bytes(signedEvents(1)[0]), MAX, origin());
+
+  it.each(['medledger.supply.events', 'test.k3x9.supply.events'])('keeps a supply event on %s', (topic) => {
+    expect(checkTopic(admitted, topic)).toBe(admitted);
+  });
+
+  it.each([
+    ['medledger.records.events', 'an event of supply on the topic of records (medledger.records.events)'],
+    ['test.k3x9.trials.events', 'an event of supply on the topic of trials (test.k3x9.trials.events)'],
+    ['bench.k3x9.throughput.events', 'an event of supply on a topic of no producer (bench.k3x9.throughput.events)'],
+  ])('refuses a supply event on %s', (topic, reason) => {
+    expect(checkTopic(admitted, topic)).toEqual({ ok: false, code: AdmissionFailure.WRONG_TOPIC, reason });
+  });
+
+  it('passes a refusal on as it is', () => {
+    const refused = admitBytes(null, MAX, origin());
+    expect(checkTopic(refused, 'medledger.records.events')).toBe(refused);
   });
 });
 

@@ -1,12 +1,20 @@
-import { DecodeFailure, decodeMessage, EventEnvelope, isEventEnvelope, serviceOfSource } from '@medledger/contracts';
+import {
+  DecodeFailure,
+  decodeMessage,
+  EventEnvelope,
+  isEventEnvelope,
+  serviceOfSource,
+  serviceOfTopic,
+} from '@medledger/contracts';
 import { type OriginVerifier } from '@medledger/ledger-core';
 
 /**
  * What admission decides about one message: the event as it enters the log, or why it never will. `asReceived`:
- * the message was already canonical, and `canonicalEvent` is its value itself.
+ * the message was already canonical, and `canonicalEvent` is its value itself. `producer`: the service whose key
+ * signed it (checkTopic holds it to its topic).
  */
 export type Verdict =
-  | { ok: true; eventId: string; canonicalEvent: Uint8Array; asReceived: boolean }
+  | { ok: true; eventId: string; producer: string; canonicalEvent: Uint8Array; asReceived: boolean }
   | { ok: false; code: string; reason: string };
 
 /** Stable dead-letter reasons of the ledger's edge. */
@@ -15,6 +23,8 @@ export const AdmissionFailure = {
   TOO_LARGE: 'LEDGER.EVENT_TOO_LARGE',
   NOT_JSON: 'LEDGER.MALFORMED_EVENT',
   SCHEMA: 'LEDGER.INVALID_ENVELOPE',
+  /** A producer's valid event on a topic that is not that producer's (serviceOfTopic). */
+  WRONG_TOPIC: 'LEDGER.WRONG_TOPIC',
 } as const;
 
 /** What admission needs to know, as plain data (it crosses into worker threads). */
@@ -66,7 +76,7 @@ function admitLatin1(bytes: Uint8Array, origin: OriginVerifier): Verdict | undef
   if (!verdict.ok || verdict.canonical !== bytes) return undefined;
   const eventId = NOT_ASCII.test(json.id) ? Buffer.from(json.id, 'latin1').toString('utf8') : json.id;
   if (eventId.includes('\u0000')) return undefined;
-  return { ok: true, eventId, canonicalEvent: bytes, asReceived: true };
+  return { ok: true, eventId, producer, canonicalEvent: bytes, asReceived: true };
 }
 
 /** Everything else: the bytes decoded as UTF-8, the envelope checked by zod when the quick check says no. */
@@ -87,7 +97,29 @@ function admitDecoded(bytes: Uint8Array, origin: OriginVerifier): Verdict {
   // producer published them canonically.
   const verdict = origin.verifyCanonical(json as Record<string, unknown>, producer, { text, bytes });
   if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
-  return { ok: true, eventId: envelope.id, canonicalEvent: verdict.canonical, asReceived: verdict.canonical === bytes };
+  return {
+    ok: true,
+    eventId: envelope.id,
+    producer,
+    canonicalEvent: verdict.canonical,
+    asReceived: verdict.canonical === bytes,
+  };
+}
+
+/**
+ * A topic carries the events of the one service it names: an event its producer signed for its own topic, copied
+ * onto another's, is refused (a consumer of that topic would take it for the other service's). On the main
+ * thread, after admission: the workers see values, not topics.
+ */
+export function checkTopic(verdict: Verdict, topic: string): Verdict {
+  if (!verdict.ok) return verdict;
+  const owner = serviceOfTopic(topic);
+  if (verdict.producer === owner) return verdict;
+  return {
+    ok: false,
+    code: AdmissionFailure.WRONG_TOPIC,
+    reason: `an event of ${verdict.producer} on ${owner === undefined ? 'a topic of no producer' : `the topic of ${owner}`} (${topic})`,
+  };
 }
 
 /** A batch of message values as one transferable buffer: the bytes end to end, and each one's length (-1: none). */
@@ -128,14 +160,18 @@ export function admitPacked(packed: PackedValues, maxBytes: number, origin: Orig
  * without them. The sender still holds the values it posted, which are the rest.
  */
 export interface PackedVerdicts {
-  verdicts: Array<{ ok: true; eventId: string; asReceived: boolean } | { ok: false; code: string; reason: string }>;
+  verdicts: Array<
+    { ok: true; eventId: string; producer: string; asReceived: boolean } | { ok: false; code: string; reason: string }
+  >;
   canonical: PackedValues;
 }
 
 export function packVerdicts(verdicts: readonly Verdict[]): PackedVerdicts {
   return {
     verdicts: verdicts.map((verdict) =>
-      verdict.ok ? { ok: true, eventId: verdict.eventId, asReceived: verdict.asReceived } : verdict,
+      verdict.ok
+        ? { ok: true, eventId: verdict.eventId, producer: verdict.producer, asReceived: verdict.asReceived }
+        : verdict,
     ),
     canonical: packValues(
       verdicts.map((verdict) => (verdict.ok && !verdict.asReceived ? verdict.canonicalEvent : null)),
@@ -152,6 +188,7 @@ export function unpackVerdicts(packed: PackedVerdicts, values: ReadonlyArray<Uin
       ? {
           ok: true,
           eventId: verdict.eventId,
+          producer: verdict.producer,
           canonicalEvent: (verdict.asReceived ? values[i] : canonical[i]) as Uint8Array,
           asReceived: verdict.asReceived,
         }

@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import type { KafkaMessage } from 'kafkajs';
 import { OriginVerifier } from '@medledger/ledger-core';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
-import { admitBytes, type Verdict } from './admission';
+import { admitBytes, checkTopic, type Verdict } from './admission';
 import { AdmissionPool } from './admission-pool';
 
 export { AdmissionFailure } from './admission';
@@ -41,16 +41,17 @@ export class EventAdmission implements OnApplicationShutdown {
   }
 
   /** One message, on this thread. */
-  private admit(message: KafkaMessage): Admission {
-    return this.toAdmission(admitBytes(message.value, this.config.LEDGER_EVENT_MAX_BYTES, this.origin), new Date());
+  private admit(topic: string, message: KafkaMessage): Admission {
+    const verdict = admitBytes(message.value, this.config.LEDGER_EVENT_MAX_BYTES, this.origin);
+    return this.toAdmission(checkTopic(verdict, topic), new Date());
   }
 
-  /** A batch of messages, on the workers when there are any; verdicts in the order of the messages. */
-  async admitAll(messages: readonly KafkaMessage[]): Promise<Admission[]> {
-    if (!this.pool) return messages.map((message) => this.admit(message));
+  /** A batch of messages of one topic, on the workers when there are any; verdicts in the order of the messages. */
+  async admitAll(topic: string, messages: readonly KafkaMessage[]): Promise<Admission[]> {
+    if (!this.pool) return messages.map((message) => this.admit(topic, message));
     const verdicts = await this.pool.admit(messages.map((message) => message.value));
     const receivedAt = new Date();
-    return verdicts.map((verdict) => this.toAdmission(verdict, receivedAt));
+    return verdicts.map((verdict) => this.toAdmission(checkTopic(verdict, topic), receivedAt));
   }
 
   async onApplicationShutdown(): Promise<void> {

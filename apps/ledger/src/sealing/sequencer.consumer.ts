@@ -101,7 +101,7 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     const { batch } = payload;
     const last = batch.messages.at(-1);
     if (!last || !payload.isRunning() || payload.isStale() || this.stopping) return;
-    const verdicts = this.admission.admitAll(batch.messages);
+    const verdicts = this.admission.admitAll(batch.topic, batch.messages);
     // Awaited in order by the chain below; until then a rejection must not count as unhandled.
     verdicts.catch(() => undefined);
     this.backlog += batch.messages.length;

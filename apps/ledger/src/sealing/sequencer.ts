@@ -35,6 +35,19 @@ export interface SealListener {
 }
 
 /**
+ * A block's `sealedAt` (docs/design/ledger-format.md §5): the clock's time, but never before the previous block's
+ * (the chain rule) nor before any of its leaves' `receivedAt` (the leaf rule). Both rules are checked by every
+ * verifier, so a clock stepped back (NTP, a VM restored) must not make the ledger sign a chain that fails them: it
+ * holds the time still until the clock catches up instead.
+ */
+export function sealingTime(now: Date, previous: Date | undefined, receivedAt: readonly Date[]): Date {
+  let latest = now.getTime();
+  if (previous && previous.getTime() > latest) latest = previous.getTime();
+  for (const at of receivedAt) if (at.getTime() > latest) latest = at.getTime();
+  return latest === now.getTime() ? now : new Date(latest);
+}
+
+/**
  * The single writer of the log. Accepted events wait in arrival order; a block is cut when it reaches the
  * event or byte limit, or when its oldest event reaches the age limit. Sealing assigns the next gap-free
  * indexes, builds the leaves, appends them to the tree, signs the header and checkpoint, and commits it all
@@ -61,6 +74,8 @@ export class Sequencer {
   private readonly prepared = new WeakMap<readonly AcceptedEvent[], PreparedLeaves | null>();
   /** What to do when a block cannot be sealed; replaced in tests. */
   onFatal: (error: unknown) => void = () => setImmediate(() => process.exit(1));
+  /** The clock blocks are sealed by (sealingTime); replaced in tests to step it. */
+  clock: () => Date = () => new Date();
 
   constructor(
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
@@ -251,7 +266,11 @@ export class Sequencer {
       leafCount: leaves.length,
       treeSize: appended.treeSize,
       root: appended.root,
-      sealedAt: new Date(),
+      sealedAt: sealingTime(
+        this.clock(),
+        this.tree.headSealedAt,
+        events.map((event) => event.receivedAt),
+      ),
     });
     if (!(await this.repository.commitBlock(block, leaves, appended.upserts))) return null;
     this.tree.commitAppend(appended, block);

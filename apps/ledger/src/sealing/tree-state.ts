@@ -36,6 +36,8 @@ export class TreeState implements OnModuleInit {
   size = 0;
   nextHeight = 0;
   headHash: Uint8Array = Buffer.from(GENESIS_PREVIOUS_HASH, 'base64');
+  /** When the last block was sealed: the next one is never earlier (sealingTime). */
+  headSealedAt: Date | undefined;
   private rightEdge: readonly Tile[] = [];
 
   constructor(private readonly repository: LedgerRepository) {}
@@ -46,6 +48,7 @@ export class TreeState implements OnModuleInit {
     this.size = head.treeSize;
     this.nextHeight = head.height + 1;
     this.headHash = head.hash;
+    this.headSealedAt = head.sealedAt;
     const wanted = rightEdgeTileRefs(this.size);
     const stored = await this.repository.tiles(wanted);
     this.rightEdge = wanted.map((ref) => {
@@ -105,6 +108,7 @@ export class TreeState implements OnModuleInit {
     this.rightEdge = appended.rightEdge;
     this.nextHeight = block.height + 1;
     this.headHash = block.hash;
+    this.headSealedAt = block.sealedAt;
   }
 
   /**
