@@ -59,12 +59,16 @@ const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 function get(baseUrl: string, path: string, authorization: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(`${baseUrl}${path}`, { method: 'GET', agent, headers: { authorization } }, (response) => {
-      response.resume();
-      response.on('end', () =>
-        response.statusCode === 200 ? resolve() : reject(new Error(`GET ${path} -> ${response.statusCode}`)),
-      );
-    });
+    const request = httpRequest(
+      `${baseUrl}${path}`,
+      { method: 'GET', agent, headers: { authorization } },
+      (response) => {
+        response.resume();
+        response.on('end', () =>
+          response.statusCode === 200 ? resolve() : reject(new Error(`GET ${path} -> ${response.statusCode}`)),
+        );
+      },
+    );
     request.on('error', reject);
     request.end();
   });
