@@ -12,20 +12,16 @@ import {
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import { AccessService } from '../access/access.service';
 import { AuditService } from '../audit/audit.service';
-import { ERASURE_STREAM_PREFIX, PatientKeyCodec, RecordsCryptoError } from './infra/patient-keys';
+import { ERASURE_STREAM_PREFIX, PatientKeyCodec } from './infra/patient-keys';
+import { decideErasure, evolveErasure, NO_ERASURE, type ErasureEvent } from './domain/erasure';
 import { ResourceRepository } from './resource.repository';
-
-/** The stored event of an erasure: ids only, kept in clear (its stream is never encrypted). */
-export interface PatientErased {
-  type: 'PatientErased';
-  data: { patientId: string; requestedBy: string; erasedAt: string };
-}
 
 /**
  * Erasure (GDPR Art. 17) by crypto-shredding: the patient's data key is destroyed, so every event of their record,
  * every version, consent, grant and AuditEvent, becomes unreadable at once, in every backup that holds the same
  * rows. Nothing is deleted from the event log, the outbox or the ledger: what left records was ids and salted
  * commitments, which cannot be opened without the destroyed data. The erasure is an event, audited and anchored.
+ * Who may erase, and the second approval an organization's erasure needs: domain/erasure.ts.
  */
 @Injectable()
 export class ErasureService {
@@ -38,24 +34,58 @@ export class ErasureService {
     private readonly keys: PatientKeyCodec,
   ) {}
 
-  async erase(actor: AuthenticatedActor, patientId: string) {
-    await this.resources.require(this.client, 'Patient', patientId);
+  /**
+   * The patient's erasure, an admin's request, or a second admin's approval (which erases). Answers what was
+   * done: `erased` (with the public event) or `awaiting-second-approval`.
+   */
+  async erase(actor: AuthenticatedActor, patientId: string, body: unknown) {
+    const { streamId } = await this.resources.require(this.client, 'Patient', patientId);
     const query = { patientId, interaction: 'erase', resourceType: 'Patient', resourceId: patientId } as const;
     const permit = await this.access.authorize(actor, query);
-    const erasedAt = new Date().toISOString();
+    const erasureStream = `${ERASURE_STREAM_PREFIX}${patientId}`;
+    const { state, version } = await this.store.aggregate(this.client, erasureStream, NO_ERASURE, (s, e) =>
+      evolveErasure(s, e as unknown as ErasureEvent),
+    );
+    const self = actor.role === 'patient';
+    const now = new Date().toISOString();
+    const decision = decideErasure(state, {
+      patientId,
+      actor: {
+        reference: actor.reference,
+        role: actor.role,
+        ...(actor.organization !== undefined && { organization: actor.organization }),
+      },
+      ...(state.status !== 'erased' && !self && { managingOrganization: await this.managingOrganization(streamId) }),
+      reason: typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['reason'] : undefined,
+      clinicalEntries: self && state.status !== 'erased' ? await this.clinicalEntries(patientId) : 0,
+      now,
+    });
+    if (decision.kind === 'refuse') {
+      if (decision.status !== 410)
+        await this.audit.recordAlone(actor, {
+          ...this.access.auditFields(query),
+          outcome: '4',
+          basis: decision.status === 403 ? 'role-deny' : permit.basis,
+        });
+      const title = decision.status === 410 ? 'The data of this patient was erased' : 'Erasure refused';
+      throw new ProblemException(decision.status, decision.code, title, { detail: decision.detail });
+    }
     try {
-      const erased = await this.store.transact(this.client, async (tx) => {
-        const event: PatientErased = {
-          type: 'PatientErased',
-          data: { patientId, requestedBy: actor.reference, erasedAt },
-        };
+      const done = await this.store.transact(this.client, async (tx) => {
         const [stored] = await this.store.append(tx, {
-          streamId: `${ERASURE_STREAM_PREFIX}${patientId}`,
+          streamId: erasureStream,
           streamType: 'Erasure',
-          expectedVersion: 0,
-          events: [{ ...event, eventId: randomUUID() }],
+          expectedVersion: version,
+          events: [
+            { type: decision.event.type, data: { ...decision.event.data }, eventId: randomUUID() },
+          ],
         });
         if (!stored) throw new Error('the erasure was not stored');
+        // Audited while the key still exists (the AuditEvent is the patient's, under their key).
+        await this.audit.record(tx, actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
+        if (decision.kind === 'request')
+          return { status: 'awaiting-second-approval' as const, eventId: stored.eventId };
+        const { reason: _reason, approvedBy: _approvedBy, ...published } = decision.event.data;
         await this.store.enqueue(tx, [
           {
             topic: PUBLIC_EVENT_TOPICS.records,
@@ -63,33 +93,62 @@ export class ErasureService {
             envelope: createEnvelope({
               type: 'records.PatientErased',
               id: stored.eventId,
-              time: erasedAt,
+              time: now,
               subject: `Patient/${patientId}`,
               aggregateId: patientId,
               aggregateVersion: 1,
-              data: event.data,
+              data: published,
             }),
           },
         ]);
-        // Audited while the key still exists (the AuditEvent is the patient's, under their key); then shredded.
-        await this.audit.record(tx, actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
         const destroyed = await tx.$executeRawUnsafe(
           `UPDATE patient_key SET wrapped = '', destroyed_at = $2::timestamptz
             WHERE stream_id = $1 AND destroyed_at IS NULL`,
           `Patient-${patientId}`,
-          erasedAt,
+          now,
         );
         if (destroyed !== 1) throw new Error(`Patient/${patientId} had no live data key`);
-        return { patientId, erasedAt, eventId: stored.eventId };
+        return { status: 'erased' as const, eventId: stored.eventId };
       });
+      if (done.status === 'awaiting-second-approval' && decision.kind === 'request')
+        return {
+          patientId,
+          status: done.status,
+          requestedBy: decision.event.data.requestedBy,
+          requestedAt: decision.event.data.requestedAt,
+          expiresAt: decision.expiresAt,
+        };
       this.keys.forget(`Patient-${patientId}`);
-      return erased;
+      return { patientId, status: done.status, erasedAt: now, eventId: done.eventId };
     } catch (error) {
       if (error instanceof VersionConflict)
-        throw new ProblemException(410, RecordsCryptoError.PATIENT_ERASED, 'The data of this patient was erased', {
-          detail: `Patient/${patientId} was erased before`,
+        throw new ProblemException(409, 'EVENT_STORE.VERSION_CONFLICT', 'The erasure changed meanwhile', {
+          detail: `another erasure request of Patient/${patientId} was recorded at the same time: try again`,
         });
       throw error;
     }
+  }
+
+  /** `Patient.managingOrganization.reference` of the current version (decrypted: the caller passed the role gate). */
+  private async managingOrganization(streamId: string): Promise<string | undefined> {
+    const versions = await this.resources.versions(this.client, streamId);
+    const state = versions.at(-1)?.state;
+    const reference = (state?.resource['managingOrganization'] as { reference?: unknown } | undefined)?.reference;
+    return typeof reference === 'string' ? reference : undefined;
+  }
+
+  /**
+   * Entries of the record written by a practitioner or an org admin, or by an author no event recorded (written
+   * before authors were): the ones a patient's own erasure retains. Read from the events' clear metadata.
+   */
+  private async clinicalEntries(patientId: string): Promise<number> {
+    const [row] = await this.client.$queryRawUnsafe<Array<{ n: bigint }>>(
+      `SELECT count(DISTINCT ri.stream_id) AS n
+         FROM resource_index ri JOIN es_event e ON e.stream_id = ri.stream_id
+        WHERE ri.patient_id = $1::uuid AND ri.resource_type NOT IN ('Patient', 'Consent')
+          AND coalesce(e.metadata->>'authorRole', 'unknown') NOT IN ('patient', 'related-person')`,
+      patientId,
+    );
+    return Number(row?.n ?? 0);
   }
 }

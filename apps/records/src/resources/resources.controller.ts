@@ -98,10 +98,17 @@ export class PatientRecordController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      "Erases a patient's data (GDPR Art. 17; the patient or an org admin): their key is destroyed, every version becomes unreadable (410), the erasure is anchored (records.PatientErased)",
+      'Erases a patient\'s data (GDPR Art. 17): the patient at once (409 RECORDS.RETENTION_REQUIRED while clinicians\' entries are in the record), or two admins of the patient\'s managing organization, each with {"reason": "…"} (the first answers 202 awaiting-second-approval); the key is destroyed, every version becomes unreadable (410), the erasure is anchored (records.PatientErased)',
   })
-  erase(@Actor() actor: AuthenticatedActor, @Param('id', UuidPipe) id: string) {
-    return this.erasure.erase(actor, id);
+  async erase(
+    @Actor() actor: AuthenticatedActor,
+    @Param('id', UuidPipe) id: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const result = await this.erasure.erase(actor, id, body);
+    if (result.status === 'awaiting-second-approval') response.status(202);
+    return result;
   }
 
   @Post('Patient/:id/$break-glass')

@@ -361,6 +361,8 @@ export class ResourcesService {
             id: command.id,
             patientId: storedPatientId,
             at: event.data.at,
+            // Whose entry this version is: the retention rule of a patient's erasure (domain/erasure.ts).
+            authorRole: actor.role,
           },
         })),
       });
