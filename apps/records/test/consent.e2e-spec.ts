@@ -86,7 +86,7 @@ describe('records: consent semantics', () => {
   };
   const access = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] };
 
-  it('a permit of one resource (data, instance) lets the practitioner read that one, denies and audits the others', async () => {
+  it('a permit of one resource (data, instance) opens that one; the others are denied and audited', async () => {
     const p = await newPatient();
     const allowed = await newObservation(p);
     const other = await newObservation(p);

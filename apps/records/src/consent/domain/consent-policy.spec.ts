@@ -538,6 +538,15 @@ describe('decideAccess: actor.role is evaluated', () => {
     expect(decideAccess(request(who), [c])).toMatchObject({ permit, basis });
   });
 
+  it('a purpose-bound deny covers a request that declares no purpose; a purpose-bound permit does not', () => {
+    const marketing = [{ system: PURPOSE_OF_USE_SYSTEM, code: 'HMARKT' }];
+    const deny = bare({ actor: [actor('Practitioner/smith')], purpose: marketing }, 'OPTIN');
+    const permit = bare({ actor: [actor('Practitioner/smith')], purpose: marketing }, 'OPTOUT');
+    expect(decideAccess(request(drSmith), [deny])).toMatchObject({ permit: false, basis: 'consent-deny' });
+    expect(decideAccess(request(drSmith, { purpose: 'TREAT' }), [deny])).toMatchObject({ permit: true });
+    expect(decideAccess(request(drSmith), [permit])).toMatchObject({ permit: false });
+  });
+
   it('a stored permit of disclose only does not permit reading', () => {
     const c = bare({ actor: [actor('Practitioner/smith')], action: [action('disclose')] }, 'OPTOUT');
     expect(decideAccess(request(drSmith), [c])).toMatchObject({ permit: false });

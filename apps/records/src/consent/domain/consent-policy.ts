@@ -22,7 +22,7 @@
  *    consents, any deny wins whatever the order; across consents an explicit provision outweighs a base rule.
  * 4. `actor.role` is evaluated: IRCP/PRCP (information recipient) name who asks, by their reference or their
  *    organization's. A deny matches its actors whatever the role (a stored role we do not know never opens
- *    anything).
+ *    anything). A purpose-bound deny also covers a request that declares no purpose.
  * 5. Data criteria compare with the resource asked for (requested-data.ts): `data.meaning` instance (that resource),
  *    related (it and the resources it refers to), dependents (it and the resources that refer to it);
  *    `dataPeriod`: a permit covers data whose whole time lies in the period, a deny covers data whose time touches
@@ -40,7 +40,7 @@ export const PARTICIPATION_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/
 
 export type Verdict = 'deny' | 'permit';
 
-/** SPEC: v3 ActConsentDirective: OPTIN(R) a grantor's assent (with restrictions), OPTOUT(E) dissent (with exceptions). */
+/** SPEC: v3 ActConsentDirective: OPTIN(R) a grantor's assent (with restrictions), OPTOUT(E) dissent (exceptions). */
 export const BASE_RULES: Readonly<Record<string, Verdict>> = {
   OPTIN: 'permit',
   OPTINR: 'permit',
@@ -233,7 +233,12 @@ function applies(provision: ConsentProvision, type: Verdict, named: boolean, e: 
   const classes = (provision.class ?? []).filter((c) => c.system === RESOURCE_TYPE_SYSTEM).map((c) => c.code);
   if (provision.class && provision.class.length > 0 && !classes.includes(request.resourceType)) return false;
   const purposes = (provision.purpose ?? []).filter((c) => c.system === PURPOSE_OF_USE_SYSTEM).map((c) => c.code);
-  if (provision.purpose && provision.purpose.length > 0 && (!request.purpose || !purposes.includes(request.purpose)))
+  // A request that declares no purpose may be for any: a purpose-bound permit does not cover it, a deny does.
+  if (
+    provision.purpose &&
+    provision.purpose.length > 0 &&
+    (request.purpose ? !purposes.includes(request.purpose) : type === 'permit')
+  )
     return false;
   if (provision.data && provision.data.length > 0 && !dataMatches(provision, type, request.data, e.related))
     return false;

@@ -11,8 +11,9 @@
  *   recordedDate, DocumentReference `date`; fhir/domain searchIndex): the span from the earliest to the latest of
  *   them, each partial date covering its whole year, month or day, a period without an end reaching on. A
  *   resource with none of them (a Patient, whose birthDate says nothing about when the data was made, or an
- *   Observation without effective[x]) is dated by `meta.lastUpdated`, the time records stored that version. SPEC: R4 Consent.provision.dataPeriod "Clinical or
- *   Operational Relevant period of time that bounds the data controlled by this rule".
+ *   Observation without effective[x]) is dated by `meta.lastUpdated`, the time records stored that version.
+ *   SPEC: R4 Consent.provision.dataPeriod "Clinical or Operational Relevant period of time that bounds the data
+ *   controlled by this rule".
  */
 import { isStoredResourceType, searchIndex, type StoredResource } from '../../fhir/domain';
 

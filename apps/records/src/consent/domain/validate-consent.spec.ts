@@ -109,6 +109,12 @@ describe('validateConsent', () => {
     ],
     ['a custodian actor (CST)', root({ actor: [role('CST')] }), 'Consent.provision.actor[0].role', 'not-supported'],
     ['an author actor (AUT)', root({ actor: [role('AUT')] }), 'Consent.provision.actor[0].role', 'not-supported'],
+    [
+      'an actor records cannot match with who asks (a CareTeam)',
+      root({ actor: [{ ...role('IRCP'), reference: { reference: 'CareTeam/ct1' } }] }),
+      'Consent.provision.actor[0].reference',
+      'not-supported',
+    ],
     ['the action disclose', root({ action: [actionOf('disclose')] }), 'Consent.provision.action[0]', 'not-supported'],
     ['the action use', root({ action: [actionOf('use')] }), 'Consent.provision.action[0]', 'not-supported'],
     [

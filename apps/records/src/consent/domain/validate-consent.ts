@@ -9,7 +9,8 @@
  *
  * Every element of a provision is either evaluated by consent-policy.ts or refused here with a `not-supported`
  * issue naming it (answered 422), so nothing a patient writes is accepted and then ignored: `securityLabel`,
- * `code`, `modifierExtension`, data meaning `authoredby`, actor roles other than the information recipients, the
+ * `code`, `modifierExtension`, data meaning `authoredby`, actor roles other than the information recipients, actors
+ * records cannot match with who asks (a Group, CareTeam, PractitionerRole or absolute reference), the
  * actions `collect`, `use` and `disclose` (records has no interaction that collects, uses or passes data on: a read
  * is `access`, a write `correct`), codes of other systems in `action`, `class`, `purpose`, and a policyRule that is
  * not one of the base rules records knows (OPTIN, OPTINR, OPTOUT, OPTOUTE). A root `type` repeating the base rule is
@@ -38,6 +39,8 @@ const PROVISION_TYPE = ['deny', 'permit'];
 // SPEC: R4 consent-data-meaning (required binding).
 const DATA_MEANING_CODES = ['instance', 'related', 'dependents', 'authoredby'];
 const PATIENT_REFERENCE = /^Patient\/[A-Za-z0-9\-.]{1,64}$/;
+/** What a bearer token's `sub` can be (ADR 0005): the only actors records can tell are the one asking. */
+const ACTOR_REFERENCE = /^(Patient|Practitioner|RelatedPerson|Organization|Device)\/[A-Za-z0-9\-.]{1,64}$/;
 // SPEC: R4 dateTime: YYYY, YYYY-MM, YYYY-MM-DD or a full instant with a zone.
 const DATE_TIME =
   /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$/;
@@ -166,6 +169,13 @@ function checkActor(value: unknown, path: string, issues: Issues): void {
   const reference = value['reference'];
   if (!isObject(reference) || typeof reference['reference'] !== 'string')
     issues.add('required', `${path}.reference`, 'actor.reference is required, a Reference with a reference');
+  else if (!ACTOR_REFERENCE.test(reference['reference']))
+    issues.add(
+      'not-supported',
+      `${path}.reference`,
+      'records matches an actor with who asks (a token names a Patient, Practitioner, RelatedPerson, Organization ' +
+        'or Device by a local reference); a group, care team, role or absolute reference it cannot resolve',
+    );
 }
 
 function checkAction(value: unknown, path: string, issues: Issues): void {
@@ -220,7 +230,8 @@ function checkPolicyRule(json: Record<string, unknown>, issues: Issues): void {
       issues.add(
         'not-supported',
         'Consent.policyRule',
-        `records takes the base rule from policyRule (${Object.keys(BASE_RULES).join(', ')}), not from a policy document`,
+        `records takes the base rule from policyRule (${Object.keys(BASE_RULES).join(', ')}), not from a ` +
+          'policy document',
       );
     return;
   }
