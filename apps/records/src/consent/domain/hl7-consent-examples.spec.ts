@@ -120,6 +120,19 @@ describe("HL7's R4 Consent examples records evaluates", () => {
   });
 });
 
+describe('what notTime says in words, written with dataPeriod', () => {
+  // The same consent with its timeframe as R4's "timeframe for data controlled by this rule": the data of January
+  // 2015 is withheld from every provider, whenever they ask; the rest is not.
+  const { period, ...provision } = example('notTime').provision ?? {};
+  const withDataPeriod: ConsentResource = { ...example('notTime'), provision: { ...provision, dataPeriod: period } };
+  const january2015 = data('Observation/o1', '2015-01-15T10:00:00Z');
+
+  it('is valid', () => expect(validateConsent(withDataPeriod)).toMatchObject({ ok: true }));
+  it('withholds the data of its timeframe', () =>
+    expect(ask(withDataPeriod, anyDoctor, january2015).permit).toBe(false));
+  it('not other data', () => expect(ask(withDataPeriod, anyDoctor, data('Observation/o2')).permit).toBe(true));
+});
+
 describe("HL7's R4 Consent examples records refuses, naming what it does not evaluate", () => {
   test.each<[string, number, string]>([
     // "…withhold or withdraw consent for disclosure of records that were authored by a specific organization":

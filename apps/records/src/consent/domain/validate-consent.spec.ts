@@ -102,6 +102,12 @@ describe('validateConsent', () => {
       'not-supported',
     ],
     [
+      'a modifierExtension on an actor',
+      root({ actor: [{ ...role('IRCP'), modifierExtension: [{ url: 'urn:x', valueBoolean: true }] }] }),
+      'Consent.provision.actor[0].modifierExtension',
+      'not-supported',
+    ],
+    [
       'data meaning authoredby',
       root({ data: [{ meaning: 'authoredby', reference: { reference: 'Practitioner/a' } }] }),
       'Consent.provision.data[0].meaning',

@@ -153,6 +153,7 @@ function checkProvision(
 
 function checkActor(value: unknown, path: string, issues: Issues): void {
   if (!isObject(value)) return issues.add('structure', path, 'an actor is a JSON object');
+  refuseModifiers(value, path, issues);
   if (value['role'] === undefined) issues.add('required', `${path}.role`, 'actor.role is required');
   else {
     checkConcept(value['role'], `${path}.role`, issues);
@@ -200,6 +201,7 @@ function checkCodingOf(system: string, what: string) {
 
 function checkData(value: unknown, path: string, issues: Issues): void {
   if (!isObject(value)) return issues.add('structure', path, 'data is a JSON object');
+  refuseModifiers(value, path, issues);
   const meaning = value['meaning'];
   if (meaning === undefined) issues.add('required', `${path}.meaning`, 'data.meaning is required');
   else if (!DATA_MEANING_CODES.includes(meaning as string))
@@ -216,6 +218,12 @@ function checkData(value: unknown, path: string, issues: Issues): void {
     issues.add('required', `${path}.reference`, 'data.reference is required, a Reference with a reference');
   else if (!LOCAL_REFERENCE.test(reference['reference']))
     issues.add('value', `${path}.reference.reference`, 'data names a resource of the record: <type>/<id>');
+}
+
+/** A modifier extension changes what its element means: one records does not understand cannot be ignored. */
+function refuseModifiers(value: Record<string, unknown>, path: string, issues: Issues): void {
+  if (value['modifierExtension'] !== undefined)
+    issues.add('not-supported', `${path}.modifierExtension`, NOT_EVALUATED['modifierExtension'] as string);
 }
 
 function checkCoding(value: unknown, path: string, issues: Issues): void {
