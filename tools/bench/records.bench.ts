@@ -75,7 +75,12 @@ function consent(patientId: string, actor: string, type: 'permit' | 'deny') {
     scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${patientId}` },
-    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    // The root provision is an exception to the policyRule's base rule (R4; ADR 0007): a permit to OPTOUT's, a deny to OPTIN's.
+    policyRule: {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: type === 'deny' ? 'OPTIN' : 'OPTOUT' },
+      ],
+    },
     provision: {
       type,
       actor: [

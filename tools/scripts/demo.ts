@@ -154,9 +154,9 @@ function consentFor(patientId: string, practitioner: string, status: 'active' | 
     scope: { coding: [{ system: CONSENT_SYSTEMS.scope, code: 'patient-privacy' }] },
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${patientId}` },
-    policyRule: { coding: [{ system: CONSENT_SYSTEMS.policy, code: 'OPTIN' }] },
+    // OPTOUT: nothing is shared but what the provision (an exception to it) permits (R4; ADR 0007).
+    policyRule: { coding: [{ system: CONSENT_SYSTEMS.policy, code: 'OPTOUT' }] },
     provision: {
-      type: 'permit',
       actor: [
         {
           role: { coding: [{ system: CONSENT_SYSTEMS.role, code: 'IRCP' }] },

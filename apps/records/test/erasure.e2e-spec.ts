@@ -64,7 +64,7 @@ describe('records: erasure, retention and four eyes', () => {
     subject: { reference: `Patient/${patientId}` },
     valueQuantity: { value: 64, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
   });
-  /** The patient lets DR write in their record (the consent every other suite uses for a practitioner). */
+  /** The patient lets DR read and write in their record: OPTOUT, with DR as the exception (R4; ADR 0007). */
   async function consentToWrite(patientId: string): Promise<void> {
     const coding = (system: string, code: string) => ({ coding: [{ system, code }] });
     const response = await call(patient(patientId), 'POST', '/fhir/Consent', {
@@ -73,9 +73,8 @@ describe('records: erasure, retention and four eyes', () => {
       scope: coding('http://terminology.hl7.org/CodeSystem/consentscope', 'patient-privacy'),
       category: [coding('http://loinc.org', '59284-0')],
       patient: { reference: `Patient/${patientId}` },
-      policyRule: coding('http://terminology.hl7.org/CodeSystem/v3-ActCode', 'OPTIN'),
+      policyRule: coding('http://terminology.hl7.org/CodeSystem/v3-ActCode', 'OPTOUT'),
       provision: {
-        type: 'permit',
         actor: [
           {
             role: coding('http://terminology.hl7.org/CodeSystem/v3-ParticipationType', 'IRCP'),

@@ -144,7 +144,16 @@ describe('records: the patient record', () => {
       scope: SCOPE,
       category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
       patient: { reference: `Patient/${patientId}` },
-      policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+      // R4: the base rule is the policyRule's and the root provision an exception to it: a permit is the exception
+      // to OPTOUT (nothing shared but it), a deny the exception to OPTIN (ADR 0007).
+      policyRule: {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+            code: provision['type'] === 'deny' ? 'OPTIN' : 'OPTOUT',
+          },
+        ],
+      },
       provision,
     };
   }
@@ -176,7 +185,7 @@ describe('records: the patient record', () => {
     ],
     [
       'the wrong actor',
-      { setup: (p) => writeConsent(p, permit(DR_A.sub)), act: read(DR_B), status: 403, basis: 'default-deny' },
+      { setup: (p) => writeConsent(p, permit(DR_A.sub)), act: read(DR_B), status: 403, basis: 'consent-deny' },
     ],
     [
       'the wrong action (access permitted, correction asked)',
@@ -184,7 +193,7 @@ describe('records: the patient record', () => {
         setup: (p) => writeConsent(p, permit(DR_A.sub)),
         act: (p, o) => call(DR_A, 'PUT', `/fhir/Observation/${o}`, observation(p, '8867-4')),
         status: 403,
-        basis: 'default-deny',
+        basis: 'consent-deny',
       },
     ],
     [
@@ -219,7 +228,7 @@ describe('records: the patient record', () => {
           writeConsent(p, permit(DR_A.sub, ['access'], { period: { start: '2020-01-01', end: '2021-01-01' } })),
         act: read(DR_A),
         status: 403,
-        basis: 'default-deny',
+        basis: 'consent-deny',
       },
     ],
     [
@@ -270,7 +279,7 @@ describe('records: the patient record', () => {
           ),
         act: read(DR_A, { 'x-purpose-of-use': 'HRESCH' }),
         status: 403,
-        basis: 'default-deny',
+        basis: 'consent-deny',
       },
     ],
     [
@@ -534,7 +543,7 @@ describe('records: the patient record', () => {
     expect(accounting.disclosures.map((d) => `${d.actor} ${d.basis} ${d.outcome}`)).toEqual([
       `${DR_A.sub} role 0`,
       `${DR_A.sub} consent 0`,
-      `${DR_B.sub} default-deny 4`,
+      `${DR_B.sub} consent-deny 4`,
       `${DR_A.sub} consent 0`,
       `${DR_A.sub} consent 0`,
       `${DR_B.sub} break-glass 0`, // the claim itself

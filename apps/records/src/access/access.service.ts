@@ -5,7 +5,15 @@ import { EVENT_STORE, EVENT_STORE_SQL, EventStore, type Sql, type TransactionalS
 import { ProblemException, type AuthenticatedActor, type RecordsRole } from '@medledger/platform';
 import { AuditService } from '../audit/audit.service';
 import type { AuditBasis, AuditInteraction } from '../audit/domain/audit';
-import { decideAccess, type ConsentAction, type ConsentResource } from '../consent/domain/consent-policy';
+import {
+  decideAccess,
+  relatedDataNamed,
+  type AccessDecision,
+  type ConsentAction,
+  type ConsentResource,
+  type RelatedData,
+} from '../consent/domain/consent-policy';
+import { describeData, referencesIn, type RequestedData } from '../consent/domain/requested-data';
 import { ResourceRepository, type PresentResource } from '../resources/resource.repository';
 import {
   BREAK_GLASS_REASON_MAX,
@@ -29,6 +37,16 @@ export interface AccessQuery {
   versionId?: string;
   /** v3 PurposeOfUse code the caller declared (X-Purpose-Of-Use). */
   purpose?: string;
+  /**
+   * The resource(s) the access is about, for consents bound to data (`provision.data`, `dataPeriod`): every one
+   * must be permitted (an update: the stored version and the new one). Absent: a question about the type.
+   */
+  data?: readonly RequestedData[];
+}
+
+/** A stored version as the consent policy sees it. */
+export function requestedData(state: Pick<PresentResource, 'resource' | 'id' | 'lastUpdated'>): RequestedData {
+  return describeData(state.resource, state.id, state.lastUpdated);
 }
 
 /** What a decision reads besides the request: the patient's Consents (current versions), the actor's grants. */
@@ -44,6 +62,7 @@ export interface Permit {
 }
 
 const WRITES: readonly AuditInteraction[] = ['create', 'update'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function consentAction(interaction: AuditInteraction): ConsentAction {
   return WRITES.includes(interaction) ? 'correct' : 'access';
@@ -94,6 +113,34 @@ export class AccessService {
     };
   }
 
+  /** What deciding `query` for `actor` reads, when the patient's consents decide it (else undefined). */
+  async contextFor(actor: AuthenticatedActor, query: AccessQuery): Promise<AccessContext | undefined> {
+    if (roleGate(actor, query.patientId, query.interaction, query.resourceType).kind !== 'consent') return undefined;
+    return this.context(this.client, actor, query.patientId, new Date().toISOString());
+  }
+
+  /**
+   * The results of a search the actor may see: each decided with its own data (a consent may permit one resource,
+   * or the data of one period, and not the rest of the type). The search itself was authorized first.
+   */
+  async screen(
+    actor: AuthenticatedActor,
+    query: AccessQuery,
+    found: PresentResource[],
+    prefetched?: AccessContext,
+  ): Promise<PresentResource[]> {
+    const gate = roleGate(actor, query.patientId, query.interaction, query.resourceType);
+    if (gate.kind !== 'consent') return gate.kind === 'allow' ? found : [];
+    const now = new Date().toISOString();
+    const context = prefetched ?? (await this.context(this.client, actor, query.patientId, now));
+    const consents = context.consents.map((c) => c.resource as unknown as ConsentResource);
+    const related = await this.related(this.client, query.patientId, consents);
+    return found.filter(
+      (r) =>
+        this.decision(actor, { ...query, data: [requestedData(r)] }, consents, context.grants, related, now).permit,
+    );
+  }
+
   private async decide(
     tx: Sql,
     actor: AuthenticatedActor,
@@ -105,23 +152,9 @@ export class AccessService {
     if (gate.kind === 'deny') return { basis: 'role-deny', reason: gate.reason };
     const now = new Date().toISOString();
     const { consents, grants } = prefetched ?? (await this.context(tx, actor, query.patientId, now));
-    const decision = decideAccess(
-      {
-        actor: {
-          reference: actor.reference,
-          // AuthModule admits only records' roles here (SERVICE_ROLES.records).
-          role: actor.role as RecordsRole,
-          ...(actor.organization !== undefined && { organization: actor.organization }),
-        },
-        patient: `Patient/${query.patientId}`,
-        action: consentAction(query.interaction),
-        resourceType: query.resourceType,
-        ...(query.purpose !== undefined && { purpose: query.purpose }),
-        now,
-      },
-      consents.map((c) => c.resource as unknown as ConsentResource),
-      grants.map((until) => ({ actor: actor.reference, patient: `Patient/${query.patientId}`, until, reason: '' })),
-    );
+    const parsed = consents.map((c) => c.resource as unknown as ConsentResource);
+    const related = await this.related(tx, query.patientId, parsed);
+    const decision = this.decision(actor, query, parsed, grants, related, now);
     if (decision.permit)
       return {
         basis: decision.basis === 'self' ? 'self' : decision.basis,
@@ -132,6 +165,65 @@ export class AccessService {
       reason: decision.reason,
       ...(decision.consentId !== undefined && { consentId: decision.consentId }),
     };
+  }
+
+  /** The policy's decision; with several data items, the first refusal, else the first permit. */
+  private decision(
+    actor: AuthenticatedActor,
+    query: AccessQuery,
+    consents: ConsentResource[],
+    grants: string[],
+    related: RelatedData,
+    now: string,
+  ): AccessDecision {
+    const patient = `Patient/${query.patientId}`;
+    const ask = (data: RequestedData | undefined) =>
+      decideAccess(
+        {
+          actor: {
+            reference: actor.reference,
+            // AuthModule admits only records' roles here (SERVICE_ROLES.records).
+            role: actor.role as RecordsRole,
+            ...(actor.organization !== undefined && { organization: actor.organization }),
+          },
+          patient,
+          action: consentAction(query.interaction),
+          resourceType: query.resourceType,
+          ...(data !== undefined && { data }),
+          ...(query.purpose !== undefined && { purpose: query.purpose }),
+          now,
+        },
+        consents,
+        grants.map((until) => ({ actor: actor.reference, patient, until, reason: '' })),
+        related,
+      );
+    const decisions = (query.data?.length ? query.data : [undefined]).map(ask);
+    return decisions.find((d) => !d.permit) ?? (decisions[0] as AccessDecision);
+  }
+
+  /**
+   * For consents naming data with meaning `related`: what each named resource of this record refers to (one query,
+   * only when such a consent exists). A name that is not a resource of this record relates to nothing else.
+   */
+  private async related(tx: Sql, patientId: string, consents: ConsentResource[]): Promise<RelatedData> {
+    const named = relatedDataNamed(consents).flatMap((reference) => {
+      const [type, id] = reference.split('/');
+      return type && id && UUID.test(id) ? [{ type, id: id.toLowerCase() }] : [];
+    });
+    if (named.length === 0) return new Map();
+    const rows = await tx.$queryRawUnsafe<Array<{ stream_id: string }>>(
+      `SELECT stream_id FROM resource_index
+        WHERE patient_id = $1::uuid AND (resource_type, resource_id::text) IN
+              (SELECT * FROM unnest($2::text[], $3::text[]))`,
+      patientId,
+      named.map((n) => n.type),
+      named.map((n) => n.id),
+    );
+    const found = await this.resources.currentOf(
+      tx,
+      rows.map((r) => r.stream_id),
+    );
+    return new Map(found.map((r) => [`${r.resourceType}/${r.id}`, referencesIn(r.resource)]));
   }
 
   /** The patient's Consent streams and the actor's live break-glass grants in one round trip, then the Consents. */

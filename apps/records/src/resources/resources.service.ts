@@ -12,7 +12,7 @@ import {
   type TransactionalSql,
 } from '@medledger/event-store';
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
-import { AccessService, type AccessQuery, type Permit } from '../access/access.service';
+import { AccessService, requestedData, type AccessQuery, type Permit } from '../access/access.service';
 import { AuditService } from '../audit/audit.service';
 import type { AuditInteraction } from '../audit/domain/audit';
 import { validateConsent } from '../consent/domain/validate-consent';
@@ -65,6 +65,8 @@ export const RecordsErrorCode = {
   TOO_DEEP: 'RECORDS.TOO_DEEP',
   /** PUT whose body names another id than the URL (FHIR R4 §3.1.0.5). */
   ID_MISMATCH: 'RECORDS.ID_MISMATCH',
+  /** A valid R4 Consent with an element records does not evaluate (422, ADR 0007). */
+  CONSENT_NOT_SUPPORTED: 'RECORDS.CONSENT_NOT_SUPPORTED',
 } as const;
 
 // SPEC: RFC 9562 §4: UUIDs are compared case-insensitively and written in lower case; records keys everything
@@ -161,7 +163,8 @@ export class ResourcesService {
     const resource = validated(resourceType, body);
     const id = randomUUID();
     const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
-    return this.write(actor, { kind: 'Create', resourceType, id, patientId, resource }, purpose);
+    const data = [requestedData({ resource, id, lastUpdated: new Date().toISOString() })];
+    return this.write(actor, { kind: 'Create', resourceType, id, patientId, resource }, purpose, patientId, data);
   }
 
   async update(
@@ -191,6 +194,12 @@ export class ResourcesService {
     const located = await this.repository.require(this.client, resourceType, id);
     // The patient the new version names (a change is refused by decide()); access is decided on the stored one.
     const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
+    // A consent bound to data must permit correcting both what is stored and what it becomes.
+    const { state: stored } = await this.repository.current(this.client, located.streamId);
+    const data = [
+      ...(stored.status === 'present' ? [requestedData(stored)] : []),
+      requestedData({ resource, id, lastUpdated: new Date().toISOString() }),
+    ];
     return this.write(
       actor,
       {
@@ -203,6 +212,7 @@ export class ResourcesService {
       },
       purpose,
       located.patientId,
+      data,
     );
   }
 
@@ -217,6 +227,7 @@ export class ResourcesService {
       resourceType,
       resourceId: id,
       ...(purpose && { purpose }),
+      data: [requestedData(state)],
     } as const;
     const permit = await this.access.authorize(actor, query, found);
     await this.auditedRead(actor, query, permit, String(state.version));
@@ -231,15 +242,18 @@ export class ResourcesService {
     purpose?: string,
   ): Promise<{ versions: Array<ResourceView & { eventId: string }>; basis: Permit['basis'] }> {
     const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
+    // A consent bound to data decides on what the resource is now (ADR 0007): its versions are read first.
+    const versions = await this.repository.versions(this.client, streamId);
+    const current = versions.at(-1);
     const query = {
       patientId,
       interaction: 'history',
       resourceType,
       resourceId: id,
       ...(purpose && { purpose }),
+      ...(current && { data: [requestedData(current.state)] }),
     } as const;
     const permit = await this.access.authorize(actor, query);
-    const versions = await this.repository.versions(this.client, streamId);
     await this.auditedRead(actor, query, permit);
     return { versions: versions.map((v) => ({ ...view(v.state), eventId: v.eventId })), basis: permit.basis };
   }
@@ -252,6 +266,7 @@ export class ResourcesService {
     purpose?: string,
   ): Promise<ResourceView> {
     const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
+    const found = await this.version(this.client, streamId, resourceType, id, versionId);
     const query = {
       patientId,
       interaction: 'vread',
@@ -259,9 +274,9 @@ export class ResourcesService {
       resourceId: id,
       versionId: String(versionId),
       ...(purpose && { purpose }),
+      data: [requestedData(found.state)],
     } as const;
     const permit = await this.access.authorize(actor, query);
-    const found = await this.version(this.client, streamId, resourceType, id, versionId);
     await this.auditedRead(actor, query, permit);
     return view(found.state, { eventId: found.eventId, basis: permit.basis });
   }
@@ -283,12 +298,16 @@ export class ResourcesService {
     if (!(await this.repository.locate(this.client, 'Patient', patientId)))
       throw resourceNotFound('Patient', patientId);
     const query = { patientId, interaction: 'search', resourceType, ...(purpose && { purpose }) } as const;
-    const permit = await this.access.authorize(actor, query);
+    // The patient's consents, read once for the search and for each of its results.
+    const context = await this.access.contextFor(actor, query);
+    const permit = await this.access.authorize(actor, query, context);
     const all = await this.repository.ofPatient(this.client, patientId, resourceType);
-    const found =
+    const matching =
       resourceType === 'Consent'
         ? all
         : all.filter((r) => matches(searchIndex(r.resource as unknown as StoredResource), criteria));
+    // The search was allowed for the type; a consent bound to data may still withhold some of the results.
+    const found = await this.access.screen(actor, query, matching, context);
     await this.auditedRead(actor, query, permit);
     return { resources: found.map((r) => view(r)), basis: permit.basis };
   }
@@ -300,15 +319,16 @@ export class ResourcesService {
    */
   async verify(actor: AuthenticatedActor, resourceType: string, id: string, versionId: number) {
     const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
+    const found = await this.version(this.client, streamId, resourceType, id, versionId);
     const query = {
       patientId,
       interaction: 'verify',
       resourceType,
       resourceId: id,
       versionId: String(versionId),
+      data: [requestedData(found.state)],
     } as const;
     const permit = await this.access.authorize(actor, query);
-    const found = await this.version(this.client, streamId, resourceType, id, versionId);
     await this.auditedRead(actor, query, permit);
     const recomputed = commitment(found.state.resource, Buffer.from(found.salt, 'base64'));
     const receipt = await this.receipts.receipt(found.eventId);
@@ -329,7 +349,8 @@ export class ResourcesService {
     actor: AuthenticatedActor,
     command: ResourceCommand,
     purpose: string | undefined,
-    storedPatientId = command.patientId,
+    storedPatientId: string,
+    data: AccessQuery['data'],
   ): Promise<ResourceView> {
     const interaction: AuditInteraction = command.kind === 'Create' ? 'create' : 'update';
     const query: AccessQuery = {
@@ -338,6 +359,7 @@ export class ResourcesService {
       resourceType: command.resourceType,
       resourceId: command.id,
       ...(purpose && { purpose }),
+      ...(data && { data }),
     };
     const permit = await this.access.authorize(actor, query);
     const streamId = resourceStreamId(command.resourceType, command.id, storedPatientId);
@@ -467,7 +489,10 @@ function validated(resourceType: string, body: unknown): FhirResource {
       ],
     });
   const result = resourceType === 'Consent' ? validateConsent(body) : validateResource(body);
-  if (!result.ok) throw refuse(400, RecordsErrorCode.INVALID_RESOURCE, result.outcome);
+  if (!result.ok)
+    throw 'status' in result && result.status === 422
+      ? refuse(422, RecordsErrorCode.CONSENT_NOT_SUPPORTED, result.outcome)
+      : refuse(400, RecordsErrorCode.INVALID_RESOURCE, result.outcome);
   const resource = ('consent' in result ? result.consent : result.resource) as unknown as FhirResource;
   if (resource.resourceType !== resourceType)
     throw refuse(400, RecordsErrorCode.TYPE_MISMATCH, {

@@ -1,7 +1,14 @@
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 
 /** The FHIR IssueType codes this module reports (SPEC: R4 ValueSet issue-type). */
-export type IssueCode = 'structure' | 'required' | 'value' | 'invariant' | 'code-invalid' | 'not-supported';
+export type IssueCode =
+  | 'structure'
+  | 'required'
+  | 'value'
+  | 'invariant'
+  | 'code-invalid'
+  | 'not-supported'
+  | 'business-rule';
 
 // An OperationOutcome that lists thousands of issues helps nobody and costs memory on hostile input.
 export const MAX_ISSUES = 100;
