@@ -76,9 +76,7 @@ export class ErasureService {
           streamId: erasureStream,
           streamType: 'Erasure',
           expectedVersion: version,
-          events: [
-            { type: decision.event.type, data: { ...decision.event.data }, eventId: randomUUID() },
-          ],
+          events: [{ type: decision.event.type, data: { ...decision.event.data }, eventId: randomUUID() }],
         });
         if (!stored) throw new Error('the erasure was not stored');
         // Audited while the key still exists (the AuditEvent is the patient's, under their key).
