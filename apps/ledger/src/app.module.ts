@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule, type ServiceConfig } from '@medledger/platform';
 import { PrismaClient } from './generated/prisma/client';
 import { LEDGER_CONFIG, loadLedgerConfig } from './ledger.config';
+import { ExplorerController } from './explorer/explorer.controller';
 import { LedgerController } from './queries/ledger.controller';
 import { LedgerQueries } from './queries/ledger.queries';
 import { EventAdmission } from './sealing/event-admission';
@@ -22,7 +23,7 @@ export class LedgerModule {
     return {
       module: LedgerModule,
       imports: [PlatformModule.forRoot({ config, prisma: (adapter) => new PrismaClient({ adapter }) })],
-      controllers: [LedgerController],
+      controllers: [LedgerController, ExplorerController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: loadLedgerConfig(env) },
         LedgerRepository,
