@@ -180,7 +180,7 @@ async function main(): Promise<void> {
         if (wait > 1) await sleep(wait);
         const deny = i % DENIED_EVERY === DENIED_EVERY - 1;
         inFlight.push(
-          read(baseUrl, pick(ids), deny ? stranger : reader, deny ? 403 : 200).then(
+          read(baseUrl, pick(ids), deny ? stranger : reader, deny ? 404 : 200).then(
             () => done(i, performance.now() - scheduled, Math.floor((scheduled - start) / 1000)),
             () => void errors++,
           ),

@@ -211,7 +211,7 @@ async function demoRecord(recordsUrl: string, patients: Array<{ id: string; fami
     201,
   );
   const path = `/fhir/Observation/${observation['id'] as string}`;
-  await expect('Dr Gray reads it without a consent', await call(gray, 'GET', path), 403);
+  await expect('Dr Gray reads it without a consent (answered as an unknown id)', await call(gray, 'GET', path), 404);
   const consent = await expect(
     'the patient consents to Dr Gray reading her record',
     await call(patient, 'POST', '/fhir/Consent', consentFor(owner.id, 'Practitioner/dr-gray', 'active')),
@@ -228,7 +228,7 @@ async function demoRecord(recordsUrl: string, patients: Array<{ id: string; fami
     ),
     200,
   );
-  await expect('Dr Gray reads it again', await call(gray, 'GET', path), 403);
+  await expect('Dr Gray reads it again (answered as an unknown id)', await call(gray, 'GET', path), 404);
   await expect(
     'Dr Ross (emergency) breaks the glass',
     await call(ross, 'POST', `/fhir/Patient/${owner.id}/$break-glass`, { reason: 'unconscious on arrival' }),

@@ -79,10 +79,21 @@ describe('records: consent semantics', () => {
   });
   const writeConsent = async (p: string, body: unknown) =>
     created(await call(patient(p), 'POST', '/fhir/Consent', body));
-  const read = async (as: As, type: string, id: string) => {
+  /** Why the patient's record last refused `actor`, from the patient's accounting of disclosures. */
+  const lastRefusal = async (p: string, actor: string) => {
+    const response = await call(patient(p), 'GET', `/fhir/Patient/${p}/$disclosures`);
+    const { disclosures } = (await response.json()) as {
+      disclosures: Array<{ actor: string; outcome: string; basis: string }>;
+    };
+    return disclosures.filter((d) => d.actor === actor && d.outcome === '4').at(-1)?.basis;
+  };
+  /** A read's status and basis: a refusal answers as an unknown id (404), its basis is in the audit trail. */
+  const read = async (p: string, as: As, type: string, id: string) => {
     const response = await call(as, 'GET', `/fhir/${type}/${id}`);
-    const body = (await response.json()) as { basis?: string };
-    return { status: response.status, basis: response.headers.get('x-medledger-access-basis') ?? body.basis };
+    const body = (await response.json()) as { code?: string; detail?: string };
+    if (response.status === 200) return { status: 200, basis: response.headers.get('x-medledger-access-basis') };
+    expect(body).toMatchObject({ code: 'RECORDS.RESOURCE_NOT_FOUND', detail: `no ${type}/${id} that you may access` });
+    return { status: response.status, basis: await lastRefusal(p, as.sub) };
   };
   const access = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] };
 
@@ -99,9 +110,9 @@ describe('records: consent semantics', () => {
       }),
     );
 
-    expect(await read(DR_A, 'Observation', allowed)).toEqual({ status: 200, basis: 'consent' });
-    expect(await read(DR_A, 'Observation', other)).toEqual({ status: 403, basis: 'consent-deny' });
-    expect(await read(DR_A, 'Patient', p)).toEqual({ status: 403, basis: 'consent-deny' });
+    expect(await read(p, DR_A, 'Observation', allowed)).toEqual({ status: 200, basis: 'consent' });
+    expect(await read(p, DR_A, 'Observation', other)).toEqual({ status: 404, basis: 'consent-deny' });
+    expect(await read(p, DR_A, 'Patient', p)).toEqual({ status: 404, basis: 'consent-deny' });
 
     // A search shows only what the consent opens.
     const search = await call(DR_A, 'GET', `/fhir/Observation?patient=Patient/${p}`);
@@ -128,8 +139,8 @@ describe('records: consent semantics', () => {
     const permit = { type: 'permit', class: observations };
     await writeConsent(p, consent(p, 'OPTOUT', { actor: [recipient(DR_A.sub)], provision: [deny, permit] }));
     await writeConsent(p, consent(p, 'OPTOUT', { actor: [recipient(DR_B.sub)], provision: [permit, deny] }));
-    expect(await read(DR_A, 'Observation', obs)).toEqual({ status: 403, basis: 'consent-deny' });
-    expect(await read(DR_B, 'Observation', obs)).toEqual({ status: 403, basis: 'consent-deny' });
+    expect(await read(p, DR_A, 'Observation', obs)).toEqual({ status: 404, basis: 'consent-deny' });
+    expect(await read(p, DR_B, 'Observation', obs)).toEqual({ status: 404, basis: 'consent-deny' });
   });
 
   it('a deny of related data withholds what the named resource refers to, and nothing else', async () => {
@@ -143,9 +154,9 @@ describe('records: consent semantics', () => {
       p,
       consent(p, 'OPTIN', { data: [{ meaning: 'related', reference: { reference: `Observation/${panel}` } }] }),
     );
-    expect(await read(DR_B, 'Observation', panel)).toEqual({ status: 403, basis: 'consent-deny' });
-    expect(await read(DR_B, 'Observation', member)).toEqual({ status: 403, basis: 'consent-deny' });
-    expect(await read(DR_B, 'Observation', unrelated)).toEqual({ status: 200, basis: 'consent' });
+    expect(await read(p, DR_B, 'Observation', panel)).toEqual({ status: 404, basis: 'consent-deny' });
+    expect(await read(p, DR_B, 'Observation', member)).toEqual({ status: 404, basis: 'consent-deny' });
+    expect(await read(p, DR_B, 'Observation', unrelated)).toEqual({ status: 200, basis: 'consent' });
   });
 
   it('a permit of a data period opens the data of that period only', async () => {
@@ -156,8 +167,8 @@ describe('records: consent semantics', () => {
       p,
       consent(p, 'OPTOUT', { actor: [recipient(DR_A.sub)], dataPeriod: { start: '2020-01-01', end: '2020-12-31' } }),
     );
-    expect(await read(DR_A, 'Observation', of2020)).toEqual({ status: 200, basis: 'consent' });
-    expect(await read(DR_A, 'Observation', of2026)).toEqual({ status: 403, basis: 'consent-deny' });
+    expect(await read(p, DR_A, 'Observation', of2020)).toEqual({ status: 200, basis: 'consent' });
+    expect(await read(p, DR_A, 'Observation', of2026)).toEqual({ status: 404, basis: 'consent-deny' });
   });
 
   it("HL7's consent-example-basic (OPTIN) and -notThem mean what they say", async () => {
@@ -171,16 +182,16 @@ describe('records: consent semantics', () => {
       } = readPackageFile(`Consent-consent-example-${id}.json`) as Record<string, unknown>;
       return { ...example, patient: { reference: `Patient/${p}` } };
     };
-    expect(await read(DR_B, 'Observation', obs)).toEqual({ status: 403, basis: 'default-deny' });
+    expect(await read(p, DR_B, 'Observation', obs)).toEqual({ status: 404, basis: 'default-deny' });
     await writeConsent(p, asOurs('basic'));
-    expect(await read(DR_B, 'Observation', obs)).toEqual({ status: 200, basis: 'consent' });
+    expect(await read(p, DR_B, 'Observation', obs)).toEqual({ status: 200, basis: 'consent' });
     // notThem withholds everything from Practitioner/f204 (the patient's ex-spouse).
     await writeConsent(p, asOurs('notThem'));
-    expect(await read({ sub: 'Practitioner/f204', role: 'practitioner' }, 'Observation', obs)).toEqual({
-      status: 403,
+    expect(await read(p, { sub: 'Practitioner/f204', role: 'practitioner' }, 'Observation', obs)).toEqual({
+      status: 404,
       basis: 'consent-deny',
     });
-    expect(await read(DR_B, 'Observation', obs)).toEqual({ status: 200, basis: 'consent' });
+    expect(await read(p, DR_B, 'Observation', obs)).toEqual({ status: 200, basis: 'consent' });
   });
 
   it.each<[string, Record<string, unknown>, string, string]>([

@@ -191,4 +191,55 @@ describe('records: input at the boundary', () => {
     expect(missing.status).toBe(400);
     expect(await json(missing)).toMatchObject({ resourceType: 'OperationOutcome' });
   });
+
+  it("answers a refusal exactly as it answers an unknown id: the record's existence and consents stay hidden", async () => {
+    const id = await newPatient();
+    const posted = await call(patient(id), 'POST', '/fhir/Observation', observation(`Patient/${id}`));
+    const observationId = (await json(posted))['id'] as string;
+    const stranger: As = { sub: 'Practitioner/stranger', role: 'practitioner' };
+    const unknown = '00000000-0000-4000-8000-00000000abcd';
+    /** The answer with the id asked for written as X, without the request's own id (the only differences allowed). */
+    const answer = async (response: Response, asked: string) => {
+      const { requestId: _requestId, ...body } = await json(response);
+      return { status: response.status, body: JSON.stringify(body).replaceAll(asked, 'X') };
+    };
+    const pairs: Array<[string, string, unknown, string, string, unknown]> = [
+      ['GET', `/fhir/Observation/${observationId}`, undefined, 'GET', `/fhir/Observation/${unknown}`, undefined],
+      [
+        'GET',
+        `/fhir/Observation/${observationId}/_history/1`,
+        undefined,
+        'GET',
+        `/fhir/Observation/${unknown}/_history/1`,
+        undefined,
+      ],
+      ['GET', `/fhir/Observation?patient=${id}`, undefined, 'GET', `/fhir/Observation?patient=${unknown}`, undefined],
+      [
+        'POST',
+        '/fhir/Observation',
+        observation(`Patient/${id}`),
+        'POST',
+        '/fhir/Observation',
+        observation(`Patient/${unknown}`),
+      ],
+      ['GET', `/fhir/Patient/${id}/$disclosures`, undefined, 'GET', `/fhir/Patient/${unknown}/$disclosures`, undefined],
+    ];
+    for (const [method, path, body, unknownMethod, unknownPath, unknownBody] of pairs) {
+      const refused = await answer(
+        await call(stranger, method, path, body),
+        path.includes(observationId) ? observationId : id,
+      );
+      const missing = await answer(await call(stranger, unknownMethod, unknownPath, unknownBody), unknown);
+      expect({ path, ...refused }).toEqual({ path, ...missing });
+      expect([404, 422]).toContain(refused.status);
+    }
+    // The refusal itself is in the patient's accounting, with its real reason.
+    const { disclosures } = (await json(await call(patient(id), 'GET', `/fhir/Patient/${id}/$disclosures`))) as {
+      disclosures: Array<{ actor: string; outcome: string; basis: string }>;
+    };
+    expect(disclosures.filter((d) => d.actor === stranger.sub).map((d) => [d.outcome, d.basis])).toContainEqual([
+      '4',
+      'default-deny',
+    ]);
+  });
 });

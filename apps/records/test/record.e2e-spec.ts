@@ -167,6 +167,13 @@ describe('records: the patient record', () => {
     return (await created(await call(patient(patientId), 'POST', '/fhir/Consent', consent(patientId, provision)))).id;
   }
 
+  /** Why the patient's record last refused someone, from the patient's accounting of disclosures. */
+  async function lastRefusal(patientId: string): Promise<string | undefined> {
+    const response = await call(patient(patientId), 'GET', `/fhir/Patient/${patientId}/$disclosures`);
+    const { disclosures } = (await response.json()) as { disclosures: Array<{ outcome: string; basis: string }> };
+    return disclosures.filter((d) => d.outcome === '4').at(-1)?.basis;
+  }
+
   interface Case {
     setup?: (p: string) => Promise<unknown>;
     act: (p: string, obs: string) => Promise<Response>;
@@ -178,21 +185,21 @@ describe('records: the patient record', () => {
 
   test.each<[string, Case]>([
     ['the patient, in their own record', { act: (p, o) => read(patient(p))(p, o), status: 200, basis: 'self' }],
-    ['anyone else without a consent (default deny)', { act: read(DR_A), status: 403, basis: 'default-deny' }],
+    ['anyone else without a consent (default deny)', { act: read(DR_A), status: 404, basis: 'default-deny' }],
     [
       'a practitioner the consent permits',
       { setup: (p) => writeConsent(p, permit(DR_A.sub)), act: read(DR_A), status: 200, basis: 'consent' },
     ],
     [
       'the wrong actor',
-      { setup: (p) => writeConsent(p, permit(DR_A.sub)), act: read(DR_B), status: 403, basis: 'consent-deny' },
+      { setup: (p) => writeConsent(p, permit(DR_A.sub)), act: read(DR_B), status: 404, basis: 'consent-deny' },
     ],
     [
       'the wrong action (access permitted, correction asked)',
       {
         setup: (p) => writeConsent(p, permit(DR_A.sub)),
         act: (p, o) => call(DR_A, 'PUT', `/fhir/Observation/${o}`, observation(p, '8867-4')),
-        status: 403,
+        status: 404,
         basis: 'consent-deny',
       },
     ],
@@ -217,7 +224,7 @@ describe('records: the patient record', () => {
           });
         },
         act: read(DR_A),
-        status: 403,
+        status: 404,
         basis: 'consent-deny',
       },
     ],
@@ -227,7 +234,7 @@ describe('records: the patient record', () => {
         setup: (p) =>
           writeConsent(p, permit(DR_A.sub, ['access'], { period: { start: '2020-01-01', end: '2021-01-01' } })),
         act: read(DR_A),
-        status: 403,
+        status: 404,
         basis: 'consent-deny',
       },
     ],
@@ -250,7 +257,7 @@ describe('records: the patient record', () => {
           expect(revoked.status).toBe(200);
         },
         act: read(DR_A),
-        status: 403,
+        status: 404,
         basis: 'default-deny',
       },
     ],
@@ -278,7 +285,7 @@ describe('records: the patient record', () => {
             }),
           ),
         act: read(DR_A, { 'x-purpose-of-use': 'HRESCH' }),
-        status: 403,
+        status: 404,
         basis: 'consent-deny',
       },
     ],
@@ -317,17 +324,17 @@ describe('records: the patient record', () => {
       {
         setup: (p) => call(DR_B, 'POST', `/fhir/Patient/${p}/$break-glass`, { reason: 'unconscious in the ER' }),
         act: (p, o) => call(DR_B, 'PUT', `/fhir/Observation/${o}`, observation(p)),
-        status: 403,
+        status: 404,
         basis: 'default-deny',
       },
     ],
-    ['an auditor reading a resource', { act: read(AUDITOR), status: 403, basis: 'role-deny' }],
+    ['an auditor reading a resource', { act: read(AUDITOR), status: 404, basis: 'role-deny' }],
     [
       "a practitioner reading the patient's consent",
       {
         setup: (p) => writeConsent(p, permit(DR_A.sub)),
         act: async (p) => call(DR_A, 'GET', `/fhir/Consent?patient=Patient/${p}`),
-        status: 403,
+        status: 404,
         basis: 'role-deny',
       },
     ],
@@ -335,7 +342,7 @@ describe('records: the patient record', () => {
       'a practitioner writing a consent for the patient',
       {
         act: (p) => call(DR_A, 'POST', '/fhir/Consent', consent(p, permit(DR_A.sub))),
-        status: 403,
+        status: 422,
         basis: 'role-deny',
       },
     ],
@@ -347,7 +354,14 @@ describe('records: the patient record', () => {
     const body = (await response.json()) as Record<string, unknown>;
     expect({ status: response.status, body }).toMatchObject({ status: c.status });
     if (c.status === 200) expect(response.headers.get('x-medledger-access-basis')).toBe(c.basis);
-    else expect(body).toMatchObject({ code: 'RECORDS.ACCESS_DENIED', basis: c.basis });
+    else {
+      // A refusal answers exactly as an unknown id would (a write: as an unknown patient); its reason is in the
+      // patient's accounting.
+      if (c.status === 422)
+        expect(body).toMatchObject({ issue: [{ details: { coding: [{ code: 'RECORDS.UNKNOWN_PATIENT' }] } }] });
+      else expect(body).toMatchObject({ code: 'RECORDS.RESOURCE_NOT_FOUND' });
+      expect(await lastRefusal(p)).toBe(c.basis);
+    }
   });
 
   const examplesDir = join(__dirname, 'fixtures/hl7-examples');
@@ -467,13 +481,13 @@ describe('records: the patient record', () => {
     expect(await ids(patient(p), '&code=8867-4&date=ge2026-01-01')).toEqual([heart]);
     expect(await ids(patient(p), '&date=2025')).toEqual([earlier]);
     expect(await ids(patient(p), '&code=http://snomed.info/sct|8867-4')).toEqual([]);
-    expect((await call(DR_A, 'GET', `/fhir/Observation?patient=Patient/${p}`)).status).toBe(403);
+    expect((await call(DR_A, 'GET', `/fhir/Observation?patient=Patient/${p}`)).status).toBe(404);
     await writeConsent(
       p,
       permit(DR_A.sub, ['access'], { class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Observation' }] }),
     );
     expect(await ids(DR_A, '&code=8867-4')).toEqual([heart, earlier].sort());
-    expect((await call(DR_A, 'GET', `/fhir/Condition?patient=Patient/${p}`)).status).toBe(403);
+    expect((await call(DR_A, 'GET', `/fhir/Condition?patient=Patient/${p}`)).status).toBe(404);
     const bad = await call(DR_A, 'GET', '/fhir/Observation?code=8867-4');
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ expression: ['patient'] }] });
@@ -484,7 +498,7 @@ describe('records: the patient record', () => {
     const obs = await newObservation(p); // 2: create (patient)
     await writeConsent(p, permit(DR_A.sub)); // 3: create Consent (patient)
     expect((await read(DR_A)(p, obs)).status).toBe(200); // 4: read (Dr A, consent)
-    expect((await read(DR_B)(p, obs)).status).toBe(403); // 5: denied read (Dr B)
+    expect((await read(DR_B)(p, obs)).status).toBe(404); // 5: denied read (Dr B), answered as unknown
     expect((await call(DR_A, 'GET', `/fhir/Observation?patient=${p}`)).status).toBe(200); // 6: search
     expect((await call(DR_A, 'GET', `/fhir/Observation/${obs}/_history`)).status).toBe(200); // 7: history
     const grant = await call(DR_B, 'POST', `/fhir/Patient/${p}/$break-glass`, { reason: 'anaphylaxis, unresponsive' }); // 8
@@ -556,7 +570,7 @@ describe('records: the patient record', () => {
       event: { type: 'records.AccessAudited' },
       verified: { inclusion: true },
     });
-    expect((await call(DR_A, 'GET', `/fhir/Patient/${p}/$disclosures`)).status).toBe(403);
+    expect((await call(DR_A, 'GET', `/fhir/Patient/${p}/$disclosures`)).status).toBe(404);
 
     // Every AuditEvent of the record is anchored, the patient's own accesses too: its public event has a receipt.
     const sql = records.app.get<Sql>(EVENT_STORE_SQL);
@@ -580,7 +594,7 @@ describe('records: the patient record', () => {
     const obs = await newObservation(p);
     await writeConsent(p, permit(DR_A.sub));
     expect((await read(DR_A)(p, obs)).status).toBe(200);
-    expect((await call(DR_A, 'POST', `/fhir/Patient/${p}/$erase`)).status).toBe(403);
+    expect((await call(DR_A, 'POST', `/fhir/Patient/${p}/$erase`)).status).toBe(404);
 
     const erased = await call(patient(p), 'POST', `/fhir/Patient/${p}/$erase`);
     expect(erased.status).toBe(200);

@@ -14,7 +14,12 @@ import {
   type RelatedData,
 } from '../consent/domain/consent-policy';
 import { describeData, referencesIn, type RequestedData } from '../consent/domain/requested-data';
-import { ResourceRepository, type PresentResource } from '../resources/resource.repository';
+import {
+  ResourceRepository,
+  resourceNotFound,
+  unknownPatient,
+  type PresentResource,
+} from '../resources/resource.repository';
 import {
   BREAK_GLASS_REASON_MAX,
   BREAK_GLASS_WINDOW_MS,
@@ -68,6 +73,26 @@ function consentAction(interaction: AuditInteraction): ConsentAction {
   return WRITES.includes(interaction) ? 'correct' : 'access';
 }
 
+const BY_ID: readonly AuditInteraction[] = ['read', 'vread', 'history', 'update', 'verify'];
+
+/**
+ * What a refused caller is told: exactly what an unknown id answers (404 for a resource or a patient, 422 for a
+ * write naming a patient), so a refusal shows neither that the record exists nor what the patient's consents say.
+ * The real reason is in the audit trail, which the patient and auditors read. The one exception is registering
+ * a patient, which names no existing record: its refusal says which roles may.
+ */
+function hidden(query: AccessQuery, verdict: { reason: string; basis: AuditBasis }): Error {
+  if (query.interaction === 'create' && query.resourceType === 'Patient')
+    return new ProblemException(403, AccessErrorCode.DENIED, 'Access refused', {
+      detail: verdict.reason,
+      basis: verdict.basis,
+    });
+  if (query.interaction === 'create') return unknownPatient(query.patientId);
+  if (query.resourceId !== undefined && BY_ID.includes(query.interaction))
+    return resourceNotFound(query.resourceType, query.resourceId);
+  return resourceNotFound('Patient', query.patientId);
+}
+
 /**
  * Decides every access to a patient's record: the role gate, then (for anyone but the patient) the patient's active
  * privacy consents and any break-glass grant, read in the request's transaction, so a revocation or an expiry takes
@@ -82,7 +107,7 @@ export class AccessService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Permits the access or throws 403 RECORDS.ACCESS_DENIED (after auditing the refusal). */
+  /** Permits the access or throws what an unknown id would answer (after auditing the refusal with its reason). */
   /**
    * `context`: the patient's Consents and the actor's break-glass ends when the caller loaded them already (a read
    * loads them with the resource); otherwise they are read here.
@@ -93,10 +118,7 @@ export class AccessService {
     const verdict = await this.decide(this.client, actor, query, context);
     if ('reason' in verdict) {
       await this.audit.recordAlone(actor, { ...this.auditFields(query), outcome: '4', ...verdict });
-      throw new ProblemException(403, AccessErrorCode.DENIED, 'Access refused', {
-        detail: verdict.reason,
-        basis: verdict.basis,
-      });
+      throw hidden(query, verdict);
     }
     return verdict;
   }

@@ -14,7 +14,7 @@ import { AccessService } from '../access/access.service';
 import { AuditService } from '../audit/audit.service';
 import { ERASURE_STREAM_PREFIX, PatientKeyCodec } from './infra/patient-keys';
 import { decideErasure, evolveErasure, NO_ERASURE, type ErasureEvent } from './domain/erasure';
-import { ResourceRepository } from './resource.repository';
+import { ResourceRepository, resourceNotFound } from './resource.repository';
 
 /**
  * Erasure (GDPR Art. 17) by crypto-shredding: the patient's data key is destroyed, so every event of their record,
@@ -67,6 +67,8 @@ export class ErasureService {
           outcome: '4',
           basis: decision.status === 403 ? 'role-deny' : permit.basis,
         });
+      // An admin outside the patient's organization learns no more than of an unknown patient (see authorize).
+      if (decision.status === 403) throw resourceNotFound('Patient', patientId);
       const title = decision.status === 410 ? 'The data of this patient was erased' : 'Erasure refused';
       throw new ProblemException(decision.status, decision.code, title, { detail: decision.detail });
     }

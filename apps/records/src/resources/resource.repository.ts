@@ -8,6 +8,7 @@ import {
   type StoredEvent,
 } from '@medledger/event-store';
 import { ProblemException } from '@medledger/platform';
+import { refuse, type OperationOutcomeException } from '../http/operation-outcome';
 import { ABSENT, evolve, ResourceErrorCode, type ResourceEvent, type ResourceState } from './domain/resource';
 
 export type PresentResource = Extract<ResourceState, { status: 'present' }>;
@@ -145,8 +146,23 @@ export class ResourceRepository {
   }
 }
 
+/**
+ * The answer to an id records does not hold, and, word for word, to a request the caller has no right to (see
+ * AccessService.authorize): someone outside a patient's circle learns neither that the record exists nor anything
+ * of the patient's consents. The refusal itself is audited, with its real reason, in the patient's accounting.
+ */
 export function resourceNotFound(resourceType: string, id: string): ProblemException {
   return new ProblemException(404, ResourceErrorCode.NOT_FOUND, 'No such resource', {
-    detail: `no ${resourceType}/${id}`,
+    detail: `no ${resourceType}/${id} that you may access`,
+  });
+}
+
+/** A write naming a patient records does not hold, or one the caller may not write to: the same 422. */
+export function unknownPatient(patientId: string): OperationOutcomeException {
+  return refuse(422, 'RECORDS.UNKNOWN_PATIENT', {
+    resourceType: 'OperationOutcome',
+    issue: [
+      { severity: 'error', code: 'not-found', diagnostics: `no Patient/${patientId} in records that you may write to` },
+    ],
   });
 }

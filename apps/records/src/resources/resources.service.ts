@@ -36,6 +36,7 @@ import { matches, parseSearch } from './domain/search-query';
 import {
   ResourceRepository,
   resourceNotFound,
+  unknownPatient,
   type PresentResource,
   type ResourceVersion,
 } from './resource.repository';
@@ -456,19 +457,19 @@ export class ResourcesService {
     // A Patient of records has a UUID id: any other id (`Patient/example`) names no patient here. The patient's
     // id as stored (lower case) is the one keys and streams use, however the reference spelled it.
     const patient = UUID.test(id) ? await this.repository.locate(this.client, 'Patient', id) : undefined;
-    if (!patient)
+    if (!patient) {
+      if (UUID.test(id)) throw unknownPatient(id);
       throw refuse(422, RecordsErrorCode.UNKNOWN_PATIENT, {
         resourceType: 'OperationOutcome',
         issue: [
           {
             severity: 'error',
             code: 'not-found',
-            diagnostics: UUID.test(id)
-              ? `no Patient/${id} in records`
-              : `no Patient/${id} in records: its Patients have UUID ids`,
+            diagnostics: `no Patient/${id} in records: its Patients have UUID ids`,
           },
         ],
       });
+    }
     return patient.patientId;
   }
 }
