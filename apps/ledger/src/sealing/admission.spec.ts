@@ -52,7 +52,7 @@ describe('admitBytes', () => {
       let data: unknown = 'bottom';
       for (let i = levels - 2; i >= 0; i--) data = i % 2 === 0 ? { down: data } : [data];
       const [event] = supply.signBatch([{ ...signedEvents(1)[0], data }]);
-      return event as Record<string, unknown>;
+      return event as unknown as Record<string, unknown>;
     };
     const leafOf = (canonicalEvent: Uint8Array) =>
       `{"event":${Buffer.from(canonicalEvent).toString('utf8')},"index":0,"receivedAt":"2026-11-29T10:00:00.000Z","topic":"t"}`;
