@@ -112,7 +112,7 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
         // restart reads it again from the last committed offset.
         this.stopping = true;
         this.logger.fatal({ err: error }, 'queueing a batch failed; exiting so that a restart reads it again');
-        this.sequencer.onFatal(error);
+        this.sequencer.fail(error);
       });
     payload.resolveOffset(last.offset);
     await payload.heartbeat();
@@ -129,7 +129,8 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     admitted: Promise<Admission[]>,
   ): Promise<void> {
     const verdicts = await admitted;
-    if (this.stopping) return this.release(messages.length);
+    // After a fatal error nothing more is dead-lettered, queued or committed: a restart reads it all again.
+    if (this.stopping || this.sequencer.failed) return this.release(messages.length);
     const key = `${topic}:${partition}`;
     const accepted: AcceptedEvent[] = [];
     const rejected: Array<{ message: KafkaMessage; code: string; reason: string }> = [];
@@ -216,6 +217,8 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
    * unsealed before it. With nothing unsealed, everything seen so far is safe.
    */
   private async commitSafeOffsets(sealedUpTo = new Map<string, bigint>()): Promise<void> {
+    // After a failed seal no offset moves, whatever was sealed or dead-lettered (issue 15 item 11).
+    if (this.sequencer.failed) return;
     const commits: Array<{ topic: string; partition: number; offset: string }> = [];
     for (const [key, state] of this.partitions) {
       const safe = state.unsealed === 0 ? state.lastSeen : (sealedUpTo.get(key) ?? state.committed);

@@ -1,9 +1,10 @@
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import type { LedgerConfig } from '../ledger.config';
-import type { LedgerRepository } from './ledger.repository';
+import type { LedgerRepository, StoredBlock, StoredLeaf } from './ledger.repository';
 import type { LedgerSigner } from './ledger-signer';
 import type { LedgerMetrics } from './ledger.metrics';
 import { sealingTime, Sequencer, type AcceptedEvent } from './sequencer';
-import type { TreeState } from './tree-state';
+import { TreeState } from './tree-state';
 
 /** The queue in front of the seals (no seal runs here: the limits are never reached). */
 describe('Sequencer.enqueue', () => {
@@ -46,5 +47,91 @@ describe('sealingTime', () => {
       received.map((ms) => at(ms)),
     );
     expect(sealedAt.toISOString()).toBe(at(expected).toISOString());
+  });
+});
+
+/**
+ * Sealing against an in-memory stand-in for PostgreSQL (the real statement is tested on PostgreSQL in
+ * test/*.int-spec.ts): what is committed, in which order, and what the listener is told.
+ */
+describe('Sequencer sealing', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  const config = { LEDGER_BLOCK_MAX_EVENTS: 2, LEDGER_BLOCK_MAX_BYTES: 1 << 20 } as LedgerConfig;
+  const event = (eventId: string, offset: number): AcceptedEvent => ({
+    eventId,
+    topic: 't',
+    partition: 0,
+    offset: String(offset),
+    receivedAt: new Date(0),
+    canonicalEvent: Buffer.from(`{"id":"${eventId}"}`),
+  });
+
+  function harness() {
+    const committed: StoredBlock[] = [];
+    const log = new Map<string, StoredLeaf>();
+    const commitBlock = jest.fn(async (block: StoredBlock, leaves: readonly StoredLeaf[]) => {
+      if (leaves.some((leaf) => log.has(leaf.eventId))) return false;
+      for (const leaf of leaves) log.set(leaf.eventId, leaf);
+      committed.push(block);
+      return true;
+    });
+    const repository = {
+      commitBlock,
+      existingEventIds: async (ids: readonly string[]) => new Set(ids.filter((id) => log.has(id))),
+    } as unknown as LedgerRepository;
+    const signer = {
+      sealBlock: (fields: Omit<StoredBlock, 'keyId' | 'signature' | 'hash' | 'checkpoint'>): StoredBlock => ({
+        ...fields,
+        keyId: 'k',
+        signature: new Uint8Array(64),
+        hash: Uint8Array.of(fields.height),
+        checkpoint: `checkpoint ${fields.treeSize}`,
+      }),
+    } as unknown as LedgerSigner;
+    const metrics = { recordBlock: () => undefined, duplicates: { inc: () => undefined } } as unknown as LedgerMetrics;
+    const sequencer = new Sequencer(config, repository, new TreeState(repository), signer, metrics);
+    const sealed: Array<{ height: number | undefined; events: string[] }> = [];
+    sequencer.setListener({
+      onSealed: async (events, block) => {
+        sealed.push({ height: block?.height, events: events.map((e) => e.eventId) });
+      },
+    });
+    const fatal = jest.fn();
+    sequencer.onFatal = fatal;
+    return { sequencer, commitBlock, committed, sealed, fatal };
+  }
+
+  it('seals full blocks in order and tells the listener after each commit', async () => {
+    const { sequencer, committed, sealed } = harness();
+    sequencer.enqueue([event('a', 0), event('b', 1), event('c', 2), event('d', 3)]);
+    await sequencer.sealFullBlocks();
+    await sequencer.idle();
+    expect(committed.map((b) => [b.height, b.firstLeafIndex, b.treeSize])).toEqual([
+      [0, 0, 2],
+      [1, 2, 4],
+    ]);
+    expect(sealed).toEqual([
+      { height: 0, events: ['a', 'b'] },
+      { height: 1, events: ['c', 'd'] },
+    ]);
+  });
+
+  it('after a failed seal, seals, announces and queues nothing more (the next block must not take its place)', async () => {
+    const { sequencer, commitBlock, committed, sealed, fatal } = harness();
+    commitBlock.mockRejectedValueOnce(new Error('connection reset'));
+    // Two blocks queued one behind the other, then more events once the first has failed.
+    sequencer.enqueue([event('a', 0), event('b', 1), event('c', 2), event('d', 3)]);
+    await sequencer.sealFullBlocks();
+    await sequencer.idle();
+    expect(fatal).toHaveBeenCalledTimes(1);
+    expect(sequencer.failed).toBe(true);
+    expect(sequencer.enqueue([event('e', 4), event('f', 5)])).toBe(0);
+    await sequencer.sealFullBlocks();
+    await sequencer.sealNow();
+    await sequencer.idle();
+    expect(commitBlock).toHaveBeenCalledTimes(1);
+    expect(committed).toEqual([]);
+    expect(sealed).toEqual([]);
   });
 });

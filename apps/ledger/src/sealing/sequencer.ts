@@ -72,7 +72,13 @@ export class Sequencer {
   private nextFirstIndex: number | undefined;
   /** Leaves built ahead for blocks taken but not yet sealed (null: being sealed, built there). */
   private readonly prepared = new WeakMap<readonly AcceptedEvent[], PreparedLeaves | null>();
-  /** What to do when a block cannot be sealed; replaced in tests. */
+  /**
+   * Set by the first seal or announcement that fails (fail()): from then on nothing is queued, sealed, announced
+   * or committed until the process restarts from durable state. Without it, the seal already queued behind a failed
+   * one would take the failed block's height and indexes and move the Kafka offsets past its events.
+   */
+  private fatal = false;
+  /** What to do when a block cannot be sealed (exit, for a restart); replaced in tests. Called once. */
   onFatal: (error: unknown) => void = () => setImmediate(() => process.exit(1));
   /** The clock blocks are sealed by (sealingTime); replaced in tests to step it. */
   clock: () => Date = () => new Date();
@@ -87,6 +93,18 @@ export class Sequencer {
 
   setListener(listener: SealListener): void {
     this.listener = listener;
+  }
+
+  /** Whether a seal or an announcement has failed: the consumer commits no offset and queues nothing after it. */
+  get failed(): boolean {
+    return this.fatal;
+  }
+
+  /** Stops all sealing, announcing and committing for good (crash-only: a restart resumes from durable state). */
+  fail(error: unknown): void {
+    if (this.fatal) return;
+    this.fatal = true;
+    this.onFatal(error);
   }
 
   /** Settles once no seal or announcement is running or queued (events still pending stay pending). */
@@ -104,6 +122,7 @@ export class Sequencer {
    * again or from another partition, is not queued twice); the caller counts exactly those as unsealed.
    */
   enqueue(events: readonly AcceptedEvent[]): number {
+    if (this.fatal) return 0;
     let queued = 0;
     for (const event of events) {
       if (this.pendingIds.has(event.eventId)) continue;
@@ -123,8 +142,9 @@ export class Sequencer {
    */
   async sealFullBlocks(): Promise<void> {
     while (
-      this.pending.length >= this.config.LEDGER_BLOCK_MAX_EVENTS ||
-      this.pendingBytes >= this.config.LEDGER_BLOCK_MAX_BYTES
+      !this.fatal &&
+      (this.pending.length >= this.config.LEDGER_BLOCK_MAX_EVENTS ||
+        this.pendingBytes >= this.config.LEDGER_BLOCK_MAX_BYTES)
     ) {
       const before = this.sealing;
       void this.sealNow();
@@ -141,6 +161,7 @@ export class Sequencer {
 
   /** Seals whatever is pending (up to one block's worth), after any seal already running. */
   sealNow(): Promise<void> {
+    if (this.fatal) return this.sealing;
     const batch = this.takeBlock();
     if (batch.length === 0) return this.sealing;
     // Its leaves need only their first index, which is known unless the blocks before it turn out to hold ids the
@@ -150,14 +171,16 @@ export class Sequencer {
     setImmediate(() => {
       if (!this.prepared.has(batch)) this.prepared.set(batch, this.prepareLeaves(firstIndex, batch));
     });
-    this.sealing = this.sealing.then(() =>
-      this.seal(batch).catch((error: unknown) => {
+    this.sealing = this.sealing.then(() => {
+      // A block queued behind one that failed is never sealed: it would take that block's place.
+      if (this.fatal) return undefined;
+      return this.seal(batch).catch((error: unknown) => {
         // Crash-only: the tree in memory is unchanged, nothing of this block was acknowledged to Kafka, so a
         // restart re-reads the state from PostgreSQL and the events from the last committed offset.
         this.logger.fatal({ err: error }, 'sealing failed; exiting so that a restart resumes from durable state');
-        this.onFatal(error);
-      }),
-    );
+        this.fail(error);
+      });
+    });
     return this.sealing;
   }
 
@@ -181,14 +204,17 @@ export class Sequencer {
 
   /** Tells the listener, in block order, after the block is durable; a failure is fatal like a failed seal. */
   private announce(batch: readonly AcceptedEvent[], block: StoredBlock | null, data: BlockSealedData | null): void {
-    this.announcing = this.announcing.then(() =>
-      this.listener?.onSealed(batch, block, data).catch((error: unknown) => {
+    this.announcing = this.announcing.then(() => {
+      // After a failure nothing is committed, not even the offsets of a block sealed before it: the restart reads
+      // its events again and skips them as known.
+      if (this.fatal) return undefined;
+      return this.listener?.onSealed(batch, block, data).catch((error: unknown) => {
         // Crash-only, as for sealing: the block is durable; its offsets are not committed, so a restart re-reads
         // its events and skips them as known (the first index stands), announcing nothing twice in the log.
         this.logger.fatal({ err: error }, 'announcing a sealed block failed; exiting');
-        this.onFatal(error);
-      }),
-    );
+        this.fail(error);
+      });
+    });
   }
 
   /** The leaves of a block that starts at `firstIndex`: their data (one buffer, TreeState.leavesData) and hashes. */
