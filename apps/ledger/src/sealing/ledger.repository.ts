@@ -197,15 +197,15 @@ export class LedgerRepository implements OnApplicationShutdown {
     return row ? toLeaf(row) : null;
   }
 
-  /** Which of these event ids are already in the log. */
-  async existingEventIds(eventIds: readonly string[]): Promise<Set<string>> {
-    if (eventIds.length === 0) return new Set();
-    const result = await this.pool.query<{ event_id: string }>({
-      name: 'ledger-existing-event-ids',
-      text: 'SELECT event_id FROM leaf WHERE event_id = ANY($1::text[])',
+  /** The leaf data of those of these event ids that are already in the log, by event id. */
+  async knownEvents(eventIds: readonly string[]): Promise<Map<string, Uint8Array>> {
+    if (eventIds.length === 0) return new Map();
+    const result = await this.pool.query<{ event_id: string; data: Buffer }>({
+      name: 'ledger-known-events',
+      text: 'SELECT event_id, data FROM leaf WHERE event_id = ANY($1::text[])',
       values: [eventIds],
     });
-    return new Set(result.rows.map((row) => row.event_id));
+    return new Map(result.rows.map((row) => [row.event_id, row.data]));
   }
 
   /** The tile rows with these coordinates (those that exist). Every inclusion and consistency proof reads here. */

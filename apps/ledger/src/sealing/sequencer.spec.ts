@@ -1,4 +1,5 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
+import type { KafkaMessage } from 'kafkajs';
 import type { LedgerConfig } from '../ledger.config';
 import type { LedgerRepository, StoredBlock, StoredLeaf } from './ledger.repository';
 import type { LedgerSigner } from './ledger-signer';
@@ -18,6 +19,7 @@ describe('Sequencer.enqueue', () => {
     offset: '0',
     receivedAt: new Date(0),
     canonicalEvent: Buffer.from(`{"id":"${eventId}"}`),
+    message: {} as KafkaMessage,
   });
 
   it('queues each event id once and says how many it queued, so the consumer counts exactly those', async () => {
@@ -58,14 +60,18 @@ describe('Sequencer sealing', () => {
   beforeAll(() => Logger.overrideLogger(false));
   afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
   const config = { LEDGER_BLOCK_MAX_EVENTS: 2, LEDGER_BLOCK_MAX_BYTES: 1 << 20 } as LedgerConfig;
-  const event = (eventId: string, offset: number): AcceptedEvent => ({
-    eventId,
-    topic: 't',
-    partition: 0,
-    offset: String(offset),
-    receivedAt: new Date(0),
-    canonicalEvent: Buffer.from(`{"id":"${eventId}"}`),
-  });
+  const event = (eventId: string, offset: number, content = ''): AcceptedEvent => {
+    const canonicalEvent = Buffer.from(`{"data":"${content}","id":"${eventId}","source":"/medledger/supply"}`);
+    return {
+      eventId,
+      topic: 't',
+      partition: 0,
+      offset: String(offset),
+      receivedAt: new Date(0),
+      canonicalEvent,
+      message: { value: canonicalEvent, offset: String(offset) } as KafkaMessage,
+    };
+  };
 
   function harness() {
     const committed: StoredBlock[] = [];
@@ -78,7 +84,8 @@ describe('Sequencer sealing', () => {
     });
     const repository = {
       commitBlock,
-      existingEventIds: async (ids: readonly string[]) => new Set(ids.filter((id) => log.has(id))),
+      knownEvents: async (ids: readonly string[]) =>
+        new Map(ids.flatMap((id) => (log.has(id) ? [[id, log.get(id)!.data] as const] : []))),
     } as unknown as LedgerRepository;
     const signer = {
       sealBlock: (fields: Omit<StoredBlock, 'keyId' | 'signature' | 'hash' | 'checkpoint'>): StoredBlock => ({
@@ -91,16 +98,59 @@ describe('Sequencer sealing', () => {
     } as unknown as LedgerSigner;
     const metrics = { recordBlock: () => undefined, duplicates: { inc: () => undefined } } as unknown as LedgerMetrics;
     const sequencer = new Sequencer(config, repository, new TreeState(repository), signer, metrics);
-    const sealed: Array<{ height: number | undefined; events: string[] }> = [];
+    const sealed: Array<{ height: number | undefined; events: string[]; refused?: string[] }> = [];
     sequencer.setListener({
-      onSealed: async (events, block) => {
-        sealed.push({ height: block?.height, events: events.map((e) => e.eventId) });
+      onSealed: async (events, block, _announcement, refused) => {
+        sealed.push({
+          height: block?.height,
+          events: events.map((e) => e.eventId),
+          ...(refused.length > 0 ? { refused: refused.map((r) => `${r.event.offset} ${r.code}`) } : {}),
+        });
       },
     });
     const fatal = jest.fn();
     sequencer.onFatal = fatal;
-    return { sequencer, commitBlock, committed, sealed, fatal };
+    return { sequencer, commitBlock, committed, sealed, fatal, log };
   }
+
+  it('screens out a redelivery in silence and refuses another event under an id already waiting', () => {
+    const { sequencer } = harness();
+    expect(sequencer.enqueue([event('a', 0, 'x')])).toBe(1);
+    const { fresh, refused } = sequencer.screen([
+      event('a', 1, 'x'), // the waiting event again
+      event('b', 2, 'y'),
+      event('a', 3, 'z'), // another event under a waiting id
+      event('b', 4, 'w'), // another event under an id earlier in the same batch
+      event('b', 5, 'y'), // the batch's own event again
+    ]);
+    expect(fresh.map((e) => e.offset)).toEqual(['2']);
+    expect(refused.map((r) => [r.event.offset, r.code])).toEqual([
+      ['3', 'LEDGER.DUPLICATE_ID_OTHER_CONTENT'],
+      ['4', 'LEDGER.DUPLICATE_ID_OTHER_CONTENT'],
+    ]);
+    expect(sequencer.pendingCount).toBe(1);
+  });
+
+  it('leaves a redelivery of a sealed event out in silence, and refuses another event under its id', async () => {
+    const { sequencer, committed, sealed, log } = harness();
+    sequencer.enqueue([event('a', 0, 'x'), event('b', 1, 'y')]);
+    await sequencer.sealFullBlocks();
+    await sequencer.idle();
+    // Both ids are in the log now: one comes again as it was, one as another event; c is new.
+    sequencer.enqueue([event('a', 2, 'x'), event('b', 3, 'changed')]);
+    await sequencer.sealFullBlocks();
+    sequencer.enqueue([event('c', 4, 'z')]);
+    await sequencer.sealNow();
+    await sequencer.idle();
+    expect(committed.map((b) => b.leafCount)).toEqual([2, 1]);
+    expect(sealed).toEqual([
+      { height: 0, events: ['a', 'b'] },
+      { height: undefined, events: ['a', 'b'], refused: ['3 LEDGER.DUPLICATE_ID_OTHER_CONTENT'] },
+      { height: 1, events: ['c'] },
+    ]);
+    // The first event under b's id stands.
+    expect(Buffer.from(log.get('b')!.data).toString()).toContain('"data":"y"');
+  });
 
   it('seals full blocks in order and tells the listener after each commit', async () => {
     const { sequencer, committed, sealed } = harness();
