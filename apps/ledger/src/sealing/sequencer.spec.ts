@@ -57,8 +57,12 @@ describe('sealingTime', () => {
  * test/*.int-spec.ts): what is committed, in which order, and what the listener is told.
  */
 describe('Sequencer sealing', () => {
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+  afterAll(() => {
+    Logger.overrideLogger(new ConsoleLogger());
+  });
   const config = { LEDGER_BLOCK_MAX_EVENTS: 2, LEDGER_BLOCK_MAX_BYTES: 1 << 20 } as LedgerConfig;
   const event = (eventId: string, offset: number, content = ''): AcceptedEvent => {
     const canonicalEvent = Buffer.from(`{"data":"${content}","id":"${eventId}","source":"/medledger/supply"}`);
