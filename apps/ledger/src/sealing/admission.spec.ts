@@ -82,6 +82,28 @@ describe('admitBytes', () => {
     });
   });
 
+  describe('a batch note with copies of its signature line', () => {
+    const withLines = (count: number) => {
+      const [event] = signedEvents(1);
+      const note = event!.batchnote;
+      const line = note.slice(note.lastIndexOf('\n\u2014 ') + 1);
+      // The note is not part of what the batch proof covers: only the note's own checks can refuse it.
+      return bytes({ ...event, batchnote: note + line.repeat(count - 1) });
+    };
+
+    it('admits one with 16 lines, the most C2SP signed-note requires a verifier to accept', () => {
+      expect(admitBytes(withLines(16), MAX, origin())).toMatchObject({ ok: true });
+    });
+
+    it('refuses one with 17 lines, before verifying any', () => {
+      expect(admitBytes(withLines(17), MAX, origin())).toMatchObject({
+        ok: false,
+        code: 'LEDGER.ORIGIN_BAD_NOTE',
+        reason: 'more than 16 signatures',
+      });
+    });
+  });
+
   it('admits a signed event with the canonical form of everything received, proof included', () => {
     const [event] = signedEvents(3);
     const verdict = admitBytes(bytes(event), MAX, origin());
