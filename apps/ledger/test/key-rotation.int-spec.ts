@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
+import { Client } from 'pg';
 import {
   generateEd25519KeyPair,
   OriginSigner,
@@ -22,7 +23,8 @@ import { LedgerModule } from '../src/app.module';
 
 /**
  * Key rotation: the ledger restarted with a new signing key signs new blocks with it, names it in each header,
- * lists both keys with the heights they signed, and every old block keeps verifying.
+ * lists both keys with the heights they signed (kept in each block's commit, so /v1/keys reads no block), and every
+ * old block keeps verifying.
  */
 describe('ledger key rotation', () => {
   const suffix = uniqueSuffix();
@@ -33,6 +35,8 @@ describe('ledger key rotation', () => {
   let database: TestDatabase;
   let producer: Producer;
   let ledger: RunningService | undefined;
+  /** The suite's own database, read and written directly. */
+  let sql: Client;
 
   const start = (signingKey: string) =>
     startService(
@@ -70,9 +74,12 @@ describe('ledger key rotation', () => {
   beforeAll(async () => {
     database = await createServiceDatabase('ledger');
     producer = await testProducer();
+    sql = new Client({ connectionString: database.url });
+    await sql.connect();
   });
 
   afterAll(async () => {
+    await sql?.end();
     await ledger?.close();
     await producer?.disconnect();
     await database?.drop();
@@ -98,6 +105,20 @@ describe('ledger key rotation', () => {
     const [oldKey, newKey] = keys as [ApiKey, ApiKey];
     expect(oldKey.lastHeight).not.toBeNull();
     expect(newKey.firstHeight).toBe((oldKey.lastHeight ?? -1) + 1);
+    // Each key's figures are those of the blocks it signed, kept up to date by each block's commit.
+    const signed = (
+      await sql.query<{ key_id: string; first: string; last: string; blocks: string }>(
+        'SELECT key_id, min(height) AS first, max(height) AS last, count(*) AS blocks FROM block GROUP BY key_id',
+      )
+    ).rows;
+    for (const key of keys) {
+      const usage = signed.find((row) => row.key_id === key.keyId);
+      expect(key).toMatchObject({
+        firstHeight: Number(usage?.first),
+        lastHeight: Number(usage?.last),
+        blocks: Number(usage?.blocks),
+      });
+    }
 
     const { blocks } = (await (await fetch(`${ledger.baseUrl}/v1/blocks?from=0&limit=100`)).json()) as {
       blocks: Array<SignedBlockHeader & { hash: string; checkpoint: string }>;
@@ -116,5 +137,30 @@ describe('ledger key rotation', () => {
       const other = header.keyId === oldKey.keyId ? newKey : oldKey;
       expect(verifyHeader({ ...header, keyId: other.keyId }, publicKeys).ok).toBe(false);
     }
+  });
+
+  it('answers /v1/keys from the keys alone, scanning no block, and keeps the figures in each block commit', async () => {
+    const keysNow = async () =>
+      ((await (await fetch(`${ledger!.baseUrl}/v1/keys`)).json()) as { keys: Array<{ keyId: string; blocks: number }> })
+        .keys;
+    const before = await keysNow();
+    // The endpoint reads what signing_key says: were it counting blocks, this change would not show.
+    await sql.query('UPDATE signing_key SET blocks = blocks + 1000');
+    expect((await keysNow()).map((k) => k.blocks)).toEqual(before.map((k) => k.blocks + 1000));
+    await sql.query('UPDATE signing_key SET blocks = blocks - 1000');
+    // The next block moves its key's figures in its own commit.
+    const [, current] = before as [unknown, { keyId: string; blocks: number }];
+    await sealBatch(5, 25, ledger!);
+    const after = await keysNow();
+    const height = Number(
+      (await sql.query<{ height: string }>('SELECT max(height) AS height FROM block')).rows[0]?.height,
+    );
+    expect(after.find((k) => k.keyId === current.keyId)).toMatchObject({
+      blocks: Number(
+        (await sql.query<{ n: string }>('SELECT count(*) AS n FROM block WHERE key_id = $1', [current.keyId])).rows[0]
+          ?.n,
+      ),
+      lastHeight: height,
+    });
   });
 });

@@ -176,14 +176,12 @@ describe('ledger sealing', () => {
   });
 
   it('does not append an event id twice', async () => {
-    const [again] = records.signBatch([
-      {
-        ...envelope(1),
-        id: (await http<{ leaves: Array<{ eventId: string }> }>('/v1/leaves?start=0&end=1')).body.leaves[0]!.eventId,
-      },
-    ]);
+    // The sealed event delivered again, as Kafka may: left out in silence (another event under its id is
+    // dead-lettered: robustness.int-spec.ts; none is, here, as the next test's exact list of dead letters shows).
+    const [first] = (await http<{ leaves: Array<{ leafData: string }> }>('/v1/leaves?start=0&end=1')).body.leaves;
+    const again = (JSON.parse(Buffer.from(first!.leafData, 'base64').toString('utf8')) as { event: object }).event;
     const fresh = records.signBatch([envelope(999)]);
-    await publish([again!, ...fresh]);
+    await publish([again, ...fresh]);
     await eventually(async () => ((await http(`/v1/events/${fresh[0]!.id}`)).status === 200 ? true : undefined));
     const checkpoint = await (await fetch(`${ledger.baseUrl}/v1/checkpoint`)).text();
     expect(checkpoint.split('\n')[1]).toBe('121');

@@ -241,6 +241,37 @@ function ascending(a: string, b: string, latin1: boolean): boolean {
   return x < y && x < FIRST_LEAD_APART && y < FIRST_LEAD_APART;
 }
 
+/**
+ * Whether `value`'s arrays and objects nest at most `levels` deep (a top-level object is one level). `canonicalize`
+ * refuses a value nested more than JCS_MAX_DEPTH levels, so a caller that will wrap a value in others (the ledger:
+ * an event in its leaf) asks this first with what is left of that budget. For plain data (JSON.parse output);
+ * stops at the first level too deep.
+ */
+export function nestsWithin(value: unknown, levels: number): boolean {
+  return typeof value !== 'object' || value === null || containersWithin(value, levels);
+}
+
+/**
+ * nestsWithin for a container. The ledger asks it of every event: scalars are skipped without a call, and
+ * members are read by for-in (JSON.parse output has no inherited enumerable member), ~0.3 µs for an event of
+ * a dozen containers against ~1.3 µs with Object.hasOwn per member (measured with tsx, 10^6 calls).
+ */
+function containersWithin(value: object, levels: number): boolean {
+  if (levels <= 0) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null && !containersWithin(item, levels - 1)) return false;
+    }
+    return true;
+  }
+  for (const key in value) {
+    const member: unknown = (value as Record<string, unknown>)[key];
+    if (typeof member === 'object' && member !== null && !containersWithin(member, levels - 1)) return false;
+  }
+  return true;
+}
+
 /** SPEC: RFC 8785 §3.2.4: the canonical form encoded as UTF-8. */
 export function canonicalBytes(value: unknown): Uint8Array {
   return utf8(canonicalize(value));

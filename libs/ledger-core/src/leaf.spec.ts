@@ -1,6 +1,7 @@
 import { toHex } from './encoding';
 import { sha256 } from './hash';
-import { leafData, leafHashOf, type LeafInput } from './leaf';
+import { canonicalize, JCS_MAX_DEPTH, nestsWithin } from './jcs';
+import { fitsInLeaf, LEAF_EVENT_MAX_DEPTH, leafData, leafHashOf, type LeafInput } from './leaf';
 
 const event = {
   specversion: '1.0',
@@ -55,5 +56,42 @@ describe('leaves', () => {
 
   it('refuses an event with no canonical JSON form', () => {
     expect(() => leafData({ ...input, event: { n: Number.NaN } })).toThrow('LEDGER.JCS_UNSUPPORTED_VALUE');
+  });
+});
+
+describe('an event nested as deep as a leaf allows', () => {
+  /** `event` with its data nested so that the whole envelope is `levels` arrays and objects deep. */
+  const nested = (levels: number) => {
+    let data: unknown = 'bottom';
+    for (let i = levels - 2; i >= 0; i--) data = i % 2 === 0 ? { down: data } : [data];
+    return { ...event, data };
+  };
+
+  it('fits and has canonical leaf bytes at LEAF_EVENT_MAX_DEPTH (one below JCS_MAX_DEPTH: the leaf is a level)', () => {
+    expect(LEAF_EVENT_MAX_DEPTH).toBe(JCS_MAX_DEPTH - 1);
+    const deepest = nested(LEAF_EVENT_MAX_DEPTH);
+    expect(nestsWithin(deepest, LEAF_EVENT_MAX_DEPTH)).toBe(true);
+    expect(nestsWithin(deepest, LEAF_EVENT_MAX_DEPTH - 1)).toBe(false);
+    expect(fitsInLeaf(deepest)).toBe(true);
+    const text = new TextDecoder().decode(leafData({ ...input, event: deepest }));
+    expect(canonicalize(JSON.parse(text))).toBe(text);
+  });
+
+  it('does not fit one level deeper, where the event alone still canonicalises but its leaf would not', () => {
+    const tooDeep = nested(LEAF_EVENT_MAX_DEPTH + 1);
+    expect(fitsInLeaf(tooDeep)).toBe(false);
+    expect(() => canonicalize(tooDeep)).not.toThrow();
+    expect(() => leafData({ ...input, event: tooDeep })).toThrow(/nesting deeper than 256/);
+  });
+
+  it.each<[string, unknown, number, boolean]>([
+    ['a scalar', 'x', 0, true],
+    ['an empty object', {}, 1, true],
+    ['an empty object', {}, 0, false],
+    ['an array in an object', { a: [1] }, 2, true],
+    ['an array in an object', { a: [1] }, 1, false],
+    ['a deep member after shallow ones', { a: 1, b: { c: { d: {} } } }, 3, false],
+  ])('nestsWithin: %s within %i levels: %s', (_, value, levels, expected) => {
+    expect(nestsWithin(value, levels)).toBe(expected);
   });
 });

@@ -1,7 +1,7 @@
 import { isUtcMillisTimestamp } from './encoding';
 import { LedgerCoreError, LedgerErrorCode } from './errors';
 import { leafHash } from './hash';
-import { canonicalBytes } from './jcs';
+import { canonicalBytes, JCS_MAX_DEPTH, nestsWithin } from './jcs';
 import { isCount } from './tree-math';
 
 /**
@@ -17,6 +17,17 @@ export interface LeafInput {
   readonly topic: string;
   /** The received envelope as a JSON value (JSON.parse of the message value). */
   readonly event: unknown;
+}
+
+/**
+ * Most levels of arrays and objects an event may nest (the envelope itself is one): the leaf object holds it one
+ * level down, and the leaf must have a canonical form (JCS_MAX_DEPTH levels in all), or no verifier can check it.
+ */
+export const LEAF_EVENT_MAX_DEPTH = JCS_MAX_DEPTH - 1;
+
+/** Whether `event` nests shallowly enough for its leaf to have a canonical form (LEAF_EVENT_MAX_DEPTH). */
+export function fitsInLeaf(event: unknown): boolean {
+  return nestsWithin(event, LEAF_EVENT_MAX_DEPTH);
 }
 
 /** The leaf bytes: RFC 8785 canonical JSON of `{ event, index, receivedAt, topic }`. Throws on invalid input. */

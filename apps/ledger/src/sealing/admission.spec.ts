@@ -5,6 +5,7 @@ import {
   canonicalize,
   encodeSignedEvent,
   generateEd25519KeyPair,
+  LEAF_EVENT_MAX_DEPTH,
   OriginSigner,
   OriginVerifier,
   verifierKey,
@@ -43,6 +44,64 @@ describe('admitBytes', () => {
     ['JSON that is not an envelope', bytes({ hello: 'world' }), AdmissionFailure.SCHEMA],
   ])('refuses %s', (_name, value, code) => {
     expect(admitBytes(value, MAX, origin())).toMatchObject({ ok: false, code });
+  });
+
+  describe('an event nested as deep as its leaf allows, and one level deeper', () => {
+    /** A signed event whose envelope is `levels` arrays and objects deep (its data nests the rest). */
+    const nested = (levels: number) => {
+      let data: unknown = 'bottom';
+      for (let i = levels - 2; i >= 0; i--) data = i % 2 === 0 ? { down: data } : [data];
+      const [event] = supply.signBatch([{ ...signedEvents(1)[0], data }]);
+      return event as unknown as Record<string, unknown>;
+    };
+    const leafOf = (canonicalEvent: Uint8Array) =>
+      `{"event":${Buffer.from(canonicalEvent).toString('utf8')},"index":0,"receivedAt":"2026-11-29T10:00:00.000Z","topic":"t"}`;
+
+    it.each([
+      ['as JSON.stringify writes it', JSON.stringify],
+      ['published canonically', encodeSignedEvent],
+    ])('admits the deepest, whose leaf canonicalises, %s', (_, encode) => {
+      const verdict = admitBytes(bytes(encode(nested(LEAF_EVENT_MAX_DEPTH))), MAX, origin());
+      expect(verdict.ok).toBe(true);
+      if (!verdict.ok) return;
+      const leaf = leafOf(verdict.canonicalEvent);
+      expect(canonicalize(JSON.parse(leaf))).toBe(leaf);
+    });
+
+    it.each([
+      ['as JSON.stringify writes it', JSON.stringify],
+      ['published canonically', encodeSignedEvent],
+    ])('refuses one level deeper (validly signed, but its leaf has no canonical form) %s', (_, encode) => {
+      const tooDeep = nested(LEAF_EVENT_MAX_DEPTH + 1);
+      // The producer could sign it: the event alone canonicalises, its leaf would not.
+      expect(() => canonicalize(tooDeep)).not.toThrow();
+      expect(admitBytes(bytes(encode(tooDeep)), MAX, origin())).toMatchObject({
+        ok: false,
+        code: 'LEDGER.EVENT_TOO_DEEP',
+      });
+    });
+  });
+
+  describe('a batch note with copies of its signature line', () => {
+    const withLines = (count: number) => {
+      const [event] = signedEvents(1);
+      const note = event!.batchnote;
+      const line = note.slice(note.lastIndexOf('\n\u2014 ') + 1);
+      // The note is not part of what the batch proof covers: only the note's own checks can refuse it.
+      return bytes({ ...event, batchnote: note + line.repeat(count - 1) });
+    };
+
+    it('admits one with 16 lines, the most C2SP signed-note requires a verifier to accept', () => {
+      expect(admitBytes(withLines(16), MAX, origin())).toMatchObject({ ok: true });
+    });
+
+    it('refuses one with 17 lines, before verifying any', () => {
+      expect(admitBytes(withLines(17), MAX, origin())).toMatchObject({
+        ok: false,
+        code: 'LEDGER.ORIGIN_BAD_NOTE',
+        reason: 'more than 16 signatures',
+      });
+    });
   });
 
   it('admits a signed event with the canonical form of everything received, proof included', () => {

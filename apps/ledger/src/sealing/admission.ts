@@ -6,7 +6,7 @@ import {
   serviceOfSource,
   serviceOfTopic,
 } from '@medledger/contracts';
-import { type OriginVerifier } from '@medledger/ledger-core';
+import { fitsInLeaf, LEAF_EVENT_MAX_DEPTH, type OriginVerifier } from '@medledger/ledger-core';
 
 /**
  * What admission decides about one message: the event as it enters the log, or why it never will. `asReceived`:
@@ -23,6 +23,11 @@ export const AdmissionFailure = {
   TOO_LARGE: 'LEDGER.EVENT_TOO_LARGE',
   NOT_JSON: 'LEDGER.MALFORMED_EVENT',
   SCHEMA: 'LEDGER.INVALID_ENVELOPE',
+  /**
+   * Nested deeper than LEAF_EVENT_MAX_DEPTH: its leaf would have no RFC 8785 form (ledger-core's JCS_MAX_DEPTH),
+   * so no verifier could ever check it.
+   */
+  TOO_DEEP: 'LEDGER.EVENT_TOO_DEEP',
   /** A producer's valid event on a topic that is not that producer's (serviceOfTopic). */
   WRONG_TOPIC: 'LEDGER.WRONG_TOPIC',
 } as const;
@@ -70,7 +75,7 @@ function admitLatin1(bytes: Uint8Array, origin: OriginVerifier): Verdict | undef
     return undefined;
   }
   // Sound on Latin-1 text: its patterns are ASCII, and a string's length there is its UTF-8 length, never less.
-  if (!isEventEnvelope(json)) return undefined;
+  if (!isEventEnvelope(json) || !fitsInLeaf(json)) return undefined;
   const producer = serviceOfSource(json.source) ?? json.source;
   const verdict = origin.verifyCanonical(json, producer, { text, bytes, latin1: true });
   if (!verdict.ok || verdict.canonical !== bytes) return undefined;
@@ -90,6 +95,10 @@ function admitDecoded(bytes: Uint8Array, origin: OriginVerifier): Verdict {
   // The log's event_id column is PostgreSQL text, which cannot hold U+0000: such an id would fail its block.
   if (envelope.id.includes('\u0000'))
     return { ok: false, code: AdmissionFailure.SCHEMA, reason: 'id: must not contain U+0000' };
+  if (!fitsInLeaf(json)) {
+    const reason = `nested more than ${LEAF_EVENT_MAX_DEPTH} levels deep: its leaf would have no canonical form`;
+    return { ok: false, code: AdmissionFailure.TOO_DEEP, reason };
+  }
   // Which producer may sign it: the service named by its source (a records key cannot vouch for supply).
   const producer = serviceOfSource(envelope.source) ?? envelope.source;
   // The proof covers the JSON as received (every attribute, unknown extensions included), not zod's copy; the

@@ -71,10 +71,17 @@ const COMMIT_BLOCK_SQL = `WITH leaves AS (
     SELECT t.level, t.index, t.width, substring($9::bytea FROM t.start FOR t.length)
     FROM unnest($10::int[], $11::bigint[], $12::int[], $13::int[], $14::int[]) AS t(level, index, width, start, length)
     ON CONFLICT (level, index) DO UPDATE SET width = EXCLUDED.width, hashes = EXCLUDED.hashes
+  ), signer AS (
+    UPDATE signing_key SET first_height = coalesce(first_height, $8::bigint), last_height = $8::bigint,
+                           blocks = blocks + 1
+    WHERE key_id = $21::text
+    RETURNING key_id
   )
   INSERT INTO block (height, previous_hash, first_leaf_index, leaf_count, tree_size, root, sealed_at, key_id,
                      signature, hash, checkpoint)
-  VALUES ($8, $15, $16, $17, $18, $19, $20, $21, $22, $23, $26)`;
+  SELECT $8::bigint, $15::bytea, $16::bigint, $17::int, $18::bigint, $19::bytea, $20::timestamptz, key_id,
+         $22::bytea, $23::bytea, $26::text
+  FROM signer`;
 
 /** The unique constraint that refuses an event id already in the log. */
 const LEAF_EVENT_ID_CONSTRAINT = 'leaf_event_id_key';
@@ -190,15 +197,15 @@ export class LedgerRepository implements OnApplicationShutdown {
     return row ? toLeaf(row) : null;
   }
 
-  /** Which of these event ids are already in the log. */
-  async existingEventIds(eventIds: readonly string[]): Promise<Set<string>> {
-    if (eventIds.length === 0) return new Set();
-    const result = await this.pool.query<{ event_id: string }>({
-      name: 'ledger-existing-event-ids',
-      text: 'SELECT event_id FROM leaf WHERE event_id = ANY($1::text[])',
+  /** The leaf data of those of these event ids that are already in the log, by event id. */
+  async knownEvents(eventIds: readonly string[]): Promise<Map<string, Uint8Array>> {
+    if (eventIds.length === 0) return new Map();
+    const result = await this.pool.query<{ event_id: string; data: Buffer }>({
+      name: 'ledger-known-events',
+      text: 'SELECT event_id, data FROM leaf WHERE event_id = ANY($1::text[])',
       values: [eventIds],
     });
-    return new Set(result.rows.map((row) => row.event_id));
+    return new Map(result.rows.map((row) => [row.event_id, row.data]));
   }
 
   /** The tile rows with these coordinates (those that exist). Every inclusion and consistency proof reads here. */
@@ -218,9 +225,11 @@ export class LedgerRepository implements OnApplicationShutdown {
   }
 
   /**
-   * One block, atomically: its leaves, the tiles it changed and its header. Either all of it is in the
-   * database or none of it (a crash at any instant leaves no half block). False, with nothing written, when one
-   * of its event ids is already in the log.
+   * One block, atomically: its leaves, the tiles it changed, its header and its signing key's figures (first and
+   * last height, blocks: what GET /v1/keys reads). Either all of it is in the database or none of it (a crash at
+   * any instant leaves no half block). False, with nothing written, when one of its event ids is already in the
+   * log. The header is inserted from the key's updated row, so a key that was never registered writes nothing
+   * (it throws).
    *
    * One statement (data-modifying CTEs), so it is atomic without an explicit transaction and costs one round
    * trip. Columns travel as arrays through unnest and the byte and text columns as one bytea each, cut by
@@ -241,9 +250,10 @@ export class LedgerRepository implements OnApplicationShutdown {
     const data = packed(leaves.map((leaf) => leaf.data));
     const ids = packedText(leaves.map((leaf) => leaf.eventId));
     const hashes = packed(tiles.map((tile) => tile.hashes));
+    let written: number | null;
     try {
-      await this.pool.query({
-        name: 'ledger-commit-block-v2',
+      ({ rowCount: written } = await this.pool.query({
+        name: 'ledger-commit-block-v3',
         text: COMMIT_BLOCK_SQL,
         values: [
           data.bytes,
@@ -273,12 +283,14 @@ export class LedgerRepository implements OnApplicationShutdown {
           data.lengths,
           block.checkpoint,
         ],
-      });
-      return true;
+      }));
     } catch (error) {
       if ((error as { code?: string; constraint?: string }).constraint === LEAF_EVENT_ID_CONSTRAINT) return false;
       throw error;
     }
+    // No header row means no signing_key row (and, the statement being one, no leaves or tiles either).
+    if (written !== 1) throw new Error(`block ${block.height}: its signing key ${block.keyId} is not registered`);
+    return true;
   }
 
   async registerKey(keyId: string, name: string, publicKey: Uint8Array): Promise<void> {
@@ -289,7 +301,10 @@ export class LedgerRepository implements OnApplicationShutdown {
     });
   }
 
-  /** Every key with the first and last height it signed (null when it has signed nothing yet). */
+  /**
+   * Every key with the first and last height it signed (null when it has signed nothing yet): its own row, kept up
+   * to date by commitBlock, so this reads O(keys) rows and no block.
+   */
   async keys(): Promise<
     Array<{
       keyId: string;
@@ -301,27 +316,15 @@ export class LedgerRepository implements OnApplicationShutdown {
       blocks: number;
     }>
   > {
-    const [keys, usage] = await Promise.all([
-      this.prisma.signingKey.findMany({ orderBy: { addedAt: 'asc' } }),
-      this.prisma.block.groupBy({
-        by: ['keyId'],
-        _min: { height: true },
-        _max: { height: true },
-        _count: { _all: true },
-      }),
-    ]);
-    const byKey = new Map(usage.map((u) => [u.keyId, u]));
-    return keys.map((key) => {
-      const used = byKey.get(key.keyId);
-      return {
-        keyId: key.keyId,
-        name: key.name,
-        publicKey: key.publicKey,
-        addedAt: key.addedAt,
-        firstHeight: used?._min.height != null ? Number(used._min.height) : null,
-        lastHeight: used?._max.height != null ? Number(used._max.height) : null,
-        blocks: used?._count._all ?? 0,
-      };
-    });
+    const keys = await this.prisma.signingKey.findMany({ orderBy: { addedAt: 'asc' } });
+    return keys.map((key) => ({
+      keyId: key.keyId,
+      name: key.name,
+      publicKey: key.publicKey,
+      addedAt: key.addedAt,
+      firstHeight: key.firstHeight === null ? null : Number(key.firstHeight),
+      lastHeight: key.lastHeight === null ? null : Number(key.lastHeight),
+      blocks: Number(key.blocks),
+    }));
   }
 }

@@ -19,7 +19,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
 import { EventAdmission, type Admission } from './event-admission';
 import type { StoredBlock } from './ledger.repository';
 import { LedgerMetrics } from './ledger.metrics';
-import { Sequencer, type AcceptedEvent, type SealListener } from './sequencer';
+import { Sequencer, type AcceptedEvent, type RefusedEvent, type SealListener } from './sequencer';
 
 /** Partition batches in flight at once (kafkajs `partitionsConsumedConcurrently`). */
 const PARTITIONS_CONCURRENTLY = 4;
@@ -112,7 +112,7 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
         // restart reads it again from the last committed offset.
         this.stopping = true;
         this.logger.fatal({ err: error }, 'queueing a batch failed; exiting so that a restart reads it again');
-        this.sequencer.onFatal(error);
+        this.sequencer.fail(error);
       });
     payload.resolveOffset(last.offset);
     await payload.heartbeat();
@@ -129,27 +129,31 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     admitted: Promise<Admission[]>,
   ): Promise<void> {
     const verdicts = await admitted;
-    if (this.stopping) return this.release(messages.length);
+    // After a fatal error nothing more is dead-lettered, queued or committed: a restart reads it all again.
+    if (this.stopping || this.sequencer.failed) return this.release(messages.length);
     const key = `${topic}:${partition}`;
     const accepted: AcceptedEvent[] = [];
     const rejected: Array<{ message: KafkaMessage; code: string; reason: string }> = [];
-    // An id twice in the batch (or already waiting for its block) is queued once: Sequencer.enqueue skips it.
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as KafkaMessage;
       const verdict = verdicts[i] as Admission;
       if (verdict.ok) {
         // Spelled out, not spread: a spread into a literal cost ~2 µs per event here (cpu profile).
         const { eventId, receivedAt, canonicalEvent } = verdict.event;
-        accepted.push({ eventId, receivedAt, canonicalEvent, topic, partition, offset: message.offset });
+        accepted.push({ eventId, receivedAt, canonicalEvent, topic, partition, offset: message.offset, message });
       } else rejected.push({ message, code: verdict.code, reason: verdict.reason });
     }
+    // An id twice in the batch, or already waiting for its block: queued once if it is the same event delivered
+    // again, refused if it is another event under that id (the first one stands).
+    const { fresh, refused } = this.sequencer.screen(accepted);
+    for (const { event, code, reason } of refused) rejected.push({ message: event.message, code, reason });
     // Before anything of this batch can be committed: one produce request for all its dead letters (a flood of
     // bad events must not cost a round trip each).
     await this.deadLetterAll(topic, partition, rejected);
     // Only now does the batch count: a seal finishing during the produce above (the age timer) must not commit
     // offsets past dead letters not yet written, nor count events a redelivery counts again.
     const state = this.partitionState(key);
-    state.unsealed += this.sequencer.enqueue(accepted);
+    state.unsealed += this.sequencer.enqueue(fresh);
     const lastOffset = BigInt((messages.at(-1) as KafkaMessage).offset);
     if (lastOffset > state.lastSeen) state.lastSeen = lastOffset;
     this.release(messages.length);
@@ -183,11 +187,15 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     return state;
   }
 
-  /** SealListener: the block is durable; announce it, then let Kafka forget the sealed messages. */
+  /**
+   * SealListener: the block is durable; announce it, dead-letter the events refused for taking the id of an event
+   * already in the log, then let Kafka forget the messages.
+   */
   async onSealed(
     events: readonly AcceptedEvent[],
     block: StoredBlock | null,
     announcement: BlockSealedData | null,
+    refused: readonly RefusedEvent[],
   ): Promise<void> {
     if (announcement && block) {
       // ledger.BlockSealed v2: a CloudEvents envelope (docs/events.md).
@@ -195,6 +203,17 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
       await this.kafka.publish(LEDGER_BLOCKS_TOPIC, [
         { key: String(announcement.height), value: JSON.stringify(envelope) },
       ]);
+    }
+    if (refused.length > 0) {
+      await this.kafka.deadLetterMany(
+        refused.map(({ event, code, reason }) => ({
+          topic: event.topic,
+          partition: event.partition,
+          message: event.message,
+          reason: { code, message: reason },
+        })),
+      );
+      for (const { code } of refused) this.metrics.deadLettered.inc({ reason: code });
     }
     // A block holds runs of events of one partition: the key and state are looked up once per run.
     const sealedUpTo = new Map<string, bigint>();
@@ -216,6 +235,8 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
    * unsealed before it. With nothing unsealed, everything seen so far is safe.
    */
   private async commitSafeOffsets(sealedUpTo = new Map<string, bigint>()): Promise<void> {
+    // After a failed seal no offset moves, whatever was sealed or dead-lettered (issue 15 item 11).
+    if (this.sequencer.failed) return;
     const commits: Array<{ topic: string; partition: number; offset: string }> = [];
     for (const [key, state] of this.partitions) {
       const safe = state.unsealed === 0 ? state.lastSeen : (sealedUpTo.get(key) ?? state.committed);

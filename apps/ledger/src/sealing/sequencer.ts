@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { KafkaMessage } from 'kafkajs';
 import { leafHash } from '@medledger/ledger-core';
 import type { BlockSealedData } from '@medledger/contracts';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
@@ -6,6 +7,7 @@ import { LedgerRepository, type StoredBlock, type StoredLeaf } from './ledger.re
 import { LedgerSigner } from './ledger-signer';
 import { TreeState } from './tree-state';
 import { LedgerMetrics } from './ledger.metrics';
+import { compareDuplicate, compareWithLeaf } from './duplicates';
 
 /** An event that passed every check at the edge and waits for its block. */
 export interface AcceptedEvent {
@@ -16,6 +18,15 @@ export interface AcceptedEvent {
   receivedAt: Date;
   /** RFC 8785 canonical JSON of the whole received envelope, as UTF-8 bytes. */
   canonicalEvent: Uint8Array;
+  /** The message as it arrived: what is dead-lettered if the event turns out to take another's id. */
+  message: KafkaMessage;
+}
+
+/** An accepted event refused after all: its id belongs to another event that came first (duplicates.ts). */
+export interface RefusedEvent {
+  event: AcceptedEvent;
+  code: string;
+  reason: string;
 }
 
 /** A block's leaves built ahead, for the first index it was expected to start at. */
@@ -25,12 +36,17 @@ interface PreparedLeaves {
   hashes: Uint8Array[];
 }
 
-/** Where sealed positions are acknowledged: Kafka offsets, committed only after the block is durable. */
+/**
+ * Where sealed positions are acknowledged: Kafka offsets, committed only after the block is durable. `events`: all
+ * the events taken for the block; `refused`: those of them that took the id of an event already in the log, to be
+ * dead-lettered before any offset moves past them.
+ */
 export interface SealListener {
   onSealed(
     events: readonly AcceptedEvent[],
     block: StoredBlock | null,
     announcement: BlockSealedData | null,
+    refused: readonly RefusedEvent[],
   ): Promise<void>;
 }
 
@@ -58,7 +74,7 @@ export class Sequencer {
   private readonly logger = new Logger(Sequencer.name);
   private pending: AcceptedEvent[] = [];
   private pendingBytes = 0;
-  private readonly pendingIds = new Set<string>();
+  private readonly pendingById = new Map<string, AcceptedEvent>();
   private oldestAcceptedAt = 0;
   /** Seals run one after another; this is the tail of that chain. */
   private sealing: Promise<void> = Promise.resolve();
@@ -72,7 +88,13 @@ export class Sequencer {
   private nextFirstIndex: number | undefined;
   /** Leaves built ahead for blocks taken but not yet sealed (null: being sealed, built there). */
   private readonly prepared = new WeakMap<readonly AcceptedEvent[], PreparedLeaves | null>();
-  /** What to do when a block cannot be sealed; replaced in tests. */
+  /**
+   * Set by the first seal or announcement that fails (fail()): from then on nothing is queued, sealed, announced
+   * or committed until the process restarts from durable state. Without it, the seal already queued behind a failed
+   * one would take the failed block's height and indexes and move the Kafka offsets past its events.
+   */
+  private fatal = false;
+  /** What to do when a block cannot be sealed (exit, for a restart); replaced in tests. Called once. */
   onFatal: (error: unknown) => void = () => setImmediate(() => process.exit(1));
   /** The clock blocks are sealed by (sealingTime); replaced in tests to step it. */
   clock: () => Date = () => new Date();
@@ -89,6 +111,18 @@ export class Sequencer {
     this.listener = listener;
   }
 
+  /** Whether a seal or an announcement has failed: the consumer commits no offset and queues nothing after it. */
+  get failed(): boolean {
+    return this.fatal;
+  }
+
+  /** Stops all sealing, announcing and committing for good (crash-only: a restart resumes from durable state). */
+  fail(error: unknown): void {
+    if (this.fatal) return;
+    this.fatal = true;
+    this.onFatal(error);
+  }
+
   /** Settles once no seal or announcement is running or queued (events still pending stay pending). */
   async idle(): Promise<void> {
     await this.sealing;
@@ -100,16 +134,41 @@ export class Sequencer {
   }
 
   /**
+   * Sorts events before they are queued by what their ids say: `fresh`, to be queued; redeliveries of an event
+   * already waiting for its block (or earlier in `events`), left out in silence; and `refused`, events that take
+   * the id of another one waiting (compareDuplicate), which the caller dead-letters before it queues `fresh`.
+   * Changes nothing: ids already in the log are found when their block commits (seal).
+   */
+  screen(events: readonly AcceptedEvent[]): { fresh: AcceptedEvent[]; refused: RefusedEvent[] } {
+    const fresh: AcceptedEvent[] = [];
+    const refused: RefusedEvent[] = [];
+    let seen: Map<string, AcceptedEvent> | undefined;
+    for (const event of events) {
+      const first = this.pendingById.get(event.eventId) ?? seen?.get(event.eventId);
+      if (!first) {
+        fresh.push(event);
+        (seen ??= new Map()).set(event.eventId, event);
+        continue;
+      }
+      const verdict = compareDuplicate(first.canonicalEvent, event.canonicalEvent);
+      if (!verdict.same) refused.push({ event, code: verdict.code, reason: verdict.reason });
+    }
+    return { fresh, refused };
+  }
+
+  /**
    * Queues events, all at once, and returns how many it queued (an event already waiting for its block, delivered
-   * again or from another partition, is not queued twice); the caller counts exactly those as unsealed.
+   * again or from another partition, is not queued twice: screen them first); the caller counts exactly those as
+   * unsealed.
    */
   enqueue(events: readonly AcceptedEvent[]): number {
+    if (this.fatal) return 0;
     let queued = 0;
     for (const event of events) {
-      if (this.pendingIds.has(event.eventId)) continue;
+      if (this.pendingById.has(event.eventId)) continue;
       if (this.pending.length === 0) this.oldestAcceptedAt = Date.now();
       this.pending.push(event);
-      this.pendingIds.add(event.eventId);
+      this.pendingById.set(event.eventId, event);
       this.pendingBytes += event.canonicalEvent.length;
       queued += 1;
     }
@@ -123,8 +182,9 @@ export class Sequencer {
    */
   async sealFullBlocks(): Promise<void> {
     while (
-      this.pending.length >= this.config.LEDGER_BLOCK_MAX_EVENTS ||
-      this.pendingBytes >= this.config.LEDGER_BLOCK_MAX_BYTES
+      !this.fatal &&
+      (this.pending.length >= this.config.LEDGER_BLOCK_MAX_EVENTS ||
+        this.pendingBytes >= this.config.LEDGER_BLOCK_MAX_BYTES)
     ) {
       const before = this.sealing;
       void this.sealNow();
@@ -141,6 +201,7 @@ export class Sequencer {
 
   /** Seals whatever is pending (up to one block's worth), after any seal already running. */
   sealNow(): Promise<void> {
+    if (this.fatal) return this.sealing;
     const batch = this.takeBlock();
     if (batch.length === 0) return this.sealing;
     // Its leaves need only their first index, which is known unless the blocks before it turn out to hold ids the
@@ -150,14 +211,16 @@ export class Sequencer {
     setImmediate(() => {
       if (!this.prepared.has(batch)) this.prepared.set(batch, this.prepareLeaves(firstIndex, batch));
     });
-    this.sealing = this.sealing.then(() =>
-      this.seal(batch).catch((error: unknown) => {
+    this.sealing = this.sealing.then(() => {
+      // A block queued behind one that failed is never sealed: it would take that block's place.
+      if (this.fatal) return undefined;
+      return this.seal(batch).catch((error: unknown) => {
         // Crash-only: the tree in memory is unchanged, nothing of this block was acknowledged to Kafka, so a
         // restart re-reads the state from PostgreSQL and the events from the last committed offset.
         this.logger.fatal({ err: error }, 'sealing failed; exiting so that a restart resumes from durable state');
-        this.onFatal(error);
-      }),
-    );
+        this.fail(error);
+      });
+    });
     return this.sealing;
   }
 
@@ -173,22 +236,30 @@ export class Sequencer {
       count += 1;
     }
     const batch = this.pending.splice(0, count);
-    for (const event of batch) this.pendingIds.delete(event.eventId);
+    for (const event of batch) this.pendingById.delete(event.eventId);
     this.pendingBytes -= bytes;
     this.oldestAcceptedAt = Date.now();
     return batch;
   }
 
   /** Tells the listener, in block order, after the block is durable; a failure is fatal like a failed seal. */
-  private announce(batch: readonly AcceptedEvent[], block: StoredBlock | null, data: BlockSealedData | null): void {
-    this.announcing = this.announcing.then(() =>
-      this.listener?.onSealed(batch, block, data).catch((error: unknown) => {
+  private announce(
+    batch: readonly AcceptedEvent[],
+    block: StoredBlock | null,
+    data: BlockSealedData | null,
+    refused: readonly RefusedEvent[] = [],
+  ): void {
+    this.announcing = this.announcing.then(() => {
+      // After a failure nothing is committed, not even the offsets of a block sealed before it: the restart reads
+      // its events again and skips them as known.
+      if (this.fatal) return undefined;
+      return this.listener?.onSealed(batch, block, data, refused).catch((error: unknown) => {
         // Crash-only, as for sealing: the block is durable; its offsets are not committed, so a restart re-reads
         // its events and skips them as known (the first index stands), announcing nothing twice in the log.
         this.logger.fatal({ err: error }, 'announcing a sealed block failed; exiting');
-        this.onFatal(error);
-      }),
-    );
+        this.fail(error);
+      });
+    });
   }
 
   /** The leaves of a block that starts at `firstIndex`: their data (one buffer, TreeState.leavesData) and hashes. */
@@ -201,20 +272,32 @@ export class Sequencer {
     const started = process.hrtime.bigint();
     // Optimistic: a redelivered event id is rare, so the block is committed without asking first; the commit
     // refuses the whole block (nothing written) when an id is already in the log, and only then are the known
-    // ones looked up and left out (the first index stands).
-    let fresh = batch;
+    // ones looked up and left out (the first index stands): in silence when they are the event the log holds (a
+    // redelivery), as refused (dead-lettered) when they are another event under its id.
+    let fresh: readonly AcceptedEvent[] = batch;
+    const refused: RefusedEvent[] = [];
     const prepared = this.prepared.get(batch);
     // From here on the leaves are built here if they are not yet (an idle ledger seals before setImmediate runs).
     this.prepared.set(batch, null);
     let sealed = await this.trySeal(fresh, prepared);
     if (!sealed) {
-      const known = await this.repository.existingEventIds(batch.map((event) => event.eventId));
-      this.metrics.duplicates.inc(known.size);
-      fresh = batch.filter((event) => !known.has(event.eventId));
+      const known = await this.repository.knownEvents(batch.map((event) => event.eventId));
+      const unknown: AcceptedEvent[] = [];
+      for (const event of batch) {
+        const leaf = known.get(event.eventId);
+        if (!leaf) {
+          unknown.push(event);
+          continue;
+        }
+        const verdict = compareWithLeaf(leaf, event.canonicalEvent);
+        if (verdict.same) this.metrics.duplicates.inc();
+        else refused.push({ event, code: verdict.code, reason: verdict.reason });
+      }
+      fresh = unknown;
       // The blocks after this one were prepared from one index too far per known id.
       if (this.nextFirstIndex !== undefined) this.nextFirstIndex -= known.size;
       if (fresh.length === 0) {
-        this.announce(batch, null, null);
+        this.announce(batch, null, null, refused);
         return;
       }
       sealed = await this.trySeal(fresh);
@@ -231,7 +314,7 @@ export class Sequencer {
       checkpoint: block.checkpoint,
       events: leaves.map((leaf) => ({ eventId: leaf.eventId, index: leaf.index })),
     };
-    this.announce(batch, block, announcement);
+    this.announce(batch, block, announcement, refused);
     this.metrics.recordBlock(leaves.length, Number(process.hrtime.bigint() - started) / 1e9, fresh);
     this.logger.debug({ height: block.height, leaves: leaves.length, treeSize: block.treeSize }, 'block sealed');
   }
