@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import { EVENT_STORE_TOPICS, EventStoreModule, type Sql } from '@medledger/event-store';
 import { AuthModule, PlatformModule, ServiceConfig } from '@medledger/platform';
@@ -12,9 +12,15 @@ import { ResourceRepository } from './resources/resource.repository';
 import { PatientRecordController, ResourcesController } from './resources/resources.controller';
 import { ResourcesService } from './resources/resources.service';
 import { loadMasterKey, loadRecordsConfig } from './records.config';
+import { requestContextMiddleware } from './http/request-context';
 
 @Module({})
-export class RecordsModule {
+export class RecordsModule implements NestModule {
+  /** Every request carries its client's address to the audit trail (http/request-context.ts). */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(requestContextMiddleware).forRoutes('*');
+  }
+
   /** `env`: the records and event-store settings (default process.env; tests pass their own). */
   static forRoot(
     config: ServiceConfig,

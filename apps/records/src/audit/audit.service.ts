@@ -12,10 +12,18 @@ import {
 } from '@medledger/event-store';
 import type { AuthenticatedActor } from '@medledger/platform';
 import { commitment, COMMITMENT_SALT_BYTES } from '../resources/domain/commitment';
-import { auditStreamId, toAuditEvent, type AuditEntry, type AuditEvent } from './domain/audit';
+import { requestContext } from '../http/request-context';
+import { auditStreamId, toAuditEvent, type AuditDetails, type AuditEntry, type AuditEvent } from './domain/audit';
 
-/** What a caller says about one access; the service adds the id, the time and the actor's role. */
-export type AuditInput = Omit<AuditEntry, 'auditEventId' | 'recorded' | 'actor' | 'role'>;
+/**
+ * What a caller says about one access; the service adds the id, the time, the actor's role, organization and
+ * token id, and the client's address. `query` (a search's parameters) goes into the encrypted AuditEvent only.
+ */
+export type AuditInput = Omit<
+  AuditEntry,
+  'auditEventId' | 'recorded' | 'actor' | 'role' | 'tokenId' | 'organization' | 'clientAddress'
+> &
+  AuditDetails;
 
 export const AUDIT_SOURCE = 'medledger records';
 /** AuditEvents committed together at most (a group's statements stay well under PostgreSQL's limits). */
@@ -44,6 +52,11 @@ export interface Disclosure {
   resourceType?: string;
   resourceId?: string;
   purpose?: string;
+  /**
+   * Who received the data (HIPAA §164.528(b)(2)(ii)): the actor, the organization they acted for, and the network
+   * address the request came from.
+   */
+  recipient: { actor: string; organization?: string; address?: string };
   /** The public records.AccessAudited event; its verified receipt: GET /v1/events/{eventId}/receipt. */
   eventId: string;
   receipt: { leafIndex: number; blockHeight: number; treeSize: number; checkpoint: string } | null;
@@ -116,14 +129,19 @@ export class AuditService {
   }
 
   private prepare(actor: AuthenticatedActor, input: AuditInput): PreparedAudit {
+    const { query, ...fields } = input;
+    const clientAddress = requestContext.getStore()?.clientAddress;
     const entry: AuditEntry = {
-      ...input,
+      ...fields,
       auditEventId: randomUUID(),
       actor: actor.reference,
       role: actor.role,
       recorded: new Date().toISOString(),
+      ...(actor.tokenId !== undefined && { tokenId: actor.tokenId }),
+      ...(actor.organization !== undefined && { organization: actor.organization }),
+      ...(clientAddress !== undefined && { clientAddress }),
     };
-    const auditEvent = toAuditEvent(entry, AUDIT_SOURCE);
+    const auditEvent = toAuditEvent(entry, AUDIT_SOURCE, query !== undefined ? { query } : {});
     const salt = randomBytes(COMMITMENT_SALT_BYTES);
     const digest = commitment(auditEvent as unknown as Record<string, unknown> & { resourceType: string }, salt);
     const event: AuditEvent = {
@@ -191,7 +209,7 @@ export class AuditService {
    * The accounting of disclosures (HIPAA §164.528): every access to the patient's record by anyone but the patient,
    * refusals included, oldest first, each with where the ledger sealed its audit event (null until sealed).
    */
-  async disclosures(patientId: string): Promise<Disclosure[]> {
+  async disclosures(patientId: string, page: Page = FIRST_PAGE): Promise<{ total: number; disclosures: Disclosure[] }> {
     const rows = await this.client.$queryRawUnsafe<
       Array<{
         audit_event_id: string;
@@ -204,58 +222,108 @@ export class AuditService {
         resource_type: string | null;
         resource_id: string | null;
         purpose: string | null;
+        organization: string | null;
+        client_address: string | null;
         event_id: string;
         leaf_index: string | null;
         block_height: string | null;
         tree_size: string | null;
         checkpoint: string | null;
+        total: string;
       }>
     >(
       `SELECT a.audit_event_id::text, a.recorded, a.actor, a.role, a.interaction, a.outcome, a.basis, a.resource_type,
-              a.resource_id::text, a.purpose, a.event_id::text, r.leaf_index::text, r.block_height::text,
-              r.tree_size::text, r.checkpoint
+              a.resource_id::text, a.purpose, a.organization, a.client_address, a.event_id::text,
+              r.leaf_index::text, r.block_height::text, r.tree_size::text, r.checkpoint, count(*) OVER ()::text AS total
          FROM audit_log a
          LEFT JOIN LATERAL (SELECT * FROM es_receipt r WHERE r.event_id = a.event_id::text) r ON true
         WHERE a.patient_id = $1::uuid AND a.actor <> $2
-        ORDER BY a.recorded, a.audit_event_id`,
+        ORDER BY a.recorded, a.audit_event_id
+        LIMIT $3 OFFSET $4`,
+      patientId,
+      `Patient/${patientId}`,
+      page.count,
+      page.offset,
+    );
+    const total = rows[0] ? Number(rows[0].total) : await this.countDisclosures(patientId);
+    return {
+      total,
+      disclosures: rows.map((row) => ({
+        auditEventId: row.audit_event_id,
+        recorded: row.recorded.toISOString(),
+        actor: row.actor,
+        role: row.role,
+        interaction: row.interaction,
+        outcome: row.outcome,
+        basis: row.basis,
+        ...(row.resource_type !== null && { resourceType: row.resource_type }),
+        ...(row.resource_id !== null && { resourceId: row.resource_id }),
+        ...(row.purpose !== null && { purpose: row.purpose }),
+        recipient: {
+          actor: row.actor,
+          ...(row.organization !== null && { organization: row.organization }),
+          ...(row.client_address !== null && { address: row.client_address }),
+        },
+        eventId: row.event_id,
+        receipt:
+          row.leaf_index === null
+            ? null
+            : {
+                leafIndex: Number(row.leaf_index),
+                blockHeight: Number(row.block_height),
+                treeSize: Number(row.tree_size),
+                checkpoint: row.checkpoint as string,
+              },
+      })),
+    };
+  }
+
+  /** A page past the end has no row to carry the total: counted apart. */
+  private async countDisclosures(patientId: string): Promise<number> {
+    const [row] = await this.client.$queryRawUnsafe<Array<{ n: bigint }>>(
+      'SELECT count(*) AS n FROM audit_log WHERE patient_id = $1::uuid AND actor <> $2',
       patientId,
       `Patient/${patientId}`,
     );
-    return rows.map((row) => ({
-      auditEventId: row.audit_event_id,
-      recorded: row.recorded.toISOString(),
-      actor: row.actor,
-      role: row.role,
-      interaction: row.interaction,
-      outcome: row.outcome,
-      basis: row.basis,
-      ...(row.resource_type !== null && { resourceType: row.resource_type }),
-      ...(row.resource_id !== null && { resourceId: row.resource_id }),
-      ...(row.purpose !== null && { purpose: row.purpose }),
-      eventId: row.event_id,
-      receipt:
-        row.leaf_index === null
-          ? null
-          : {
-              leafIndex: Number(row.leaf_index),
-              blockHeight: Number(row.block_height),
-              treeSize: Number(row.tree_size),
-              checkpoint: row.checkpoint as string,
-            },
-    }));
+    return Number(row?.n ?? 0);
   }
 
-  /** The patient's AuditEvents (FHIR), oldest first: decrypted from their streams. */
-  async auditEvents(patientId: string): Promise<AuditEvent['data']['auditEvent'][]> {
-    const rows = await this.client.$queryRawUnsafe<Array<{ audit_event_id: string }>>(
-      'SELECT audit_event_id::text FROM audit_log WHERE patient_id = $1::uuid ORDER BY recorded, audit_event_id',
+  /** One page of the patient's AuditEvents (FHIR), oldest first: only that page's streams are decrypted. */
+  async auditEvents(
+    patientId: string,
+    page: Page = FIRST_PAGE,
+  ): Promise<{ total: number; events: AuditEvent['data']['auditEvent'][] }> {
+    const rows = await this.client.$queryRawUnsafe<Array<{ audit_event_id: string; total: string }>>(
+      `SELECT audit_event_id::text, count(*) OVER ()::text AS total FROM audit_log WHERE patient_id = $1::uuid
+        ORDER BY recorded, audit_event_id LIMIT $2 OFFSET $3`,
       patientId,
+      page.count,
+      page.offset,
     );
-    const events: AuditEvent['data']['auditEvent'][] = [];
-    for (const row of rows) {
-      const stream = await this.store.load<AuditEvent>(this.client, auditStreamId(patientId, row.audit_event_id));
-      for (const event of stream.events) events.push(event.data.auditEvent);
-    }
-    return events;
+    const streams = await this.store.loadMany<AuditEvent>(
+      this.client,
+      rows.map((row) => auditStreamId(patientId, row.audit_event_id)),
+    );
+    const total = rows[0]
+      ? Number(rows[0].total)
+      : Number(
+          (
+            await this.client.$queryRawUnsafe<Array<{ n: bigint }>>(
+              'SELECT count(*) AS n FROM audit_log WHERE patient_id = $1::uuid',
+              patientId,
+            )
+          )[0]?.n ?? 0,
+        );
+    return { total, events: streams.flatMap((stream) => stream.events.map((event) => event.data.auditEvent)) };
   }
 }
+
+/** A page of a list: `count` items from `offset` (FHIR `_count`, and the offset its paging links carry). */
+export interface Page {
+  count: number;
+  offset: number;
+}
+
+/** Items per page by default, and at most (`_count`). */
+export const PAGE_SIZE = { default: 100, max: 1_000 } as const;
+export const FIRST_PAGE: Page = { count: PAGE_SIZE.default, offset: 0 };

@@ -18,7 +18,7 @@ import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Actor, ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import { AccessService } from '../access/access.service';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, PAGE_SIZE, type Page } from '../audit/audit.service';
 import { ErasureService } from './erasure.service';
 import { FHIR_CONTENT_TYPE, OperationOutcomeFilter } from '../http/operation-outcome';
 import { isResourceType, RESOURCE_TYPES } from './domain/resource-types';
@@ -124,21 +124,39 @@ export class PatientRecordController {
   @Get('Patient/:id/$disclosures')
   @ApiOperation({
     summary:
-      'The accounting of disclosures (HIPAA §164.528): who accessed the record, when, for what purpose, each with where the ledger sealed it (the patient or an auditor)',
+      'The accounting of disclosures (HIPAA §164.528): who accessed the record (the recipient: actor, organization, address), when, for what purpose, each with where the ledger sealed it (the patient or an auditor); paged: _count (≤ 1000, default 100), _offset',
   })
-  async disclosures(@Actor() actor: AuthenticatedActor, @Param('id', UuidPipe) id: string) {
+  async disclosures(
+    @Actor() actor: AuthenticatedActor,
+    @Param('id', UuidPipe) id: string,
+    @Query('_count') count: string | undefined,
+    @Query('_offset') offset: string | undefined,
+  ) {
+    const page = pageOf(count, offset);
     const query = { patientId: id, interaction: 'disclosures', resourceType: 'AuditEvent' } as const;
     const permit = await this.access.authorize(actor, query);
-    const entries = await this.audit.disclosures(id);
+    const { total, disclosures } = await this.audit.disclosures(id, page);
     await this.audit.recordAlone(actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
-    return { patient: `Patient/${id}`, total: entries.length, disclosures: entries };
+    const next = page.offset + disclosures.length < total ? page.offset + page.count : undefined;
+    return {
+      patient: `Patient/${id}`,
+      total,
+      offset: page.offset,
+      disclosures,
+      ...(next !== undefined && { next: `/fhir/Patient/${id}/$disclosures?_count=${page.count}&_offset=${next}` }),
+    };
   }
 
   @Get('AuditEvent')
-  @ApiOperation({ summary: "A patient's AuditEvents, oldest first (FHIR searchset; the patient or an auditor)" })
+  @ApiOperation({
+    summary:
+      "A patient's AuditEvents, oldest first (FHIR searchset with next links; the patient or an auditor); paged: _count (≤ 1000, default 100), _offset",
+  })
   async auditEvents(
     @Actor() actor: AuthenticatedActor,
     @Query('patient') patient: string | undefined,
+    @Query('_count') count: string | undefined,
+    @Query('_offset') offset: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ) {
     const id = /^(?:Patient\/)?([0-9a-f-]{36})$/i.exec(patient ?? '')?.[1]?.toLowerCase();
@@ -146,18 +164,41 @@ export class PatientRecordController {
       throw new ProblemException(400, 'RECORDS.INVALID_SEARCH', 'patient is required', {
         detail: 'GET /fhir/AuditEvent?patient=Patient/<id>',
       });
+    const page = pageOf(count, offset);
     const query = { patientId: id, interaction: 'disclosures', resourceType: 'AuditEvent' } as const;
     const permit = await this.access.authorize(actor, query);
-    const events = await this.audit.auditEvents(id);
+    const { total, events } = await this.audit.auditEvents(id, page);
     await this.audit.recordAlone(actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
     response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
+    const link = (offset: number) => `/fhir/AuditEvent?patient=Patient/${id}&_count=${page.count}&_offset=${offset}`;
     return {
       resourceType: 'Bundle',
       type: 'searchset',
-      total: events.length,
+      total,
+      link: [
+        { relation: 'self', url: link(page.offset) },
+        ...(page.offset + events.length < total ? [{ relation: 'next', url: link(page.offset + page.count) }] : []),
+      ],
       entry: events.map((resource) => ({ fullUrl: `AuditEvent/${resource.id}`, resource, search: { mode: 'match' } })),
     };
   }
+}
+
+/** `_count` and `_offset` of a paged list: 400 RECORDS.INVALID_SEARCH for anything but small non-negative integers. */
+function pageOf(count: string | undefined, offset: string | undefined): Page {
+  const number = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
+    if (raw === undefined || raw === '') return fallback;
+    const value = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+    if (!(value >= min && value <= max))
+      throw new ProblemException(400, 'RECORDS.INVALID_SEARCH', `Invalid ${name}`, {
+        detail: `${name} is an integer from ${min} to ${max}`,
+      });
+    return value;
+  };
+  return {
+    count: number('_count', count, PAGE_SIZE.default, 1, PAGE_SIZE.max),
+    offset: number('_offset', offset, 0, 0, 100_000_000),
+  };
 }
 
 /** FHIR R4 REST for the record's resource types: create, read, update, vread, history, search, $verify. */

@@ -6,6 +6,7 @@ import {
   EVENT_STORE_SQL,
   EventStore,
   ReceiptService,
+  VersionConflict,
   type OutboxMessage,
   type Sql,
   type StoredEvent,
@@ -309,7 +310,12 @@ export class ResourcesService {
         : all.filter((r) => matches(searchIndex(r.resource as unknown as StoredResource), criteria));
     // The search was allowed for the type; a consent bound to data may still withhold some of the results.
     const found = await this.access.screen(actor, query, matching, context);
-    await this.auditedRead(actor, query, permit);
+    // The criteria (clinical values) go into the encrypted AuditEvent only; the ids returned into the entry.
+    await this.audit.recordAlone(actor, {
+      ...this.auditOf(query, permit),
+      query: searchString(params),
+      returned: found.map((r) => r.id),
+    });
     return { resources: found.map((r) => view(r)), basis: permit.basis };
   }
 
@@ -364,6 +370,35 @@ export class ResourcesService {
     };
     const permit = await this.access.authorize(actor, query);
     const streamId = resourceStreamId(command.resourceType, command.id, storedPatientId);
+    try {
+      return await this.commitWrite(actor, command, query, permit, streamId, storedPatientId);
+    } catch (error) {
+      // A write that was allowed but failed (409 exists or conflicts, 412 stale, 422 patient changed) is audited
+      // too, as a minor failure with its reason: the attempt is part of the record's accounting.
+      const status = error instanceof ProblemException ? error.getStatus() : error instanceof VersionConflict ? 409 : 0;
+      if (status === 409 || status === 412 || status === 422)
+        await this.audit.recordAlone(actor, {
+          ...this.auditOf(query, permit),
+          outcome: '4',
+          reason:
+            error instanceof ProblemException
+              ? `${error.code}: ${error.extras.detail ?? error.title}`
+              : error instanceof Error
+                ? error.message
+                : String(error),
+        });
+      throw error;
+    }
+  }
+
+  private commitWrite(
+    actor: AuthenticatedActor,
+    command: ResourceCommand,
+    query: AccessQuery,
+    permit: Permit,
+    streamId: string,
+    storedPatientId: string,
+  ): Promise<ResourceView> {
     return this.store.transact(this.client, async (tx) => {
       const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
       const decision = decide(command, state, new Date().toISOString(), randomCommitments);
@@ -508,4 +543,12 @@ function validated(resourceType: string, body: unknown): FhirResource {
       ],
     });
   return resource;
+}
+
+/** A search's parameters as a query string, in the order given (for the AuditEvent's entity.query). */
+function searchString(params: Readonly<Record<string, unknown>>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params))
+    for (const one of Array.isArray(value) ? value : [value]) if (typeof one === 'string') query.append(name, one);
+  return query.toString();
 }

@@ -42,6 +42,23 @@ export interface AuditEntry {
   /** Why it was refused. */
   reason?: string;
   recorded: string;
+  /** The bearer token's id (`jti`): which session of the actor. */
+  tokenId?: string;
+  /** The organization the actor acted for (the token's `org`): with the actor, the recipient of a disclosure. */
+  organization?: string;
+  /** The client's network address. */
+  clientAddress?: string;
+  /** The resources a search returned (ids, in the order returned). */
+  returned?: string[];
+}
+
+/**
+ * What one search asked, kept only inside the AuditEvent, which is encrypted under the patient's key: search values
+ * are clinical (`code=…&date=…`), so they stay out of the clear metadata, the projection and the public event.
+ */
+export interface AuditDetails {
+  /** The search's parameters as a query string. */
+  query?: string;
 }
 
 /** The stored event of one audited access. */
@@ -78,7 +95,7 @@ export function auditStreamId(patientId: string, auditEventId: string): string {
 }
 
 /** The FHIR R4 AuditEvent of one entry. */
-export function toAuditEvent(entry: AuditEntry, source: string): FhirAuditEvent {
+export function toAuditEvent(entry: AuditEntry, source: string, details: AuditDetails = {}): FhirAuditEvent {
   const restful = RESTFUL[entry.interaction];
   const what =
     entry.resourceType && entry.resourceId
@@ -117,13 +134,26 @@ export function toAuditEvent(entry: AuditEntry, source: string): FhirAuditEvent 
           coding: [{ system: 'http://terminology.hl7.org/CodeSystem/extra-security-role-type', code: 'humanuser' }],
         },
         who: { reference: entry.actor },
+        ...(entry.tokenId !== undefined && { altId: `jti:${entry.tokenId}` }),
         requestor: true,
+        // SPEC: FHIR R4 AuditEvent.agent.network.type 2: an IP address.
+        ...(entry.clientAddress !== undefined && { network: { address: entry.clientAddress, type: '2' as const } }),
         ...(entry.basis === 'break-glass'
           ? { policy: ['https://medledger.local/policy/break-glass'] }
           : entry.consentId
             ? { policy: [`Consent/${entry.consentId}`] }
             : {}),
       },
+      // The organization the actor acted for: with the actor, who received the data (HIPAA §164.528(b)(2)(ii)).
+      ...(entry.organization !== undefined
+        ? [
+            {
+              type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleClass', code: 'PROV' }] },
+              who: { reference: entry.organization },
+              requestor: false,
+            },
+          ]
+        : []),
     ],
     source: { observer: { display: source }, type: [{ code: '4', display: 'Application Server' }] },
     entity: [
@@ -142,6 +172,21 @@ export function toAuditEvent(entry: AuditEntry, source: string): FhirAuditEvent 
         : entry.resourceType
           ? [{ type: { system: 'http://hl7.org/fhir/resource-types', code: entry.resourceType } }]
           : []),
+      // SPEC: FHIR R4 AuditEvent.entity.query (base64) with object-role 24 (Query), and each resource returned.
+      ...(details.query !== undefined
+        ? [
+            {
+              type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2' },
+              role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24' },
+              query: Buffer.from(details.query, 'utf8').toString('base64'),
+            },
+          ]
+        : []),
+      ...(entry.returned ?? []).map((id) => ({
+        what: { reference: `${entry.resourceType ?? 'Resource'}/${id}` },
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2' },
+        role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4' },
+      })),
     ],
   };
 }

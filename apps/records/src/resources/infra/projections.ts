@@ -69,9 +69,10 @@ function auditLogSql(events: ReadonlyArray<NewStreamEvent>): ProjectionSql {
   const column = <K extends keyof (typeof entries)[number]>(key: K) => entries.map((e) => e[key] ?? null);
   return {
     text: `INSERT INTO audit_log (audit_event_id, patient_id, actor, role, interaction, outcome, basis, resource_type,
-                            resource_id, purpose, recorded, event_id)
+                            resource_id, purpose, recorded, event_id, organization, client_address, token_id)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                          $8::text[], $9::uuid[], $10::text[], $11::timestamptz[], $12::uuid[])`,
+                          $8::text[], $9::uuid[], $10::text[], $11::timestamptz[], $12::uuid[], $13::text[],
+                          $14::text[], $15::text[])`,
     values: [
       column('auditEventId'),
       column('patientId'),
@@ -85,6 +86,9 @@ function auditLogSql(events: ReadonlyArray<NewStreamEvent>): ProjectionSql {
       column('purpose'),
       column('recorded'),
       column('eventId'),
+      column('organization'),
+      column('clientAddress'),
+      column('tokenId'),
     ],
   };
 }
