@@ -189,4 +189,35 @@ describe('records: the audit trail', () => {
     for (const bad of ['_count=0', '_count=1001', '_offset=-1', '_count=abc'])
       expect((await call(patient(p), 'GET', `/fhir/Patient/${p}/$disclosures?${bad}`)).response.status).toBe(400);
   });
+
+  it("keeps the accounting and the AuditEvents readable after an erasure; a search's criteria go with the record", async () => {
+    const p = await newPatient();
+    const obs = ((await (await call(patient(p), 'POST', '/fhir/Observation', observation(p))).json()) as { id: string })
+      .id;
+    await consent(p);
+    expect((await call(DR, 'GET', `/fhir/Observation/${obs}`)).response.status).toBe(200);
+    expect((await call(DR, 'GET', `/fhir/Observation?patient=${p}&code=8867-4`)).response.status).toBe(200);
+    const searched = (events: FhirAuditEvent[]) =>
+      events.find((e) => e.subtype[0]?.code === 'search-type' && e.agent[0]?.who.reference === DR.sub);
+    const before = await auditEvents(p);
+    expect(searched(before.events)?.entity.some((e) => e.role?.code === '24')).toBe(true);
+
+    expect((await call(patient(p), 'POST', `/fhir/Patient/${p}/$erase`)).response.status).toBe(200);
+
+    // The accounting still answers, every access by Dr in it.
+    const accounting = await call(patient(p), 'GET', `/fhir/Patient/${p}/$disclosures`);
+    expect(accounting.response.status).toBe(200);
+    const disclosures = (await accounting.json())['disclosures'] as Array<{ actor: string; interaction: string }>;
+    expect(disclosures.filter((d) => d.actor === DR.sub).map((d) => d.interaction)).toEqual([
+      'create',
+      'read',
+      'search',
+    ]);
+    // So do the AuditEvents (PHI-free), without the search's criteria: they were the patient's, and are gone.
+    const after = await auditEvents(p);
+    expect(after.total).toBeGreaterThan(before.total);
+    expect(after.events.map((e) => e.id)).toEqual(expect.arrayContaining(before.events.map((e) => e.id)));
+    expect(searched(after.events)?.entity.some((e) => e.role?.code === '24')).toBe(false);
+    expect(searched(after.events)?.entity.filter((e) => e.role?.code === '4')).toHaveLength(1);
+  });
 });

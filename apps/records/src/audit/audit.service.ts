@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import {
+  ErasedEventData,
   EVENT_STORE,
   EVENT_STORE_SQL,
   EventStore,
@@ -13,7 +14,16 @@ import {
 import type { AuthenticatedActor } from '@medledger/platform';
 import { commitment, COMMITMENT_SALT_BYTES } from '../resources/domain/commitment';
 import { requestContext } from '../http/request-context';
-import { auditStreamId, toAuditEvent, type AuditDetails, type AuditEntry, type AuditEvent } from './domain/audit';
+import {
+  auditQueryStreamId,
+  auditStreamId,
+  legacyAuditStreamId,
+  toAuditEvent,
+  type AuditDetails,
+  type AuditEntry,
+  type AuditEvent,
+  type AuditQueryEvent,
+} from './domain/audit';
 
 /**
  * What a caller says about one access; the service adds the id, the time, the actor's role, organization and
@@ -36,7 +46,7 @@ export const AUDIT_GROUPS_IN_FLIGHT = 2;
 
 interface PreparedAudit {
   entry: AuditEntry;
-  stream: NewStream<AuditEvent>;
+  streams: Array<NewStream<AuditEvent>>;
   message: OutboxMessage;
 }
 
@@ -141,22 +151,38 @@ export class AuditService {
       ...(actor.organization !== undefined && { organization: actor.organization }),
       ...(clientAddress !== undefined && { clientAddress }),
     };
-    const auditEvent = toAuditEvent(entry, AUDIT_SOURCE, query !== undefined ? { query } : {});
+    // The commitment covers the whole AuditEvent; the stored one (under the service's audit key) leaves a search's
+    // criteria out: they are kept in the patient's record, under their key, and erased with it.
+    const whole = toAuditEvent(entry, AUDIT_SOURCE, query !== undefined ? { query } : {});
+    const auditEvent = query === undefined ? whole : toAuditEvent(entry, AUDIT_SOURCE);
     const salt = randomBytes(COMMITMENT_SALT_BYTES);
-    const digest = commitment(auditEvent as unknown as Record<string, unknown> & { resourceType: string }, salt);
+    const digest = commitment(whole as unknown as Record<string, unknown> & { resourceType: string }, salt);
     const event: AuditEvent = {
       type: 'AccessAudited',
       data: { entry, auditEvent, salt: salt.toString('base64'), commitment: digest },
     };
     const eventId = randomUUID();
+    const criteria: AuditQueryEvent | undefined =
+      query === undefined ? undefined : { type: 'AuditQueryRecorded', data: { query } };
     return {
       entry,
-      stream: {
-        streamId: auditStreamId(entry.patientId, entry.auditEventId),
-        streamType: 'AuditEvent',
-        // The entry (ids and codes, no PHI) also in clear metadata: it outlives an erasure of the patient's key.
-        event: { ...event, eventId, metadata: { entry } },
-      },
+      streams: [
+        {
+          streamId: auditStreamId(entry.patientId, entry.auditEventId),
+          streamType: 'AuditEvent',
+          // The entry (ids and codes, no PHI) also in clear metadata: the projection and rebuilds read it.
+          event: { ...event, eventId, metadata: { entry } },
+        },
+        ...(criteria
+          ? [
+              {
+                streamId: auditQueryStreamId(entry.patientId, entry.auditEventId),
+                streamType: 'AuditQuery',
+                event: { ...criteria, eventId: randomUUID() },
+              } as unknown as NewStream<AuditEvent>,
+            ]
+          : []),
+      ],
       message: {
         topic: PUBLIC_EVENT_TOPICS.records,
         key: entry.patientId,
@@ -189,7 +215,7 @@ export class AuditService {
   private async writeAtOnce(audits: readonly PreparedAudit[]): Promise<void> {
     await this.store.appendNewAtOnce(
       this.client,
-      audits.map((a) => a.stream),
+      audits.flatMap((a) => a.streams),
       audits.map((a) => a.message),
     );
   }
@@ -197,7 +223,7 @@ export class AuditService {
   private async write(tx: Sql, audits: readonly PreparedAudit[]): Promise<void> {
     await this.store.appendNew(
       tx,
-      audits.map((a) => a.stream),
+      audits.flatMap((a) => a.streams),
     );
     await this.store.enqueue(
       tx,
@@ -300,10 +326,23 @@ export class AuditService {
       page.count,
       page.offset,
     );
-    const streams = await this.store.loadMany<AuditEvent>(
+    const ids = rows.map((row) => row.audit_event_id);
+    // Under the service's audit key (readable after an erasure); older ones under the patient's (see legacy).
+    const current = await this.store.loadMany<AuditEvent>(
       this.client,
-      rows.map((row) => auditStreamId(patientId, row.audit_event_id)),
+      ids.map((id) => auditStreamId(patientId, id)),
     );
+    const criteria = await this.readable<AuditQueryEvent>(ids.map((id) => auditQueryStreamId(patientId, id)));
+    const legacy = current.some((stream) => stream.events.length === 0)
+      ? await this.readable<AuditEvent>(ids.map((id) => legacyAuditStreamId(patientId, id)))
+      : [];
+    const events = ids.flatMap((_id, i) => {
+      const stored = current[i]?.events[0] ?? legacy[i]?.events[0];
+      if (!stored) return [];
+      const query = criteria[i]?.events[0]?.data.query;
+      const auditEvent = stored.data.auditEvent;
+      return [query === undefined ? auditEvent : toAuditEvent(stored.data.entry, AUDIT_SOURCE, { query })];
+    });
     const total = rows[0]
       ? Number(rows[0].total)
       : Number(
@@ -314,7 +353,17 @@ export class AuditService {
             )
           )[0]?.n ?? 0,
         );
-    return { total, events: streams.flatMap((stream) => stream.events.map((event) => event.data.auditEvent)) };
+    return { total, events };
+  }
+
+  /** These streams, or none of them where the patient's key is destroyed (an erasure took their content). */
+  private async readable<E extends AuditEvent | AuditQueryEvent>(streamIds: string[]) {
+    try {
+      return await this.store.loadMany<E>(this.client, streamIds);
+    } catch (error) {
+      if (error instanceof ErasedEventData) return [];
+      throw error;
+    }
   }
 }
 

@@ -91,7 +91,23 @@ const RESTFUL: Partial<Record<AuditInteraction, string>> = {
 };
 
 export function auditStreamId(patientId: string, auditEventId: string): string {
+  return `Audit-${patientId}/AuditEvent-${auditEventId}`;
+}
+
+/** Where audit events were kept before the service's audit key: in the patient's record, under their key. */
+export function legacyAuditStreamId(patientId: string, auditEventId: string): string {
   return `Patient-${patientId}/AuditEvent-${auditEventId}`;
+}
+
+/** A search's criteria (clinical values), kept in the patient's record under their key: erased with it. */
+export function auditQueryStreamId(patientId: string, auditEventId: string): string {
+  return `Patient-${patientId}/AuditQuery-${auditEventId}`;
+}
+
+/** The stored event of a search's criteria. */
+export interface AuditQueryEvent {
+  type: 'AuditQueryRecorded';
+  data: { query: string };
 }
 
 /** The FHIR R4 AuditEvent of one entry. */

@@ -46,6 +46,14 @@ function open(key: Uint8Array, sealed: Sealed, aad: string): Buffer {
 
 /** Streams of erasures (`Erasure-<patientId>`): no PHI, never encrypted. */
 export const ERASURE_STREAM_PREFIX = 'Erasure-';
+/**
+ * Streams of the audit trail (`Audit-<patientId>/AuditEvent-<id>`): encrypted under the service's own audit key,
+ * which no erasure destroys, so the accounting of disclosures (HIPAA §164.528) outlives an erasure. They hold no
+ * clinical values: a search's criteria go to a stream of the patient's record instead (audit.service.ts).
+ */
+export const AUDIT_STREAM_PREFIX = 'Audit-';
+/** The key owner of every audit stream. */
+export const AUDIT_KEY_OWNER = 'records-audit';
 
 /**
  * Whose key encrypts a stream: the patient's stream itself (`Patient-<id>`) for every stream of their record
@@ -55,6 +63,7 @@ export const ERASURE_STREAM_PREFIX = 'Erasure-';
 export function keyOwner(streamId: string): string | undefined {
   // The record of an erasure outlives the key it destroyed: it holds ids only, and is stored as it is.
   if (streamId.startsWith(ERASURE_STREAM_PREFIX)) return undefined;
+  if (streamId.startsWith(AUDIT_STREAM_PREFIX)) return AUDIT_KEY_OWNER;
   const slash = streamId.indexOf('/');
   return slash === -1 ? streamId : streamId.slice(0, slash);
 }
@@ -136,8 +145,13 @@ export class PatientKeyCodec implements EventCodec<Sql> {
       streamId,
       JSON.stringify(seal(this.masterKey, key, `key:${streamId}`)),
     );
-    // A key row without a live key is a destroyed one: an erased patient's record takes no new data.
-    if (created !== 1) throw new ErasedEventData(streamId, RecordsCryptoError.PATIENT_ERASED);
+    if (created !== 1) {
+      // Another transaction created it first (the service's audit key at its first use, two writes at once): use
+      // theirs. A key row without a live key is a destroyed one: an erased patient's record takes no new data.
+      const theirs = await this.key(tx, streamId);
+      if (theirs) return theirs;
+      throw new ErasedEventData(streamId, RecordsCryptoError.PATIENT_ERASED);
+    }
     const ownCreated = this.createdIn.get(tx) ?? new Set<string>();
     ownCreated.add(streamId);
     this.createdIn.set(tx, ownCreated);
