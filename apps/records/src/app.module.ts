@@ -12,6 +12,7 @@ import { ResourceRepository } from './resources/resource.repository';
 import { PatientRecordController, ResourcesController } from './resources/resources.controller';
 import { ResourcesService } from './resources/resources.service';
 import { loadMasterKey, loadRecordsConfig } from './records.config';
+import { MetadataController } from './http/metadata.controller';
 import { requestContextMiddleware } from './http/request-context';
 
 @Module({})
@@ -46,7 +47,7 @@ export class RecordsModule implements NestModule {
         }),
       ],
       // PatientRecordController first: its fixed paths (AuditEvent, $break-glass) win over /fhir/:type.
-      controllers: [PatientRecordController, ResourcesController],
+      controllers: [MetadataController, PatientRecordController, ResourcesController],
       providers: [
         { provide: PatientKeyCodec, useValue: keys },
         ResourceRepository,

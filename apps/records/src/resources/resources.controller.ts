@@ -22,6 +22,7 @@ import { AuditService, PAGE_SIZE, type Page } from '../audit/audit.service';
 import { ErasureService } from './erasure.service';
 import { FHIR_CONTENT_TYPE, OperationOutcomeFilter } from '../http/operation-outcome';
 import { isResourceType, RESOURCE_TYPES } from './domain/resource-types';
+import { resourceNotFound } from './resource.repository';
 import { ResourcesService, type ResourceView } from './resources.service';
 
 /** The route's resource type, one records serves. */
@@ -92,6 +93,7 @@ export class PatientRecordController {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly erasure: ErasureService,
+    private readonly resources: ResourcesService,
   ) {}
 
   @Post('Patient/:id/$erase')
@@ -147,6 +149,44 @@ export class PatientRecordController {
     };
   }
 
+  @Get('Patient/:id/$everything')
+  @ApiHeader(PURPOSE_HEADER)
+  @ApiOperation({
+    summary:
+      "FHIR Patient $everything: the Patient and every resource of their record the caller may see (each type searched, each result under the patient's consents, each access audited)",
+  })
+  async everything(
+    @Actor() actor: AuthenticatedActor,
+    @Param('id', UuidPipe) id: string,
+    @Headers('x-purpose-of-use') purpose: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const declared = purposeOf(purpose);
+    const entries: Array<{ fullUrl: string; resource: unknown; search: { mode: 'match' } }> = [];
+    // What the caller may not see is left out, as a search leaves it out: no type says it was withheld.
+    const seen = async <T>(work: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await work();
+      } catch (error) {
+        if (error instanceof ProblemException && (error.getStatus() === 404 || error.getStatus() === 403))
+          return undefined;
+        throw error;
+      }
+    };
+    const patient = await seen(() => this.resources.read(actor, 'Patient', id, declared));
+    if (patient) entries.push({ fullUrl: `Patient/${id}`, resource: patient.resource, search: { mode: 'match' } });
+    for (const type of RESOURCE_TYPES) {
+      if (type === 'Patient') continue;
+      const found = await seen(() => this.resources.search(actor, type, { patient: id }, declared));
+      for (const view of found?.resources ?? [])
+        entries.push({ fullUrl: `${type}/${view.resource.id}`, resource: view.resource, search: { mode: 'match' } });
+    }
+    // Nothing at all: the answer of an unknown patient (a refusal says no more than that).
+    if (entries.length === 0) throw resourceNotFound('Patient', id);
+    response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
+    return { resourceType: 'Bundle', type: 'searchset', total: entries.length, entry: entries };
+  }
+
   @Get('AuditEvent')
   @ApiOperation({
     summary:
@@ -182,6 +222,11 @@ export class PatientRecordController {
       entry: events.map((resource) => ({ fullUrl: `AuditEvent/${resource.id}`, resource, search: { mode: 'match' } })),
     };
   }
+}
+
+/** A query parameter given once (a repeated one is refused by the page's parser as not an integer). */
+function single(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : value === undefined ? undefined : 'repeated';
 }
 
 /** `_count` and `_offset` of a paged list: 400 RECORDS.INVALID_SEARCH for anything but small non-negative integers. */
@@ -231,7 +276,7 @@ export class ResourcesController {
   @ApiHeader(PURPOSE_HEADER)
   @ApiOperation({
     summary:
-      "FHIR search in one patient's record: patient=Patient/<id> (required), code/type tokens [system|]code, date parameters with eq/ne/gt/lt/ge/le",
+      "FHIR search in one patient's record: patient=Patient/<id> (required); tokens code/type/status/clinical-status and _id as [system|]code, comma-separated for OR; dates (date, onset-date, …, _lastUpdated) with eq/ne/gt/lt/ge/le; _count (≤ 1000, default 100) and _offset page, with next links",
   })
   async search(
     @Actor() actor: AuthenticatedActor,
@@ -240,14 +285,33 @@ export class ResourcesController {
     @Headers('x-purpose-of-use') purpose: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ) {
+    const page = pageOf(single(query['_count']), single(query['_offset']));
     const { resources, basis } = await this.resources.search(actor, type, query, purposeOf(purpose));
     response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
     flag(response, basis);
+    // SPEC: FHIR R4 §3.1.1.6 paging: `total` counts every match, `link` next leads on with the same parameters.
+    const shown = resources.slice(page.offset, page.offset + page.count);
+    const link = (offset: number) => {
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(query))
+        if (name !== '_offset' && name !== '_count')
+          for (const one of Array.isArray(value) ? value : [value])
+            if (typeof one === 'string') params.append(name, one);
+      params.set('_count', String(page.count));
+      params.set('_offset', String(offset));
+      return `/fhir/${type}?${params.toString()}`;
+    };
     return {
       resourceType: 'Bundle',
       type: 'searchset',
       total: resources.length,
-      entry: resources.map((v) => ({
+      link: [
+        { relation: 'self', url: link(page.offset) },
+        ...(page.offset + shown.length < resources.length
+          ? [{ relation: 'next', url: link(page.offset + page.count) }]
+          : []),
+      ],
+      entry: shown.map((v) => ({
         fullUrl: `${type}/${v.resource.id}`,
         resource: v.resource,
         search: { mode: 'match' },

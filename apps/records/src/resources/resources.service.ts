@@ -307,7 +307,12 @@ export class ResourcesService {
     const matching =
       resourceType === 'Consent'
         ? all
-        : all.filter((r) => matches(searchIndex(r.resource as unknown as StoredResource), criteria));
+        : all.filter((r) =>
+            matches(searchIndex(r.resource as unknown as StoredResource), criteria, {
+              id: r.id,
+              lastUpdated: r.lastUpdated,
+            }),
+          );
     // The search was allowed for the type; a consent bound to data may still withhold some of the results.
     const found = await this.access.screen(actor, query, matching, context);
     // The criteria (clinical values) go into the encrypted AuditEvent only; the ids returned into the entry.

@@ -49,6 +49,7 @@ describe('searchIndex', () => {
         { param: 'code', system: 'http://loinc.org', code: '3141-9' },
         { param: 'code', system: 'http://snomed.info/sct', code: '27113001' },
         { param: 'code', system: 'http://acme.org/devices/clinical-codes', code: 'body-weight' },
+        { param: 'status', code: 'final' },
       ],
       dates: [{ param: 'date', start: '2016-03-28', end: '2016-03-28' }],
     });
@@ -57,6 +58,11 @@ describe('searchIndex', () => {
   it('indexes Condition code, onset-date and recorded-date', () => {
     const index = searchIndex(example('Condition-f201.json'));
     expect(index.tokens).toContainEqual({ param: 'code', system: 'http://snomed.info/sct', code: '386661006' });
+    expect(index.tokens).toContainEqual({
+      param: 'clinical-status',
+      system: 'http://terminology.hl7.org/CodeSystem/condition-clinical',
+      code: 'resolved',
+    });
     expect(index.dates).toEqual([
       { param: 'onset-date', start: '2013-04-02', end: '2013-04-02' },
       { param: 'recorded-date', start: '2013-04-04', end: '2013-04-04' },
@@ -72,7 +78,10 @@ describe('searchIndex', () => {
       effectivePeriod: { start: '2015-01-23' },
     };
     expect(searchIndex(statement)).toEqual({
-      tokens: [{ param: 'code', system: 'http://snomed.info/sct', code: '387458008' }],
+      tokens: [
+        { param: 'code', system: 'http://snomed.info/sct', code: '387458008' },
+        { param: 'status', code: 'active' },
+      ],
       dates: [{ param: 'effective', start: '2015-01-23' }],
     });
   });
@@ -89,7 +98,10 @@ describe('searchIndex', () => {
 
   it('indexes DocumentReference type and date, Patient birthdate', () => {
     expect(searchIndex(example('DocumentReference-example.json'))).toEqual({
-      tokens: [{ param: 'type', system: 'http://loinc.org', code: '34108-1' }],
+      tokens: [
+        { param: 'type', system: 'http://loinc.org', code: '34108-1' },
+        { param: 'status', code: 'current' },
+      ],
       dates: [{ param: 'date', start: '2005-12-24T09:43:41+11:00', end: '2005-12-24T09:43:41+11:00' }],
     });
     expect(searchIndex(example('Patient-example.json')).dates).toEqual([

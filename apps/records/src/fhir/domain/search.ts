@@ -4,7 +4,8 @@
  * Observation code/date (Observation.code, Observation.effective), Condition code/onset-date/recorded-date,
  * MedicationStatement code/effective (medication as CodeableConcept), AllergyIntolerance code/date
  * (code | reaction.substance, recordedDate), DocumentReference type/date (DocumentReference.type, .date),
- * Patient birthdate. Date values are kept as FHIR wrote them; turning partial dates into ranges is the store's.
+ * Patient birthdate; `status` (Observation, MedicationStatement, DocumentReference: a code) and `clinical-status`
+ * (Condition, AllergyIntolerance: a CodeableConcept). Date values are kept as FHIR wrote them; turning partial dates into ranges is the store's.
  */
 import type { CodeableConcept, Period, Timing } from 'fhir/r4';
 import { type StoredResource } from './validate';
@@ -33,7 +34,7 @@ export function searchIndex(resource: StoredResource): SearchIndex {
   switch (resource.resourceType) {
     case 'Observation':
       return {
-        tokens: tokens('code', resource.code),
+        tokens: [...tokens('code', resource.code), ...status('status', resource.status)],
         dates: moment(
           'date',
           resource.effectiveDateTime ?? resource.effectiveInstant,
@@ -43,7 +44,7 @@ export function searchIndex(resource: StoredResource): SearchIndex {
       };
     case 'Condition':
       return {
-        tokens: tokens('code', resource.code),
+        tokens: [...tokens('code', resource.code), ...tokens('clinical-status', resource.clinicalStatus)],
         dates: [
           ...moment('onset-date', resource.onsetDateTime, resource.onsetPeriod),
           ...moment('recorded-date', resource.recordedDate),
@@ -51,7 +52,7 @@ export function searchIndex(resource: StoredResource): SearchIndex {
       };
     case 'MedicationStatement':
       return {
-        tokens: tokens('code', resource.medicationCodeableConcept),
+        tokens: [...tokens('code', resource.medicationCodeableConcept), ...status('status', resource.status)],
         dates: moment('effective', resource.effectiveDateTime, resource.effectivePeriod),
       };
     case 'AllergyIntolerance':
@@ -59,14 +60,23 @@ export function searchIndex(resource: StoredResource): SearchIndex {
         tokens: [
           ...tokens('code', resource.code),
           ...(resource.reaction ?? []).flatMap((r) => tokens('code', r.substance)),
+          ...tokens('clinical-status', resource.clinicalStatus),
         ],
         dates: moment('date', resource.recordedDate),
       };
     case 'DocumentReference':
-      return { tokens: tokens('type', resource.type), dates: moment('date', resource.date) };
+      return {
+        tokens: [...tokens('type', resource.type), ...status('status', resource.status)],
+        dates: moment('date', resource.date),
+      };
     case 'Patient':
       return { tokens: [], dates: moment('birthdate', resource.birthDate) };
   }
+}
+
+/** A `code` element (Observation.status…) as a token without system. */
+function status(param: string, code: string | undefined): SearchToken[] {
+  return code === undefined ? [] : [{ param, code }];
 }
 
 function tokens(param: string, concept: CodeableConcept | undefined): SearchToken[] {

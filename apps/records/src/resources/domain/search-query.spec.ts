@@ -50,12 +50,57 @@ describe('parseSearch', () => {
       query: {
         patientId: P,
         criteria: [
-          { kind: 'token', param: 'code', system: 'http://loinc.org', code: '8867-4' },
-          { kind: 'token', param: 'code', code: '8867-4' },
+          { kind: 'token', param: 'code', values: [{ system: 'http://loinc.org', code: '8867-4' }] },
+          { kind: 'token', param: 'code', values: [{ code: '8867-4' }] },
           { kind: 'date', param: 'date', prefix: 'ge', start: Date.UTC(2013, 0, 1), end: Date.UTC(2014, 0, 1) },
         ],
       },
     });
+  });
+});
+
+describe('the parameters of every type, comma-OR and status', () => {
+  const index = (status: string, code: string) =>
+    searchIndex({
+      resourceType: 'Observation',
+      status: status as 'final',
+      code: { coding: [{ system: 'http://loinc.org', code }] },
+      effectiveDateTime: '2026-01-05',
+    });
+  const ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  const meta = { id: ID, lastUpdated: '2026-12-02T10:00:00.000Z' };
+  const match = (params: Record<string, unknown>, status = 'final', code = '8867-4') => {
+    const parsed = parseSearch('Observation', { patient: P, ...params });
+    if (!parsed.ok) throw new Error(parsed.message);
+    return matches(index(status, code), parsed.query.criteria, meta);
+  };
+
+  it.each<[string, Record<string, unknown>, boolean]>([
+    ['code=a,b: either', { code: '8310-5,8867-4' }, true],
+    ['code=a,b: neither', { code: '8310-5,1234-5' }, false],
+    ['code with a system among the alternatives', { code: '1234-5,http://loinc.org|8867-4' }, true],
+    ['code repeated: both must match', { code: ['8867-4', '8310-5'] }, false],
+    ['status', { status: 'final' }, true],
+    ['status=a,b', { status: 'amended,preliminary' }, false],
+    ['_id', { _id: ID }, true],
+    ['_id, upper case, among others', { _id: `11111111-1111-4111-8111-111111111111,${ID.toUpperCase()}` }, true],
+    ['_id of another', { _id: '11111111-1111-4111-8111-111111111111' }, false],
+    ['_lastUpdated=ge2026-12', { _lastUpdated: 'ge2026-12' }, true],
+    ['_lastUpdated=lt2026-12-02', { _lastUpdated: 'lt2026-12-02' }, false],
+    ['_count and _offset are paging, not criteria', { _count: '10', _offset: '20' }, true],
+  ])('%s', (_name, params, expected) => {
+    expect(match(params)).toBe(expected);
+  });
+
+  it('reads an escaped comma as part of a value', () => {
+    const parsed = parseSearch('Observation', { patient: P, code: 'a\\,b,c' });
+    expect(parsed.ok && parsed.query.criteria).toEqual([
+      { kind: 'token', param: 'code', values: [{ code: 'a,b' }, { code: 'c' }] },
+    ]);
+  });
+
+  it("refuses an _id that is not one of records' ids", () => {
+    expect(parseSearch('Observation', { patient: P, _id: 'example' })).toMatchObject({ ok: false, param: '_id' });
   });
 });
 

@@ -9,18 +9,31 @@ import type { SearchIndex } from '../../fhir/domain';
 
 /** The search parameters of each searchable type, besides `patient`/`subject` (SPEC: R4 SearchParameter). */
 export const SEARCH_PARAMETERS: Readonly<Record<string, { tokens: readonly string[]; dates: readonly string[] }>> = {
-  Observation: { tokens: ['code'], dates: ['date'] },
-  Condition: { tokens: ['code'], dates: ['onset-date', 'recorded-date'] },
-  MedicationStatement: { tokens: ['code'], dates: ['effective'] },
-  AllergyIntolerance: { tokens: ['code'], dates: ['date'] },
-  DocumentReference: { tokens: ['type'], dates: ['date'] },
+  Observation: { tokens: ['code', 'status'], dates: ['date'] },
+  Condition: { tokens: ['code', 'clinical-status'], dates: ['onset-date', 'recorded-date'] },
+  MedicationStatement: { tokens: ['code', 'status'], dates: ['effective'] },
+  AllergyIntolerance: { tokens: ['code', 'clinical-status'], dates: ['date'] },
+  DocumentReference: { tokens: ['type', 'status'], dates: ['date'] },
   Consent: { tokens: [], dates: [] },
 };
 
+/**
+ * Parameters of every type (SPEC: FHIR R4 §3.1.1.4.1): `_id` (token, the resource's id), `_lastUpdated` (date, its
+ * meta.lastUpdated); `_count` and `_offset` page the results (the service's, see PAGE_SIZE).
+ */
+export const COMMON_PARAMETERS = ['_id', '_lastUpdated', '_count', '_offset'] as const;
+
 type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le';
 
+/** One value of a token parameter: a comma in the request makes several, any of which matches (§3.1.1.4.8). */
+export interface TokenValue {
+  system?: string;
+  code: string;
+}
+
 export type Criterion =
-  | { kind: 'token'; param: string; system?: string; code: string }
+  | { kind: 'token'; param: string; values: TokenValue[] }
+  | { kind: 'id'; values: string[] }
   | { kind: 'date'; param: string; prefix: Prefix; start: number; end: number };
 
 export interface SearchQuery {
@@ -34,7 +47,12 @@ const PATIENT = /^(?:Patient\/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 const DATE =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 /** Parameters FHIR defines for every search, accepted and ignored here. */
-const IGNORED = new Set(['_format', '_pretty', '_summary']);
+const IGNORED = new Set(['_format', '_pretty', '_summary', '_count', '_offset']);
+
+/** SPEC: FHIR R4 §3.1.1.4.8: values separated by unescaped commas are ORed; `\,` is a literal comma. */
+function orValues(value: string): string[] {
+  return value.split(/(?<!\\),/).map((part) => part.replace(/\\,/g, ','));
+}
 
 /**
  * The range [start, end) in ms that a FHIR date, dateTime or instant stands for, from its precision: `2013` is the
@@ -94,13 +112,19 @@ export function parseSearch(resourceType: string, params: Readonly<Record<string
           return { ok: false, param, message: 'one patient per search' };
         patientId = id.toLowerCase();
       } else if (known.tokens.includes(param)) {
-        const bar = value.indexOf('|');
-        const code = bar === -1 ? value : value.slice(bar + 1);
-        if (code.length === 0) return { ok: false, param, message: `${param} must be [system|]code` };
-        criteria.push(
-          bar === -1 ? { kind: 'token', param, code } : { kind: 'token', param, system: value.slice(0, bar), code },
-        );
-      } else if (known.dates.includes(param)) {
+        const alternatives: TokenValue[] = [];
+        for (const one of orValues(value)) {
+          const bar = one.indexOf('|');
+          const code = bar === -1 ? one : one.slice(bar + 1);
+          if (code.length === 0) return { ok: false, param, message: `${param} must be [system|]code[,…]` };
+          alternatives.push(bar === -1 ? { code } : { system: one.slice(0, bar), code });
+        }
+        criteria.push({ kind: 'token', param, values: alternatives });
+      } else if (param === '_id') {
+        const ids = orValues(value).map((id) => id.toLowerCase());
+        if (ids.some((id) => !/^[0-9a-f-]{36}$/.test(id))) return { ok: false, param, message: '_id must be ids[,…]' };
+        criteria.push({ kind: 'id', values: ids });
+      } else if (known.dates.includes(param) || param === '_lastUpdated') {
         const prefix = (/^(eq|ne|gt|lt|ge|le)/.exec(value)?.[1] ?? 'eq') as Prefix;
         const range = dateRange(value.replace(/^(eq|ne|gt|lt|ge|le)/, ''));
         if (!range) return { ok: false, param, message: `${param} must be [eq|ne|gt|lt|ge|le]<FHIR date>` };
@@ -109,7 +133,7 @@ export function parseSearch(resourceType: string, params: Readonly<Record<string
         return {
           ok: false,
           param,
-          message: `unknown search parameter for ${resourceType}; known: patient, ${[...known.tokens, ...known.dates].join(', ') || '(none)'}`,
+          message: `unknown search parameter for ${resourceType}; known: patient, ${[...known.tokens, ...known.dates, ...COMMON_PARAMETERS].join(', ')}`,
         };
       }
     }
@@ -143,13 +167,29 @@ function dateMatches(criterion: Extract<Criterion, { kind: 'date' }>, target: { 
   }
 }
 
-/** Whether a resource with this index matches every criterion (values of one parameter repeated: all must match). */
-export function matches(index: SearchIndex, criteria: readonly Criterion[]): boolean {
-  return criteria.every((c) =>
-    c.kind === 'token'
-      ? index.tokens.some(
-          (t) => t.param === c.param && t.code === c.code && (c.system === undefined || t.system === c.system),
-        )
-      : index.dates.some((d) => d.param === c.param && dateMatches(c, rangeOf(d.start, d.end))),
-  );
+/**
+ * Whether a resource with this index (and this id and meta.lastUpdated) matches every criterion: a parameter
+ * repeated must match each time (AND), the comma-separated values of one must match once (OR).
+ */
+export function matches(
+  index: SearchIndex,
+  criteria: readonly Criterion[],
+  meta: { id: string; lastUpdated: string } = { id: '', lastUpdated: '' },
+): boolean {
+  return criteria.every((c) => {
+    switch (c.kind) {
+      case 'token':
+        return c.values.some((v) =>
+          index.tokens.some(
+            (t) => t.param === c.param && t.code === v.code && (v.system === undefined || t.system === v.system),
+          ),
+        );
+      case 'id':
+        return c.values.includes(meta.id);
+      case 'date':
+        return c.param === '_lastUpdated'
+          ? dateMatches(c, rangeOf(meta.lastUpdated, meta.lastUpdated))
+          : index.dates.some((d) => d.param === c.param && dateMatches(c, rangeOf(d.start, d.end)));
+    }
+  });
 }
