@@ -37,9 +37,12 @@ async function json(path) {
 
 /** A verifier key <name>+<key id hex>+<base64(0x01 || Ed25519 public key)>, with its key id checked. */
 async function parseVerifierKey(vkey) {
-  const parts = vkey.trim().split('+');
-  if (parts.length !== 3) throw new Error('not a verifier key: ' + vkey);
-  const [name, id, key] = parts;
+  // The key is base64, which may hold '+' itself: the name and the id end at the first two.
+  const text = vkey.trim();
+  const first = text.indexOf('+');
+  const second = text.indexOf('+', first + 1);
+  if (first <= 0 || second < 0) throw new Error('not a verifier key: ' + vkey);
+  const name = text.slice(0, first), id = text.slice(first + 1, second), key = text.slice(second + 1);
   const bytes = b64(key);
   if (bytes.length !== 33 || bytes[0] !== 1) throw new Error('not an Ed25519 verifier key: ' + vkey);
   const hash = await sha256(enc.encode(name), Uint8Array.of(10), bytes);
