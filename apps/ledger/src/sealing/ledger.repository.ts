@@ -190,6 +190,16 @@ export class LedgerRepository implements OnApplicationShutdown {
     return row ? toLeaf(row) : null;
   }
 
+  /** The leaves holding these event ids (those in the log), in index order. */
+  async leavesByEventIds(eventIds: readonly string[]): Promise<StoredLeaf[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await this.prisma.leaf.findMany({
+      where: { eventId: { in: [...eventIds] } },
+      orderBy: { index: 'asc' },
+    });
+    return rows.map(toLeaf);
+  }
+
   /** Which of these event ids are already in the log. */
   async existingEventIds(eventIds: readonly string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
