@@ -46,8 +46,10 @@ export class BlockAnnouncer {
       { key: String(announcement.height), value: JSON.stringify(envelope) },
     ]);
     // Never backwards: announcements run in block order, but a catch-up and a fresh seal must not undo each other.
-    await this.prisma
-      .$executeRaw`UPDATE announcement_cursor SET height = ${BigInt(block.height)} WHERE height < ${BigInt(block.height)}`;
+    // An upsert, so that a missing row (deleted by hand) costs one re-announcement of the history, not one per start.
+    const height = BigInt(block.height);
+    await this.prisma.$executeRaw`INSERT INTO announcement_cursor (id, height) VALUES (true, ${height})
+      ON CONFLICT (id) DO UPDATE SET height = EXCLUDED.height WHERE announcement_cursor.height < EXCLUDED.height`;
   }
 
   /**
