@@ -75,6 +75,8 @@ export class ReceiptService {
       if (!parsed.ok) throw new Error(`LEDGER_VERIFIER_KEYS: invalid key "${vkey}": ${parsed.reason}`);
       return parsed.value;
     });
+    if (this.ledgerKeys.length === 0)
+      this.logger.warn('LEDGER_VERIFIER_KEYS is empty: no receipt can be verified, so every event counts as unsealed');
   }
 
   /**
