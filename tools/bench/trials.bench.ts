@@ -146,8 +146,8 @@ async function main(): Promise<void> {
     await sql.connect();
     // The receipt consumer's row for the activation (see the header: no ledger runs in this bench).
     await sql.query(
-      `INSERT INTO es_receipt (event_id, leaf_index, block_height, tree_size, checkpoint, received_at)
-       VALUES ($1, 0, 0, 1, 'bench', now())`,
+      `INSERT INTO es_receipt (event_id, leaf_index, block_height, tree_size, checkpoint, received_at, verified_at)
+       VALUES ($1, 0, 0, 1, 'bench', now(), now())`,
       [activation.events[0]?.eventId],
     );
     const ids = Array.from({ length: PARTICIPANTS }, (_v, i) => `B-${i}`);

@@ -5,6 +5,7 @@ import { LEDGER_CONFIG, loadLedgerConfig } from './ledger.config';
 import { ExplorerController } from './explorer/explorer.controller';
 import { LedgerController } from './queries/ledger.controller';
 import { LedgerQueries } from './queries/ledger.queries';
+import { BlockAnnouncer } from './sealing/block-announcer';
 import { EventAdmission } from './sealing/event-admission';
 import { LedgerRepository } from './sealing/ledger.repository';
 import { LedgerMetrics } from './sealing/ledger.metrics';
@@ -32,6 +33,7 @@ export class LedgerModule {
         LedgerSigner,
         EventAdmission,
         Sequencer,
+        BlockAnnouncer,
         SequencerConsumer,
         LedgerQueries,
       ],

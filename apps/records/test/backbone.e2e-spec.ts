@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Producer } from 'kafkajs';
 import { KafkaContext } from '@nestjs/microservices';
 import { z } from 'zod';
-import { LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
+import { LEDGER_BLOCKS_TOPIC, type BlockSealedData } from '@medledger/contracts';
 import {
   EVENT_STORE,
   EVENT_STORE_SQL,
@@ -121,7 +121,7 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
       }),
     );
     bearer = await auth.headers('Practitioner/dr-backbone', 'practitioner');
-    recorder = await recordTopics([eventsTopic, `${LEDGER_BLOCKS_TOPIC}.dlq`]);
+    recorder = await recordTopics([eventsTopic, LEDGER_BLOCKS_TOPIC, `${LEDGER_BLOCKS_TOPIC}.dlq`]);
     producer = await testProducer();
   }, 120_000);
 
@@ -256,19 +256,25 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
       return Number(line?.[1] ?? 0);
     };
     const before = await metric();
-    const block = JSON.stringify({
-      type: 'ledger.BlockSealed',
-      height: 900_000 + Math.floor(Math.random() * 1000),
-      treeSize: 1,
-      root: Buffer.alloc(32, 1).toString('base64'),
-      blockHash: randomBytes(32).toString('base64'),
-      checkpoint: 'medledger.test/ledger\n1\nAQ==\n',
-      events: [{ eventId: randomUUID(), index: 0 }],
-    });
-    await producer.send({ topic: LEDGER_BLOCKS_TOPIC, messages: [{ value: block }, { value: block }] });
-    await eventually(async () => ((await metric()) >= before + 1 ? true : undefined));
+    // A genuine announcement (a forged one is dead-lettered before the inbox: receipts.e2e-spec), delivered twice more.
+    const { eventId } = await register();
+    const message = await eventually(
+      async () =>
+        recorder.messages.find(
+          (m) =>
+            m.topic === LEDGER_BLOCKS_TOPIC &&
+            (jsonOf(m.message.value) as { data?: BlockSealedData } | undefined)?.data?.events.some(
+              (e) => e.eventId === eventId,
+            ),
+        ),
+      { timeoutMs: 30_000 },
+    );
+    const block = (jsonOf(message.message.value) as { data: BlockSealedData }).data;
+    const value = message.message.value?.toString() ?? '';
+    await producer.send({ topic: LEDGER_BLOCKS_TOPIC, messages: [{ value }, { value }] });
+    await eventually(async () => ((await metric()) >= before + 2 ? true : undefined));
     const prisma = records.app.get<Sql>(PRISMA);
-    const id = `ledger.BlockSealed/${(JSON.parse(block) as { height: number }).height}/${(JSON.parse(block) as { blockHash: string }).blockHash}`;
+    const id = `ledger.BlockSealed/${block.height}/${block.blockHash}`;
     const rows = await prisma.$queryRawUnsafe<unknown[]>('SELECT 1 FROM es_inbox WHERE event_id = $1', id);
     expect(rows).toHaveLength(1);
 

@@ -4,6 +4,12 @@ import { parseEnvironment, type ServiceName } from '@medledger/platform';
 /** After this long without a receipt a published event counts as unsealed (metric, `GET /v1/events/unsealed`). */
 export const RECEIPT_UNSEALED_AFTER_MS = 60_000;
 
+/**
+ * How often receipts kept without proof (the ledger did not answer, or rows from before receipts were verified) are
+ * proven again: a ledger back after an outage is noticed within this, at one request per block per pass.
+ */
+export const RECEIPT_VERIFY_INTERVAL_MS = 5_000;
+
 const list = z.string().transform((value) =>
   value
     .split(',')
@@ -22,6 +28,7 @@ export const eventStoreConfigSchema = z.object({
   LEDGER_VERIFIER_KEYS: list.default([]),
   LEDGER_ORIGIN: z.string().trim().default('medledger.local/ledger'),
   RECEIPT_UNSEALED_AFTER_MS: z.coerce.number().int().min(1).default(RECEIPT_UNSEALED_AFTER_MS),
+  RECEIPT_VERIFY_INTERVAL_MS: z.coerce.number().int().min(10).default(RECEIPT_VERIFY_INTERVAL_MS),
   /**
    * Publishes every public event to this topic instead of its catalogue topic: a namespace for isolated runs
    * (integration tests, benchmarks) on a shared broker. Unset in a normal deployment.

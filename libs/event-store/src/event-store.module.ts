@@ -3,6 +3,7 @@ import {
   DynamicModule,
   Inject,
   Injectable,
+  Logger,
   Module,
   OnApplicationBootstrap,
   OnApplicationShutdown,
@@ -14,7 +15,7 @@ import { EventStore, type EventCodec, type Projection } from './event-store';
 import { EventsController } from './events.controller';
 import { EVENT_STORE_GAUGE_SOURCES, EventStoreMetrics } from './metrics';
 import { OUTBOX_BATCH_SIZE, OutboxRelay, outboxLag } from './outbox-relay';
-import { ReceiptService } from './receipts/receipt.service';
+import { RECEIPT_VERIFY_BATCH, ReceiptService } from './receipts/receipt.service';
 import { ReliableConsumer } from './reliable-consumer';
 import { loadOriginSigner } from './signing-key';
 import type { Sql, TransactionalSql } from './sql';
@@ -56,6 +57,53 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     await this.sql.end();
+  }
+}
+
+/**
+ * Proves, in the background, receipts kept without proof (ReceiptService.verifyPending): once at start (rows from
+ * before receipts were verified), then every RECEIPT_VERIFY_INTERVAL_MS; a pass that took a full batch goes on.
+ */
+@Injectable()
+class ReceiptVerifierLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('ReceiptVerifier');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly receipts: ReceiptService,
+    @Inject(EVENT_STORE_CONFIG) private readonly config: EventStoreConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const tick = () => {
+      this.running = this.running
+        .then(() => this.pass())
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.config.RECEIPT_VERIFY_INTERVAL_MS);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      for (;;) {
+        const pass = await this.receipts.verifyPending(RECEIPT_VERIFY_BATCH);
+        if (pass.verified + pass.removed > 0)
+          this.logger.log(`receipts proven: ${pass.verified}, claims removed: ${pass.removed}`);
+        if (pass.verified + pass.removed + pass.waiting < RECEIPT_VERIFY_BATCH || pass.waiting > 0) return;
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'verifying stored receipts failed; trying again next time');
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
   }
 }
 
@@ -108,6 +156,7 @@ export class EventStoreModule {
           },
         },
         RelayLifecycle,
+        ReceiptVerifierLifecycle,
       ],
       exports: [EVENT_STORE, EVENT_STORE_CONFIG, EVENT_STORE_SQL, OUTBOX_RELAY, ReliableConsumer, ReceiptService],
     };

@@ -5,6 +5,7 @@ export * from './event-store.module';
 export * from './events.controller';
 export * from './metrics';
 export * from './outbox-relay';
+export * from './receipts/announcement';
 export * from './receipts/ledger-client';
 export * from './receipts/receipt.service';
 export * from './reliable-consumer';

@@ -14,6 +14,21 @@ export const HANDLER_BACKOFF_BASE_MS = 100;
 /** A dead-letter publish that fails is retried at this pace until it succeeds: a message is never dropped. */
 const DEAD_LETTER_RETRY_MS = 1_000;
 
+/**
+ * Thrown by a handler for a message that must never be applied (a forged or contradicted ledger.BlockSealed): it is
+ * dead-lettered at once with this code, not retried, and nothing of the attempt is kept (its transaction, inbox row
+ * included, rolls back), so a genuine message with the same id is still applied when it comes.
+ */
+export class MessageRejected extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MessageRejected';
+  }
+}
+
 export type ConsumeOutcome = 'applied' | 'duplicate' | 'dead_lettered';
 
 export interface ConsumeOptions<S extends z.ZodType, Tx extends Sql> {
@@ -68,6 +83,8 @@ export class ReliableConsumer {
         this.metrics.consumed.inc({ consumer: options.consumer, outcome });
         return outcome;
       } catch (error) {
+        if (error instanceof MessageRejected)
+          return this.deadLetter(context, options.consumer, { code: error.code, message: error.message });
         lastError = error;
         if (attempt < HANDLER_MAX_ATTEMPTS) {
           const delay = HANDLER_BACKOFF_BASE_MS * 2 ** (attempt - 1);

@@ -13,7 +13,13 @@ import {
   verifierKey,
   type NoteVerifier,
 } from './index';
-import { ReceiptFailure, verifyReceipt, type ReceiptMaterial } from './receipt';
+import {
+  ReceiptFailure,
+  verifyBlockReceipts,
+  verifyReceipt,
+  type BlockReceiptsMaterial,
+  type ReceiptMaterial,
+} from './receipt';
 
 const ORIGIN = 'medledger.test/ledger';
 const ledgerKey = createSigner(ORIGIN, randomBytes(32));
@@ -141,5 +147,92 @@ describe('verifyReceipt', () => {
       ok: false,
       code: ReceiptFailure.BAD_CHECKPOINT,
     });
+  });
+});
+
+describe('verifyBlockReceipts', () => {
+  /** Event 3 of the fixture's block with the block's own checkpoint, as GET /v1/blocks/0/proofs gives it. */
+  function blockFixture(): BlockReceiptsMaterial {
+    const { block, checkpoint, eventId, envelope, leafIndex, leafData, proof } = fixture();
+    return { block, checkpoint, leaves: [{ eventId, envelope, leafIndex, leafData, proof }] };
+  }
+
+  it('accepts a block with its own checkpoint and each leaf proven, once per block', () => {
+    expect(verifyBlockReceipts(blockFixture(), pinned, ORIGIN)).toMatchObject({
+      ok: true,
+      checkpoint: { size: 5 },
+      block: { height: 0, treeSize: 5 },
+    });
+  });
+
+  test.each<[string, (m: BlockReceiptsMaterial) => BlockReceiptsMaterial, string, NoteVerifier[]?]>([
+    [
+      'the checkpoint signature flipped',
+      (m) => ({
+        ...m,
+        checkpoint: m.checkpoint.replace(
+          /— (\S+) (\S+)\n/,
+          (_x, n: string, s: string) => `— ${n} ${flipBase64(s, 9)}\n`,
+        ),
+      }),
+      ReceiptFailure.BAD_CHECKPOINT,
+    ],
+    [
+      "a checkpoint that is not the block's (another size)",
+      (m) => {
+        const tree = new MemoryMerkleTree([leafHash(new Uint8Array([1]))]);
+        return {
+          ...m,
+          checkpoint: signCheckpoint({ origin: ORIGIN, size: 1, root: tree.root(), extensions: [] }, [ledgerKey]),
+        };
+      },
+      ReceiptFailure.BAD_CHECKPOINT,
+    ],
+    [
+      'the block signature flipped',
+      (m) => ({
+        ...m,
+        block: { ...(m.block as object), signature: flipBase64((m.block as { signature: string }).signature) },
+      }),
+      ReceiptFailure.BAD_BLOCK,
+    ],
+    [
+      'a leaf at another index than it says',
+      (m) => ({ ...m, leaves: m.leaves.map((l) => ({ ...l, leafIndex: 2 })) }),
+      ReceiptFailure.LEAF_MISMATCH,
+    ],
+    [
+      'a leaf outside the block',
+      (m) => ({ ...m, leaves: m.leaves.map((l) => ({ ...l, leafIndex: 5 })) }),
+      ReceiptFailure.BAD_BLOCK,
+    ],
+    [
+      'a leaf holding another event',
+      (m) => ({
+        ...m,
+        leaves: m.leaves.map((l) => ({ ...l, envelope: { ...l.envelope, data: { patientId: 'p9', versionId: '1' } } })),
+      }),
+      ReceiptFailure.LEAF_MISMATCH,
+    ],
+    [
+      'a proof element flipped',
+      (m) => ({
+        ...m,
+        leaves: m.leaves.map((l) => ({ ...l, proof: [flipBase64(l.proof[0] ?? ''), ...l.proof.slice(1)] })),
+      }),
+      ReceiptFailure.BAD_PROOF,
+    ],
+  ])('refuses %s', (_name, tamper, code, keys = pinned) => {
+    expect(verifyBlockReceipts(tamper(blockFixture()), keys, ORIGIN)).toMatchObject({ ok: false, code });
+  });
+
+  it('names the event whose leaf does not verify', () => {
+    const material = blockFixture();
+    const verdict = verifyBlockReceipts(
+      { ...material, leaves: material.leaves.map((l) => ({ ...l, leafData: flipBase64(l.leafData, 40) })) },
+      pinned,
+      ORIGIN,
+    );
+    expect(verdict).toMatchObject({ ok: false, eventId: material.leaves[0]?.eventId });
   });
 });

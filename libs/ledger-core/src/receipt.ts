@@ -1,6 +1,6 @@
-import { parseSignedBlockHeader, SIGNED_FIELDS, verifyHeader, type SignedBlockHeader } from './block';
+import { blockHash, parseSignedBlockHeader, SIGNED_FIELDS, verifyHeader, type SignedBlockHeader } from './block';
 import { verifyCheckpoint, type Checkpoint } from './checkpoint';
-import { fromBase64 } from './encoding';
+import { fromBase64, toBase64 } from './encoding';
 import { leafHash } from './hash';
 import { canonicalize } from './jcs';
 import type { NoteVerifier } from './note';
@@ -38,7 +38,13 @@ export type ReceiptVerdict =
   | { ok: true; checkpoint: Checkpoint; block: SignedBlockHeader }
   | { ok: false; code: ReceiptFailureCode; reason: string };
 
-function fail(code: ReceiptFailureCode, reason: string): ReceiptVerdict {
+interface Failure {
+  ok: false;
+  code: ReceiptFailureCode;
+  reason: string;
+}
+
+function fail(code: ReceiptFailureCode, reason: string): Failure {
   return { ok: false, code, reason };
 }
 
@@ -84,6 +90,18 @@ export function verifyReceipt(
   if (block.treeSize > size)
     return fail(ReceiptFailure.BAD_CHECKPOINT, `checkpoint (size ${size}) predates block ${block.height}`);
 
+  const leaf = checkLeaf(material, leafIndex, size, root);
+  if (leaf) return leaf;
+  return { ok: true, checkpoint: checkpoint.checkpoint, block };
+}
+
+/** That the leaf at `leafIndex` holds exactly our event and that its inclusion proof leads to `root` at `size`. */
+function checkLeaf(
+  material: Pick<ReceiptMaterial, 'eventId' | 'envelope' | 'leafData' | 'proof'>,
+  leafIndex: number,
+  size: number,
+  root: Uint8Array,
+): Failure | undefined {
   const bytes = fromBase64(material.leafData);
   if (!bytes) return fail(ReceiptFailure.LEAF_MISMATCH, 'leaf data is not base64');
   let leaf: { index?: unknown; event?: unknown };
@@ -108,5 +126,65 @@ export function verifyReceipt(
   }
   const included = verifyInclusion(leafHash(bytes), leafIndex, size, proof, root);
   if (!included.ok) return fail(ReceiptFailure.BAD_PROOF, `${included.code}: ${included.reason}`);
-  return { ok: true, checkpoint: checkpoint.checkpoint, block };
+  return undefined;
+}
+
+/** One of our events in a block, with what the ledger says about it (`GET /v1/blocks/{height}/proofs`). */
+export interface BlockLeafMaterial {
+  eventId: string;
+  /** The envelope as this service committed it (unsigned: without the proof of origin). */
+  envelope: Record<string, unknown>;
+  leafIndex: number;
+  /** Base64 of the exact leaf bytes. */
+  leafData: string;
+  /** Base64 hashes of the inclusion proof of leafIndex in the tree of the block's checkpoint (its treeSize). */
+  proof: readonly string[];
+}
+
+/** What proves several of our events in one block: the block, its own checkpoint, and each leaf with its proof. */
+export interface BlockReceiptsMaterial {
+  /** The block's signed header (extra presentation fields such as `hash` and `checkpoint` are ignored). */
+  block: unknown;
+  /** The signed checkpoint of the tree right after this block (size = the block's treeSize). */
+  checkpoint: string;
+  leaves: readonly BlockLeafMaterial[];
+}
+
+export type BlockReceiptsVerdict =
+  | { ok: true; checkpoint: Checkpoint; block: SignedBlockHeader; blockHash: Uint8Array }
+  | { ok: false; code: ReceiptFailureCode; reason: string; eventId?: string };
+
+/**
+ * {@link verifyReceipt} for many events of one block at once: the checkpoint and the block header are verified once
+ * (one signature each), then every leaf and its inclusion proof. The checkpoint must be the block's own (same size
+ * and root), so a verified result says exactly where in which block each event was sealed. Never throws.
+ * SPEC: RFC 6962 §2.1.1 (leaf hash), RFC 9162 §2.1.3.2 (inclusion), C2SP signed-note and tlog-checkpoint.
+ */
+export function verifyBlockReceipts(
+  material: BlockReceiptsMaterial,
+  ledgerKeys: readonly NoteVerifier[],
+  ledgerOrigin?: string,
+): BlockReceiptsVerdict {
+  const checkpoint = verifyCheckpoint(material.checkpoint, ledgerKeys, ledgerOrigin);
+  if (!checkpoint.ok) return fail(ReceiptFailure.BAD_CHECKPOINT, `${checkpoint.code}: ${checkpoint.reason}`);
+  const { size, root } = checkpoint.checkpoint;
+
+  const header = parseSignedBlockHeader(signedHeaderFields(material.block));
+  if (!header.ok) return fail(ReceiptFailure.BAD_BLOCK, `${header.code}: ${header.reason}`);
+  const block = header.value;
+  const signed = verifyHeader(block, new Map(ledgerKeys.map((key) => [key.keyId, key.publicKey])));
+  if (!signed.ok) return fail(ReceiptFailure.BAD_BLOCK, `${signed.code}: ${signed.reason}`);
+  if (block.treeSize !== size || block.root !== toBase64(root))
+    return fail(ReceiptFailure.BAD_CHECKPOINT, `the checkpoint (size ${size}) is not block ${block.height}'s`);
+
+  for (const leaf of material.leaves) {
+    if (leaf.leafIndex < block.firstLeafIndex || leaf.leafIndex >= block.treeSize)
+      return {
+        ...fail(ReceiptFailure.BAD_BLOCK, `block ${block.height} does not hold leaf ${leaf.leafIndex}`),
+        eventId: leaf.eventId,
+      };
+    const problem = checkLeaf(leaf, leaf.leafIndex, size, root);
+    if (problem) return { ...problem, eventId: leaf.eventId };
+  }
+  return { ok: true, checkpoint: checkpoint.checkpoint, block, blockHash: blockHash(block) };
 }

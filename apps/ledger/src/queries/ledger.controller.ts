@@ -6,6 +6,12 @@ import { LedgerQueries } from './ledger.queries';
 /** Most leaves or blocks one request returns; clients page with start/end or from/limit. */
 export const MAX_PAGE = 1_000;
 
+/**
+ * Most event ids one `GET /v1/blocks/{height}/proofs` takes: 200 UUIDs are ≈ 7.4 KB of query string, under Node's
+ * 16 KiB limit for a request head; a service with more events in one block asks again.
+ */
+export const MAX_PROOF_EVENTS = 200;
+
 const INTEGER = /^(0|[1-9]\d{0,15})$/;
 
 function integer(name: string, raw: string | undefined, fallback?: number): number {
@@ -58,6 +64,21 @@ export class LedgerController {
   @Get('blocks/:height')
   block(@Param('height') height: string) {
     return this.queries.block(integer('height', height));
+  }
+
+  @Get('blocks/:height/proofs')
+  @ApiQuery({ name: 'events', required: true, description: `comma-separated event ids, at most ${MAX_PROOF_EVENTS}` })
+  @ApiOkResponse({
+    description:
+      "The block, its checkpoint, and each named event's leaf and inclusion proof at the block's tree size (receipts)",
+  })
+  blockProofs(@Param('height') height: string, @Query('events') events?: string | string[]) {
+    // ?events=a,b and ?events=a&events=b alike.
+    const ids = [events ?? []]
+      .flat()
+      .flatMap((value) => value.split(','))
+      .filter(Boolean);
+    return this.queries.blockProofs(integer('height', height), ids);
   }
 
   @Get('leaves')

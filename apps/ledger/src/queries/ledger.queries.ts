@@ -3,7 +3,7 @@ import { assembleProof, consistencyProofNodes, inclusionProofNodes, verifierKey 
 import { ProblemException } from '@medledger/platform';
 import { LedgerRepository, type StoredBlock, type StoredLeaf } from '../sealing/ledger.repository';
 import { TreeState } from '../sealing/tree-state';
-import { MAX_PAGE } from './ledger.controller';
+import { MAX_PAGE, MAX_PROOF_EVENTS } from './ledger.controller';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -94,6 +94,34 @@ export class LedgerQueries {
     const nodes = inclusionProofNodes(index, treeSize);
     const hashes = assembleProof(nodes, await this.tree.nodeHashes(nodes.ids));
     return { index, treeSize, hashes: hashes.map(b64) };
+  }
+
+  /**
+   * What a producing service needs to prove its own events of one block (ADR 0010): the block with its checkpoint,
+   * and for each of these event ids that the block holds its leaf and inclusion proof at the block's tree size. The
+   * ids the block does not hold are listed as `absent`. One tile read for all the proofs.
+   */
+  async blockProofs(height: number, eventIds: readonly string[]) {
+    const ids = [...new Set(eventIds)];
+    if (ids.length === 0) throw this.range('events must name at least one event id');
+    if (ids.length > MAX_PROOF_EVENTS) throw this.range(`at most ${MAX_PROOF_EVENTS} event ids per request`);
+    const block = await this.repository.block(height);
+    if (!block)
+      throw new ProblemException(404, 'LEDGER.BLOCK_NOT_FOUND', 'No such block', {
+        detail: `no block at height ${height}`,
+      });
+    const leaves = (await this.repository.leavesByEventIds(ids)).filter((leaf) => leaf.blockHeight === height);
+    const nodes = leaves.map((leaf) => inclusionProofNodes(leaf.index, block.treeSize));
+    const hashes = await this.tree.nodeHashes(nodes.flatMap((proof) => proof.ids));
+    let offset = 0;
+    const proofs = leaves.map((leaf, i) => {
+      const proof = nodes[i] as ReturnType<typeof inclusionProofNodes>;
+      const own = hashes.slice(offset, offset + proof.ids.length);
+      offset += proof.ids.length;
+      return { ...presentLeaf(leaf), hashes: assembleProof(proof, own).map(b64) };
+    });
+    const held = new Set(leaves.map((leaf) => leaf.eventId));
+    return { block: presentBlock(block), proofs, absent: ids.filter((id) => !held.has(id)) };
   }
 
   async consistencyProof(from: number, to: number) {

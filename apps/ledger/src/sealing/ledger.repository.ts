@@ -197,6 +197,16 @@ export class LedgerRepository implements OnApplicationShutdown {
     return row ? toLeaf(row) : null;
   }
 
+  /** The leaves holding these event ids (those in the log), in index order. */
+  async leavesByEventIds(eventIds: readonly string[]): Promise<StoredLeaf[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await this.prisma.leaf.findMany({
+      where: { eventId: { in: [...eventIds] } },
+      orderBy: { index: 'asc' },
+    });
+    return rows.map(toLeaf);
+  }
+
   /** The leaf data of those of these event ids that are already in the log, by event id. */
   async knownEvents(eventIds: readonly string[]): Promise<Map<string, Uint8Array>> {
     if (eventIds.length === 0) return new Map();

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Consumer, Kafka, logLevel, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
-import { blockSealedEnvelope, LEDGER_BLOCKS_TOPIC, type BlockSealedData } from '@medledger/contracts';
+import { LEDGER_BLOCKS_TOPIC, type BlockSealedData } from '@medledger/contracts';
 import {
   CONSUMER_GROUP_TIMEOUTS,
   ConsumerLifecycle,
@@ -16,6 +16,7 @@ import {
   type ServiceConfig,
 } from '@medledger/platform';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
+import { BlockAnnouncer } from './block-announcer';
 import { EventAdmission, type Admission } from './event-admission';
 import type { StoredBlock } from './ledger.repository';
 import { LedgerMetrics } from './ledger.metrics';
@@ -58,6 +59,7 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     private readonly admission: EventAdmission,
     private readonly kafka: KafkaGateway,
     private readonly metrics: LedgerMetrics,
+    private readonly announcer: BlockAnnouncer,
     lifecycle: ConsumerLifecycle,
   ) {
     const client = new Kafka({
@@ -79,6 +81,8 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     await this.kafka.ensureTopics([...this.ledger.LEDGER_TOPICS, LEDGER_BLOCKS_TOPIC]);
+    // Before anything is sealed: the blocks a crash left committed but unannounced, in order (ADR 0010).
+    await this.announcer.announcePending();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.ledger.LEDGER_TOPICS, fromBeginning: true });
     await this.consumer.run({
@@ -197,13 +201,7 @@ export class SequencerConsumer implements OnApplicationBootstrap, BeforeApplicat
     announcement: BlockSealedData | null,
     refused: readonly RefusedEvent[],
   ): Promise<void> {
-    if (announcement && block) {
-      // ledger.BlockSealed v2: a CloudEvents envelope (docs/events.md).
-      const envelope = blockSealedEnvelope(announcement, this.ledger.LEDGER_ORIGIN, block.sealedAt.toISOString());
-      await this.kafka.publish(LEDGER_BLOCKS_TOPIC, [
-        { key: String(announcement.height), value: JSON.stringify(envelope) },
-      ]);
-    }
+    if (announcement && block) await this.announcer.announce(block, announcement);
     if (refused.length > 0) {
       await this.kafka.deadLetterMany(
         refused.map(({ event, code, reason }) => ({

@@ -262,7 +262,7 @@ export class AuditService {
               a.resource_id::text, a.purpose, a.organization, a.client_address, a.event_id::text,
               r.leaf_index::text, r.block_height::text, r.tree_size::text, r.checkpoint, count(*) OVER ()::text AS total
          FROM audit_log a
-         LEFT JOIN LATERAL (SELECT * FROM es_receipt r WHERE r.event_id = a.event_id::text) r ON true
+         LEFT JOIN LATERAL (SELECT * FROM es_receipt r WHERE r.event_id = a.event_id::text AND r.verified_at IS NOT NULL) r ON true
         WHERE a.patient_id = $1::uuid AND a.actor <> $2
         ORDER BY a.recorded, a.audit_event_id
         LIMIT $3 OFFSET $4`,

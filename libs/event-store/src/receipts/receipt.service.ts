@@ -1,10 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { parseCheckpoint, parseNote, parseVerifierKey, verifyReceipt, type NoteVerifier } from '@medledger/ledger-core';
 import type { BlockSealedData } from '@medledger/contracts';
 import { ProblemException } from '@medledger/platform';
 import { EVENT_STORE_CONFIG, EVENT_STORE_SQL } from '../tokens';
 import type { EventStoreConfig } from '../config';
 import type { Sql, TransactionalSql } from '../sql';
+import { MessageRejected } from '../reliable-consumer';
+import { checkAnnouncement, proveAnnouncement, proveBlock, type ProvenReceipt } from './announcement';
 import { LedgerClient, LedgerUnavailable } from './ledger-client';
 
 /** Stable codes of the receipt API besides the verification failures of {@link verifyReceipt}. */
@@ -13,10 +15,27 @@ export const ReceiptError = {
   NOT_SEALED: 'RECEIPT.NOT_SEALED',
   LEDGER_UNAVAILABLE: 'RECEIPT.LEDGER_UNAVAILABLE',
   NO_LEDGER_KEY: 'RECEIPT.NO_LEDGER_KEY',
+  /** A ledger.BlockSealed that contradicts the ledger's signed material (dead-lettered with this code). */
+  ANNOUNCEMENT_MISMATCH: 'RECEIPT.ANNOUNCEMENT_MISMATCH',
 } as const;
 
 /** Unsealed events listed at most per request. */
 export const UNSEALED_LIST_LIMIT = 1_000;
+
+/** Unverified receipts taken per pass of {@link ReceiptService.verifyPending} (a pass asks once per block). */
+export const RECEIPT_VERIFY_BATCH = 1_000;
+
+/** What became of an announced block's receipts. */
+export type RecordedBlock = 'none-ours' | 'verified' | 'pending';
+
+/** What a pass over unverified receipts did. */
+export interface VerifyPass {
+  verified: number;
+  /** Claims the ledger's signed material does not support (removed; the event counts as unsealed again). */
+  removed: number;
+  /** Left for the next pass: the ledger did not answer, or its answer did not verify. */
+  waiting: number;
+}
 
 interface OutboxRow {
   event_id: string;
@@ -42,6 +61,7 @@ export interface SealedAt {
 /** Receipts: where the ledger sealed each of this service's public events, proven with ledger-core. */
 @Injectable()
 export class ReceiptService {
+  private readonly logger = new Logger(ReceiptService.name);
   private readonly ledger: LedgerClient;
   private readonly ledgerKeys: NoteVerifier[];
 
@@ -55,21 +75,155 @@ export class ReceiptService {
       if (!parsed.ok) throw new Error(`LEDGER_VERIFIER_KEYS: invalid key "${vkey}": ${parsed.reason}`);
       return parsed.value;
     });
+    if (this.ledgerKeys.length === 0)
+      this.logger.warn('LEDGER_VERIFIER_KEYS is empty: no receipt can be verified, so every event counts as unsealed');
   }
 
-  /** Stores the receipts of our own events in a sealed block (others' events are not ours to keep). */
-  async recordBlock(tx: Sql, block: BlockSealedData): Promise<number> {
-    if (block.events.length === 0) return 0;
-    return tx.$executeRawUnsafe(
+  /**
+   * Keeps the receipts of our own events in an announced block, only once they are proven (ADR 0010): the
+   * announcement's checkpoint is verified against the pinned keys before anything else, then the ledger is asked
+   * (one request per block) for the block, its checkpoint and each of our events' leaf and inclusion proof, and all of
+   * it must agree with the announcement. A forged or contradicted announcement throws {@link MessageRejected} (the
+   * consumer dead-letters it with the code; nothing is kept, not even its inbox row). When the ledger does not answer,
+   * or no ledger key is pinned, the receipts are kept unverified (`verified_at` null: not a receipt to any reader) and
+   * {@link verifyPending} proves them later. Others' events are not ours to keep.
+   */
+  async recordBlock(tx: Sql, block: BlockSealedData): Promise<RecordedBlock> {
+    if (this.ledgerKeys.length > 0) {
+      const refused = checkAnnouncement(block, this.ledgerKeys, this.config.LEDGER_ORIGIN);
+      if (refused) throw new MessageRejected(refused.code, refused.reason);
+    }
+    if (block.events.length === 0) return 'none-ours';
+    const own = await tx.$queryRawUnsafe<Array<{ event_id: string; envelope: Record<string, unknown> }>>(
+      'SELECT event_id, envelope FROM es_outbox WHERE event_id = ANY($1::text[])',
+      block.events.map((event) => event.eventId),
+    );
+    if (own.length === 0) return 'none-ours';
+    const envelopes = new Map(own.map((row) => [row.event_id, row.envelope]));
+    if (this.ledgerKeys.length > 0) {
+      // Inside the consumer's transaction: one connection held for at most one ledger request per 200 events.
+      try {
+        const answer = await this.ledger.blockProofs(block.height, [...envelopes.keys()]);
+        if (!answer)
+          throw new MessageRejected(ReceiptError.ANNOUNCEMENT_MISMATCH, `the ledger has no block ${block.height}`);
+        const proven = proveAnnouncement(block, answer, envelopes, this.ledgerKeys, this.config.LEDGER_ORIGIN);
+        if (!proven.ok) throw new MessageRejected(proven.code, proven.reason);
+        await this.storeVerified(tx, proven.receipts);
+        return 'verified';
+      } catch (error) {
+        if (!(error instanceof LedgerUnavailable)) throw error;
+        this.logger.warn(`block ${block.height}: receipts kept unverified until the ledger answers: ${error.message}`);
+      }
+    }
+    await tx.$executeRawUnsafe(
       `INSERT INTO es_receipt (event_id, leaf_index, block_height, tree_size, checkpoint, received_at)
-       SELECT o.event_id, x.idx, $2::bigint, $3::bigint, $4, now()
+       SELECT x.event_id, x.idx, $2::bigint, $3::bigint, $4, now()
        FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, idx bigint)
-       JOIN es_outbox o ON o.event_id = x.event_id
+       WHERE x.event_id = ANY($5::text[])
        ON CONFLICT (event_id) DO NOTHING`,
       JSON.stringify(block.events.map((e) => ({ event_id: e.eventId, idx: e.index }))),
       String(block.height),
       String(block.treeSize),
       block.checkpoint,
+      [...envelopes.keys()],
+    );
+    return 'pending';
+  }
+
+  /**
+   * One pass over receipts kept without proof (the ledger did not answer, or rows from before receipts were
+   * verified): each block they name is asked for once and proven as {@link recordBlock} proves an announcement, except
+   * that the ledger's proven word replaces the stored claim: a receipt at the wrong index is corrected, one whose
+   * event the block does not hold is moved to the block the ledger names (proven on the next pass) or removed.
+   */
+  async verifyPending(limit = RECEIPT_VERIFY_BATCH): Promise<VerifyPass> {
+    const pass: VerifyPass = { verified: 0, removed: 0, waiting: 0 };
+    if (this.ledgerKeys.length === 0) return pass;
+    const rows = await this.client.$queryRawUnsafe<
+      Array<{ event_id: string; block_height: bigint; envelope: Record<string, unknown> }>
+    >(
+      `SELECT r.event_id, r.block_height, o.envelope FROM es_receipt r JOIN es_outbox o ON o.event_id = r.event_id
+       WHERE r.verified_at IS NULL ORDER BY r.block_height LIMIT $1`,
+      limit,
+    );
+    const byBlock = new Map<number, Map<string, Record<string, unknown>>>();
+    for (const row of rows) {
+      const height = Number(row.block_height);
+      const envelopes = byBlock.get(height) ?? new Map<string, Record<string, unknown>>();
+      envelopes.set(row.event_id, row.envelope);
+      byBlock.set(height, envelopes);
+    }
+    let left = rows.length;
+    for (const [height, envelopes] of byBlock) {
+      try {
+        const answer = await this.ledger.blockProofs(height, [...envelopes.keys()]);
+        const proven = answer
+          ? proveBlock(answer, envelopes, this.ledgerKeys, this.config.LEDGER_ORIGIN)
+          : { ok: true as const, receipts: [], absent: [...envelopes.keys()] };
+        if (!proven.ok) {
+          this.logger.error(`block ${height}: the ledger's proofs do not verify (${proven.code}): ${proven.reason}`);
+          pass.waiting += envelopes.size;
+          left -= envelopes.size;
+          continue;
+        }
+        // Where the log holds each event the block does not (asked before the transaction, not inside it).
+        const elsewhere = new Map<string, number>();
+        for (const eventId of proven.absent) {
+          const leaf = await this.ledger.event(eventId);
+          if (leaf && leaf.blockHeight !== height) elsewhere.set(eventId, leaf.blockHeight);
+        }
+        const removed = proven.absent.filter((eventId) => !elsewhere.has(eventId));
+        await this.client.$transaction(async (tx) => {
+          await this.storeVerified(tx, proven.receipts);
+          for (const [eventId, blockHeight] of elsewhere)
+            await tx.$executeRawUnsafe(
+              'UPDATE es_receipt SET block_height = $2 WHERE event_id = $1 AND verified_at IS NULL',
+              eventId,
+              String(blockHeight),
+            );
+          if (removed.length > 0)
+            await tx.$executeRawUnsafe(
+              'DELETE FROM es_receipt WHERE event_id = ANY($1::text[]) AND verified_at IS NULL',
+              removed,
+            );
+        });
+        pass.verified += proven.receipts.length;
+        pass.removed += removed.length;
+        left -= envelopes.size;
+        if (proven.absent.length > 0)
+          this.logger.warn(
+            `block ${height} does not hold ${proven.absent.length} event(s) a stored receipt named: ` +
+              `${elsewhere.size} moved to the block the ledger names, ${removed.length} removed`,
+          );
+      } catch (error) {
+        if (!(error instanceof LedgerUnavailable)) throw error;
+        pass.waiting += left;
+        this.logger.warn(`unverified receipts wait for the ledger: ${error.message}`);
+        break;
+      }
+    }
+    return pass;
+  }
+
+  /** Receipts proven: inserted, or replacing the unverified claim for the same event; a verified one stands. */
+  private async storeVerified(tx: Sql, receipts: readonly ProvenReceipt[]): Promise<void> {
+    if (receipts.length === 0) return;
+    await tx.$executeRawUnsafe(
+      `INSERT INTO es_receipt (event_id, leaf_index, block_height, tree_size, checkpoint, received_at, verified_at)
+       SELECT x.event_id, x.idx, x.height, x.size, x.checkpoint, now(), now()
+       FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, idx bigint, height bigint, size bigint, checkpoint text)
+       ON CONFLICT (event_id) DO UPDATE SET leaf_index = EXCLUDED.leaf_index, block_height = EXCLUDED.block_height,
+         tree_size = EXCLUDED.tree_size, checkpoint = EXCLUDED.checkpoint, verified_at = EXCLUDED.verified_at
+       WHERE es_receipt.verified_at IS NULL`,
+      JSON.stringify(
+        receipts.map((r) => ({
+          event_id: r.eventId,
+          idx: r.leafIndex,
+          height: r.blockHeight,
+          size: r.treeSize,
+          checkpoint: r.checkpoint,
+        })),
+      ),
     );
   }
 
@@ -87,7 +241,7 @@ export class ReceiptService {
         detail: `this service published no event ${eventId}`,
       });
     const [stored] = await this.client.$queryRawUnsafe<ReceiptRow[]>(
-      'SELECT leaf_index, block_height, tree_size, received_at FROM es_receipt WHERE event_id = $1',
+      'SELECT leaf_index, block_height, tree_size, received_at FROM es_receipt WHERE event_id = $1 AND verified_at IS NOT NULL',
       eventId,
     );
     if (!stored)
@@ -154,7 +308,7 @@ export class ReceiptService {
     const rows = await sql.$queryRawUnsafe<
       Array<{ event_id: string; leaf_index: bigint; block_height: bigint; tree_size: bigint }>
     >(
-      'SELECT event_id, leaf_index, block_height, tree_size FROM es_receipt WHERE event_id = ANY($1::text[])',
+      'SELECT event_id, leaf_index, block_height, tree_size FROM es_receipt WHERE event_id = ANY($1::text[]) AND verified_at IS NOT NULL',
       eventIds,
     );
     return new Map(
@@ -169,7 +323,7 @@ export class ReceiptService {
   async unsealed(olderThanMs = this.config.RECEIPT_UNSEALED_AFTER_MS) {
     const rows = await this.client.$queryRawUnsafe<Array<OutboxRow & { topic: string }>>(
       `SELECT o.event_id, o.topic, o.created_at, o.published_at FROM es_outbox o
-       LEFT JOIN es_receipt r ON r.event_id = o.event_id
+       LEFT JOIN es_receipt r ON r.event_id = o.event_id AND r.verified_at IS NOT NULL
        WHERE r.event_id IS NULL AND o.created_at < now() - ($1::int * interval '1 millisecond')
        ORDER BY o.position LIMIT ${UNSEALED_LIST_LIMIT}`,
       olderThanMs,
@@ -187,7 +341,8 @@ export class ReceiptService {
 
   async unsealedCount(): Promise<number> {
     const [row] = await this.client.$queryRawUnsafe<Array<{ n: bigint }>>(
-      `SELECT count(*) AS n FROM es_outbox o LEFT JOIN es_receipt r ON r.event_id = o.event_id
+      `SELECT count(*) AS n FROM es_outbox o
+       LEFT JOIN es_receipt r ON r.event_id = o.event_id AND r.verified_at IS NOT NULL
        WHERE r.event_id IS NULL AND o.created_at < now() - ($1::int * interval '1 millisecond')`,
       this.config.RECEIPT_UNSEALED_AFTER_MS,
     );

@@ -46,11 +46,12 @@ function normalised(result: ReturnType<typeof normaliseEpcis>): NormalisedEvent[
  */
 const EXAMPLE_PREFIXES = (key: string): number => (key.slice(1).startsWith('0614141') ? 7 : 0);
 
-type Outcome = 'normalises' | ReadonlyArray<readonly [code: string, pointer: string]>;
-const child = (...indexes: number[]): Outcome =>
+type Issues = ReadonlyArray<readonly [code: string, pointer: string]>;
+type Outcome = 'normalises' | Issues;
+const child = (...indexes: number[]): Issues =>
   indexes.map((i) => [CaptureErrorCode.UNSUPPORTED_EVENT, `/childEPCs/${i}`] as const);
-const dissociateAll: Outcome = [[CaptureErrorCode.UNSUPPORTED_EVENT, '/childEPCs']];
-const otherReadPoint: Outcome = [[CaptureErrorCode.NOT_YOUR_LOCATION, '/readPoint/id']];
+const dissociateAll: Issues = [[CaptureErrorCode.UNSUPPORTED_EVENT, '/childEPCs']];
+const otherReadPoint: Issues = [[CaptureErrorCode.NOT_YOUR_LOCATION, '/readPoint/id']];
 
 /**
  * Each event of each example, submitted alone by the party at its bizLocation (or readPoint), on 2100-01-01. Events
