@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { Producer } from 'kafkajs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import {
   createSigner,
   ed25519PublicKeyFromSeed,
@@ -9,11 +8,15 @@ import {
   OriginSigner,
   verifierKey,
 } from '@medledger/ledger-core';
-import { eventually, startService, testProducer, uniqueSuffix, type RunningService } from '@medledger/testing';
+import {
+  eventually,
+  launchChromium,
+  startService,
+  testProducer,
+  uniqueSuffix,
+  type RunningService,
+} from '@medledger/testing';
 import { LedgerModule } from '../src/app.module';
-
-/** Debian's chromium (apt-get install chromium); no browser is downloaded from anywhere else. */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 /**
  * The block explorer (issue 15) in a real browser against a real ledger on Kafka and PostgreSQL: the checkpoint's
@@ -66,8 +69,6 @@ describe('ledger: the /explorer page in headless Chromium', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI installs it; see the README)`);
     ledger = await startService('ledger', (config) =>
       LedgerModule.forRoot(config, {
         LEDGER_TOPICS: topic,
@@ -80,19 +81,7 @@ describe('ledger: the /explorer page in headless Chromium', () => {
       }),
     );
     producer = await testProducer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext()).newPage();
   }, 120_000);
 

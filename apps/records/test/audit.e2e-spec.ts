@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
-import { RecordsModule } from '../src/app.module';
+import { testAuth, type RunningService } from '@medledger/testing';
+import { startRecords } from './records-service';
 
 /**
  * What the audit trail records (issue 16, items 10 and 11): the token's id, the client's address, the recipient's
@@ -13,15 +12,7 @@ describe('records: the audit trail', () => {
   const ORG = 'Organization/st-mary';
 
   beforeAll(async () => {
-    records = await startService('records', (config) =>
-      RecordsModule.forRoot(config, {
-        ...auth.env,
-        EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
-        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-        PUBLIC_EVENTS_TOPIC: `test.${uniqueSuffix()}.records.events`,
-        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
-      }),
-    );
+    records = await startRecords(auth);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
+import { testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
 import { readPackageFile } from '../src/fhir/definitions/package-files';
-import { RecordsModule } from '../src/app.module';
+import { startRecords } from './records-service';
 
 /**
  * Consents that mean exactly what the patient wrote (FHIR R4 Consent; ADR 0007 "Consent semantics"), through the
@@ -14,15 +13,7 @@ describe('records: consent semantics', () => {
   let records: RunningService;
 
   beforeAll(async () => {
-    records = await startService('records', (config) =>
-      RecordsModule.forRoot(config, {
-        ...auth.env,
-        EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
-        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-        PUBLIC_EVENTS_TOPIC: `test.${uniqueSuffix()}.records.events`,
-        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
-      }),
-    );
+    records = await startRecords(auth);
   }, 120_000);
 
   afterAll(async () => {

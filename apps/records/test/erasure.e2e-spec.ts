@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { EVENT_STORE_SQL, type Sql } from '@medledger/event-store';
-import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
-import { RecordsModule } from '../src/app.module';
+import { testAuth, type RunningService } from '@medledger/testing';
+import { startRecords } from './records-service';
 
 /**
  * Who may erase a record (issue 16, item 6): the patient at once, unless a clinician's entries are in it (retained:
@@ -14,15 +13,7 @@ describe('records: erasure, retention and four eyes', () => {
   const ORG = 'Organization/st-mary';
 
   beforeAll(async () => {
-    records = await startService('records', (config) =>
-      RecordsModule.forRoot(config, {
-        ...auth.env,
-        EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
-        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-        PUBLIC_EVENTS_TOPIC: `test.${uniqueSuffix()}.records.events`,
-        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
-      }),
-    );
+    records = await startRecords(auth);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
-import { RecordsModule } from '../src/app.module';
+import { testAuth, type RunningService } from '@medledger/testing';
+import { startRecords } from './records-service';
 
 /** What integrators expect (issue 16, item 19): the CapabilityStatement, Patient $everything, the usual search parameters. */
 describe('records: the FHIR interactions integrators expect', () => {
@@ -8,15 +7,7 @@ describe('records: the FHIR interactions integrators expect', () => {
   let records: RunningService;
 
   beforeAll(async () => {
-    records = await startService('records', (config) =>
-      RecordsModule.forRoot(config, {
-        ...auth.env,
-        EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
-        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-        PUBLIC_EVENTS_TOPIC: `test.${uniqueSuffix()}.records.events`,
-        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
-      }),
-    );
+    records = await startRecords(auth);
   }, 120_000);
 
   afterAll(async () => {

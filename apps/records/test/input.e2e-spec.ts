@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
-import { RecordsModule } from '../src/app.module';
+import { testAuth, type RunningService } from '@medledger/testing';
 import { MAX_JSON_DEPTH } from '../src/fhir/domain';
+import { startRecords } from './records-service';
 
 /**
  * Input at records' boundary (issue 16, items 5, 14, 15 and 16): ids in one spelling whatever the client wrote,
@@ -13,15 +12,7 @@ describe('records: input at the boundary', () => {
   let records: RunningService;
 
   beforeAll(async () => {
-    records = await startService('records', (config) =>
-      RecordsModule.forRoot(config, {
-        ...auth.env,
-        EVENT_SIGNING_KEY: randomBytes(32).toString('base64'),
-        RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-        PUBLIC_EVENTS_TOPIC: `test.${uniqueSuffix()}.records.events`,
-        KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`,
-      }),
-    );
+    records = await startRecords(auth);
   }, 120_000);
 
   afterAll(async () => {

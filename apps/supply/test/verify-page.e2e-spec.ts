@@ -1,11 +1,7 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
-import { startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
+import type { Browser } from 'playwright-core';
+import { launchChromium, startService, testAuth, uniqueSuffix, type RunningService } from '@medledger/testing';
 import { SupplyModule } from '../src/app.module';
 import { composeDigitalLink, formatSglnUri, formatSgtinUri, withCheckDigit } from '../src/identifiers/domain';
-
-/** Debian's chromium (apt-get install chromium); no browser is downloaded from anywhere else. */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 /**
  * The pharmacist's page, in a real browser: paste a pack's GS1 Digital Link, see verified or not with the reason,
@@ -29,24 +25,10 @@ describe('supply: the /verify page in headless Chromium', () => {
   const link = (s: string) => ok(composeDigitalLink({ gtin: GTIN, serial: s, lot: 'LPAGE1' }));
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI installs it; see the README)`);
     supply = await startService('supply', (config) =>
       SupplyModule.forRoot(config, { KEYS_DIR: `.data/test-keys/${uniqueSuffix()}`, ...auth.env }),
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -7,3 +7,4 @@ export * from './kafka';
 export * from './ledger-process';
 export * from './auth';
 export * from './verify-cli';
+export * from './browser';
