@@ -10,8 +10,11 @@
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from 'pg';
+import { verifierKey } from '@medledger/ledger-core';
 import {
   databaseUrl,
+  dropDatabase,
   ensureDatabases,
   migrateServiceDatabase,
   startInfrastructure,
@@ -55,6 +58,35 @@ async function waitForHealth(name: string, url: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error(`${name} not healthy after ${HEALTH_TIMEOUT_MS} ms; see .data/logs/${name}.log`);
+}
+
+/**
+ * The development databases belong to the development keys of the checkout that created them (`.data/keys`,
+ * git-ignored). PostgreSQL outlives checkouts: a fresh clone on the same machine finds a ledger sealed with another
+ * checkout's key, which its ledger would extend and nothing it pins would verify. Such databases (all four: the
+ * producers' receipts point into that chain) are dropped and created afresh, and the reason is said.
+ */
+async function retireForeignDatabases(postgresUrl: string, databases: readonly string[]): Promise<void> {
+  const client = new Client({ connectionString: databaseUrl(postgresUrl, 'medledger_ledger') });
+  let signers: string[];
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ name: string; public_key: Buffer }>(
+      'SELECT name, public_key FROM signing_key',
+    );
+    signers = rows.map((row) => verifierKey(row.name, row.public_key));
+  } catch {
+    return; // no ledger database yet, or not migrated: nothing was sealed
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const ours = devLedgerVerifierKey();
+  const foreign = signers.filter((key) => key !== ours);
+  if (foreign.length === 0) return;
+  say(
+    `the development databases were sealed with another checkout's ledger key (${foreign.join(', ')}; this one's is ${ours}): recreating ${databases.join(', ')}`,
+  );
+  for (const name of databases) await dropDatabase(postgresUrl, name);
 }
 
 /**
@@ -102,6 +134,7 @@ async function main(): Promise<void> {
 
   say('creating and migrating the service databases...');
   const databases = SERVICES.map((s) => `medledger_${s.name}`);
+  await retireForeignDatabases(postgresUrl, databases);
   await ensureDatabases(postgresUrl, databases);
   await Promise.all(
     SERVICES.map((s) => migrateServiceDatabase(ROOT, s.name, databaseUrl(postgresUrl, `medledger_${s.name}`))),
