@@ -20,6 +20,7 @@ import {
   unknownPatient,
   type PresentResource,
 } from '../resources/resource.repository';
+import { UUID } from '../resources/domain/resource-types';
 import {
   BREAK_GLASS_REASON_MAX,
   BREAK_GLASS_WINDOW_MS,
@@ -67,7 +68,6 @@ export interface Permit {
 }
 
 const WRITES: readonly AuditInteraction[] = ['create', 'update'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function consentAction(interaction: AuditInteraction): ConsentAction {
   return WRITES.includes(interaction) ? 'correct' : 'access';

@@ -271,7 +271,7 @@ export class AuditService {
       page.count,
       page.offset,
     );
-    const total = rows[0] ? Number(rows[0].total) : await this.countDisclosures(patientId);
+    const total = rows[0] ? Number(rows[0].total) : await this.count(patientId, `Patient/${patientId}`);
     return {
       total,
       disclosures: rows.map((row) => ({
@@ -304,12 +304,12 @@ export class AuditService {
     };
   }
 
-  /** A page past the end has no row to carry the total: counted apart. */
-  private async countDisclosures(patientId: string): Promise<number> {
+  /** A page past the end has no row to carry the total: counted apart (all but `excluding`'s own accesses). */
+  private async count(patientId: string, excluding = ''): Promise<number> {
     const [row] = await this.client.$queryRawUnsafe<Array<{ n: bigint }>>(
       'SELECT count(*) AS n FROM audit_log WHERE patient_id = $1::uuid AND actor <> $2',
       patientId,
-      `Patient/${patientId}`,
+      excluding,
     );
     return Number(row?.n ?? 0);
   }
@@ -343,16 +343,7 @@ export class AuditService {
       const auditEvent = stored.data.auditEvent;
       return [query === undefined ? auditEvent : toAuditEvent(stored.data.entry, AUDIT_SOURCE, { query })];
     });
-    const total = rows[0]
-      ? Number(rows[0].total)
-      : Number(
-          (
-            await this.client.$queryRawUnsafe<Array<{ n: bigint }>>(
-              'SELECT count(*) AS n FROM audit_log WHERE patient_id = $1::uuid',
-              patientId,
-            )
-          )[0]?.n ?? 0,
-        );
+    const total = rows[0] ? Number(rows[0].total) : await this.count(patientId);
     return { total, events };
   }
 

@@ -23,7 +23,7 @@ import { ErasureService } from './erasure.service';
 import { FHIR_CONTENT_TYPE, OperationOutcomeFilter } from '../http/operation-outcome';
 import { isResourceType, RESOURCE_TYPES } from './domain/resource-types';
 import { resourceNotFound } from './resource.repository';
-import { ResourcesService, type ResourceView } from './resources.service';
+import { ResourcesService, searchString, type ResourceView } from './resources.service';
 
 /** The route's resource type, one records serves. */
 class ResourceTypePipe implements PipeTransform<string, string> {
@@ -135,10 +135,7 @@ export class PatientRecordController {
     @Query('_offset') offset: string | undefined,
   ) {
     const page = pageOf(count, offset);
-    const query = { patientId: id, interaction: 'disclosures', resourceType: 'AuditEvent' } as const;
-    const permit = await this.access.authorize(actor, query);
-    const { total, disclosures } = await this.audit.disclosures(id, page);
-    await this.audit.recordAlone(actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
+    const { total, disclosures } = await this.accounting(actor, id, () => this.audit.disclosures(id, page));
     const next = page.offset + disclosures.length < total ? page.offset + page.count : undefined;
     return {
       patient: `Patient/${id}`,
@@ -205,10 +202,7 @@ export class PatientRecordController {
         detail: 'GET /fhir/AuditEvent?patient=Patient/<id>',
       });
     const page = pageOf(count, offset);
-    const query = { patientId: id, interaction: 'disclosures', resourceType: 'AuditEvent' } as const;
-    const permit = await this.access.authorize(actor, query);
-    const { total, events } = await this.audit.auditEvents(id, page);
-    await this.audit.recordAlone(actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
+    const { total, events } = await this.accounting(actor, id, () => this.audit.auditEvents(id, page));
     response.setHeader('Content-Type', FHIR_CONTENT_TYPE);
     const link = (offset: number) => `/fhir/AuditEvent?patient=Patient/${id}&_count=${page.count}&_offset=${offset}`;
     return {
@@ -221,6 +215,15 @@ export class PatientRecordController {
       ],
       entry: events.map((resource) => ({ fullUrl: `AuditEvent/${resource.id}`, resource, search: { mode: 'match' } })),
     };
+  }
+
+  /** Reads of the audit trail (the patient's or an auditor's): authorized, read, and audited themselves. */
+  private async accounting<T>(actor: AuthenticatedActor, patientId: string, read: () => Promise<T>): Promise<T> {
+    const query = { patientId, interaction: 'disclosures', resourceType: 'AuditEvent' } as const;
+    const permit = await this.access.authorize(actor, query);
+    const result = await read();
+    await this.audit.recordAlone(actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
+    return result;
   }
 }
 
@@ -291,12 +294,11 @@ export class ResourcesController {
     flag(response, basis);
     // SPEC: FHIR R4 §3.1.1.6 paging: `total` counts every match, `link` next leads on with the same parameters.
     const shown = resources.slice(page.offset, page.offset + page.count);
+    const criteria = Object.fromEntries(
+      Object.entries(query).filter(([name]) => name !== '_offset' && name !== '_count'),
+    );
     const link = (offset: number) => {
-      const params = new URLSearchParams();
-      for (const [name, value] of Object.entries(query))
-        if (name !== '_offset' && name !== '_count')
-          for (const one of Array.isArray(value) ? value : [value])
-            if (typeof one === 'string') params.append(name, one);
+      const params = new URLSearchParams(searchString(criteria));
       params.set('_count', String(page.count));
       params.set('_offset', String(offset));
       return `/fhir/${type}?${params.toString()}`;

@@ -33,6 +33,7 @@ import {
   type ResourceEvent,
   type ResourceVersionData,
 } from './domain/resource';
+import { UUID } from './domain/resource-types';
 import { matches, parseSearch } from './domain/search-query';
 import {
   ResourceRepository,
@@ -70,10 +71,6 @@ export const RecordsErrorCode = {
   /** A valid R4 Consent with an element records does not evaluate (422, ADR 0007). */
   CONSENT_NOT_SUPPORTED: 'RECORDS.CONSENT_NOT_SUPPORTED',
 } as const;
-
-// SPEC: RFC 9562 §4: UUIDs are compared case-insensitively and written in lower case; records keys everything
-// (streams, patient keys, indexes) by the lower-case form.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A resource as served: the stored resource with its `meta`, and the public event of the change that made it. */
 export interface ResourceView {
@@ -550,8 +547,8 @@ function validated(resourceType: string, body: unknown): FhirResource {
   return resource;
 }
 
-/** A search's parameters as a query string, in the order given (for the AuditEvent's entity.query). */
-function searchString(params: Readonly<Record<string, unknown>>): string {
+/** A search's parameters as a query string, in the order given (the AuditEvent's entity.query, paging links). */
+export function searchString(params: Readonly<Record<string, unknown>>): string {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params))
     for (const one of Array.isArray(value) ? value : [value]) if (typeof one === 'string') query.append(name, one);

@@ -13,3 +13,7 @@ export const RESOURCE_STREAM_TYPES: readonly string[] = RESOURCE_TYPES;
 export function isResourceType(type: string): type is ResourceType {
   return (RESOURCE_TYPES as readonly string[]).includes(type);
 }
+
+// SPEC: RFC 9562 §4: UUIDs are compared case-insensitively and written in lower case; records keys everything
+// (streams, patient keys, indexes) by the lower-case form.
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
