@@ -21,3 +21,5 @@ export * from './block';
 export * from './leaf';
 export * from './origin';
 export * from './receipt';
+export * from './cosignature';
+export * from './witness';
