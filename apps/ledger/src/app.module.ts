@@ -13,6 +13,8 @@ import { LedgerSigner } from './sealing/ledger-signer';
 import { Sequencer } from './sealing/sequencer';
 import { SequencerConsumer } from './sealing/sequencer.consumer';
 import { TreeState } from './sealing/tree-state';
+import { CosignatureStore } from './witnesses/cosignatures';
+import { WitnessCollector } from './witnesses/witness-collector';
 
 @Module({})
 export class LedgerModule {
@@ -36,6 +38,8 @@ export class LedgerModule {
         BlockAnnouncer,
         SequencerConsumer,
         LedgerQueries,
+        CosignatureStore,
+        WitnessCollector,
       ],
     };
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PUBLIC_EVENT_TOPICS, serviceOfTopic } from '@medledger/contracts';
+import { NOTE_MAX_SIGNATURES, parseWitnessKey } from '@medledger/ledger-core';
 import { parseEnvironment } from '@medledger/platform';
 
 /**
@@ -19,6 +20,12 @@ export const EVENT_MAX_BYTES = 256 * 1024;
  * docs/perf.md). 0 admits on the main thread.
  */
 export const ADMISSION_WORKERS = 2;
+
+/**
+ * Most witnesses: a checkpoint note carries the ledger's signature and one cosignature each, and a note verifier
+ * need accept no more than 16 signature lines (NOTE_MAX_SIGNATURES, C2SP signed-note).
+ */
+export const WITNESSES_MAX = NOTE_MAX_SIGNATURES - 1;
 
 const list = z.string().transform((value) =>
   value
@@ -51,6 +58,29 @@ export const ledgerConfigSchema = z.object({
   LEDGER_BLOCK_MAX_BYTES: z.coerce.number().int().min(1024).default(BLOCK_MAX_BYTES),
   LEDGER_BLOCK_MAX_AGE_MS: z.coerce.number().int().min(1).default(BLOCK_MAX_AGE_MS),
   LEDGER_EVENT_MAX_BYTES: z.coerce.number().int().min(256).default(EVENT_MAX_BYTES),
+  /**
+   * The witnesses asked to cosign each checkpoint (C2SP tlog-witness, ADR 0012), comma-separated, each
+   * `<witness verifier key>=<add-checkpoint URL>`: the key (type 0x04, `<name>+<keyid>+<base64>`) verifies what the
+   * witness answers before it is stored. At most WITNESSES_MAX.
+   */
+  LEDGER_WITNESSES: list
+    .transform((entries, context) =>
+      entries.flatMap((entry) => {
+        const at = entry.indexOf('=');
+        const key = parseWitnessKey(entry.slice(0, at));
+        const url = z.url().safeParse(entry.slice(at + 1));
+        if (at < 0 || !key.ok || !url.success) {
+          context.addIssue({
+            code: 'custom',
+            message: `"${entry.slice(0, 120)}" is not <witness verifier key>=<url>${key.ok ? '' : ` (${key.reason})`}`,
+          });
+          return [];
+        }
+        return [{ key: key.value, url: url.data }];
+      }),
+    )
+    .refine((witnesses) => witnesses.length <= WITNESSES_MAX, { message: `at most ${WITNESSES_MAX} witnesses` })
+    .default([]),
   LEDGER_ADMISSION_WORKERS: z.coerce.number().int().min(0).max(16).default(ADMISSION_WORKERS),
 });
 export type LedgerConfig = z.infer<typeof ledgerConfigSchema>;

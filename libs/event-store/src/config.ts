@@ -27,6 +27,17 @@ export const eventStoreConfigSchema = z.object({
   /** The ledger's signed-note verifier keys (`<name>+<keyid>+<base64>`), comma-separated: receipts trust only these. */
   LEDGER_VERIFIER_KEYS: list.default([]),
   LEDGER_ORIGIN: z.string().trim().default('medledger.local/ledger'),
+  /**
+   * Base64 Ed25519 seed (32 bytes) this service cosigns the ledger's checkpoints with, as a witness (C2SP
+   * tlog-witness, ADR 0012). Outside production: a development key under KEYS_DIR.
+   */
+  WITNESS_SIGNING_KEY: z.string().trim().optional(),
+  /** The witness's key name (C2SP tlog-cosignature: a schema-less URL). Default `medledger.local/<service>/witness`. */
+  WITNESS_NAME: z
+    .string()
+    .trim()
+    .regex(/^[^\s+]+$/, 'must be a key name without spaces or "+"')
+    .optional(),
   RECEIPT_UNSEALED_AFTER_MS: z.coerce.number().int().min(1).default(RECEIPT_UNSEALED_AFTER_MS),
   RECEIPT_VERIFY_INTERVAL_MS: z.coerce.number().int().min(10).default(RECEIPT_VERIFY_INTERVAL_MS),
   /**
@@ -49,6 +60,7 @@ export function loadEventStoreConfig(
   if (config.NODE_ENV === 'production') {
     // parseEnvironment's error, so the process exits naming the variable.
     if (!config.EVENT_SIGNING_KEY) parseEnvironment(service, z.object({ EVENT_SIGNING_KEY: z.string() }), {});
+    if (!config.WITNESS_SIGNING_KEY) parseEnvironment(service, z.object({ WITNESS_SIGNING_KEY: z.string() }), {});
     if (config.LEDGER_VERIFIER_KEYS.length === 0)
       parseEnvironment(service, z.object({ LEDGER_VERIFIER_KEYS: z.string() }), {});
   }

@@ -21,6 +21,10 @@ import { loadOriginSigner } from './signing-key';
 import type { Sql, TransactionalSql } from './sql';
 import { EVENT_STORE, EVENT_STORE_CONFIG, EVENT_STORE_SQL, OUTBOX_RELAY } from './tokens';
 import { PgSql } from './pg-sql';
+import { loadWitnessSigner } from './witness/witness-key';
+import { WitnessController } from './witness/witness.controller';
+import { WitnessMetrics } from './witness/witness.metrics';
+import { WITNESS_SIGNER, WitnessService } from './witness/witness.service';
 
 export interface EventStoreModuleOptions<Tx extends Sql> {
   service: ServiceName;
@@ -119,7 +123,7 @@ export class EventStoreModule {
     const store = new EventStore<Tx>(options.codec, options.projections);
     return {
       module: EventStoreModule,
-      controllers: [EventsController],
+      controllers: [EventsController, WitnessController],
       providers: [
         { provide: EVENT_STORE_CONFIG, useValue: config satisfies EventStoreConfig },
         { provide: EVENT_STORE, useValue: store },
@@ -157,8 +161,20 @@ export class EventStoreModule {
         },
         RelayLifecycle,
         ReceiptVerifierLifecycle,
+        // Every event-sourced service is also a witness of the ledger (ADR 0012).
+        { provide: WITNESS_SIGNER, useValue: loadWitnessSigner(options.service, config) },
+        WitnessMetrics,
+        WitnessService,
       ],
-      exports: [EVENT_STORE, EVENT_STORE_CONFIG, EVENT_STORE_SQL, OUTBOX_RELAY, ReliableConsumer, ReceiptService],
+      exports: [
+        EVENT_STORE,
+        EVENT_STORE_CONFIG,
+        EVENT_STORE_SQL,
+        OUTBOX_RELAY,
+        ReliableConsumer,
+        ReceiptService,
+        WitnessService,
+      ],
     };
   }
 }

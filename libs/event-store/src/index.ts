@@ -13,3 +13,7 @@ export * from './signing-key';
 export * from './sql';
 export * from './tokens';
 export * from './pg-sql';
+export * from './witness/witness-key';
+export * from './witness/witness.controller';
+export * from './witness/witness.metrics';
+export * from './witness/witness.service';

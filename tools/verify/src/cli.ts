@@ -17,6 +17,7 @@ import { verifyStatement } from './statement';
 import type { Statement } from '@medledger/compensation';
 import { keysFromListing, keysFromVerifierKeys, parseKeyring, type TrustedKeys } from './keys';
 import { Progress, type ProgressStream } from './progress';
+import { checkWitnessed, describeWitnessed, noteText, witnessPolicy } from './witnesses';
 
 export const EXIT = { OK: 0, FINDING: 1, CANNOT_VERIFY: 2 } as const;
 
@@ -51,6 +52,10 @@ common options:
   --max-age <age>    the newest checkpoint's block must be younger than <age> (seconds, or 90s, 15m, 2h, 1d)
   --allow-empty      an empty log verifies (it is an error otherwise)
   --origin <origin>  expect this log origin (default: the latest checkpoint's)
+  --witness-keys <file>
+                     (chain, inclusion, consistency) the checkpoint relied on must be cosigned by witnesses of this
+                     keyring (<name>+<hex id>+<base64(0x04 || key)>, one per line; C2SP tlog-cosignature)
+  --quorum <n>       how many distinct witnesses of --witness-keys must have cosigned it (default 1)
   --quiet            no progress on stderr
 
 exit: 0 verified, 1 something does not verify (the first bad block is named), 2 could not verify`;
@@ -66,6 +71,8 @@ const OPTIONS = {
   'producer-keys': { type: 'string' },
   'max-age': { type: 'string' },
   'allow-empty': { type: 'boolean' },
+  'witness-keys': { type: 'string' },
+  quorum: { type: 'string' },
   out: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -77,9 +84,34 @@ type Options = {
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
 const COMMANDS = {
-  chain: ['url', 'bundle', 'keyring', 'producer-keys', 'state', 'max-age', 'allow-empty', 'origin', 'batch', 'quiet'],
-  inclusion: ['url', 'bundle', 'keyring', 'producer-keys', 'state', 'max-age', 'origin', 'event', 'quiet'],
-  consistency: ['url', 'keyring', 'origin', 'state', 'max-age', 'quiet'],
+  chain: [
+    'url',
+    'bundle',
+    'keyring',
+    'producer-keys',
+    'state',
+    'max-age',
+    'allow-empty',
+    'origin',
+    'batch',
+    'quiet',
+    'witness-keys',
+    'quorum',
+  ],
+  inclusion: [
+    'url',
+    'bundle',
+    'keyring',
+    'producer-keys',
+    'state',
+    'max-age',
+    'origin',
+    'event',
+    'quiet',
+    'witness-keys',
+    'quorum',
+  ],
+  consistency: ['url', 'keyring', 'origin', 'state', 'max-age', 'quiet', 'witness-keys', 'quorum'],
   export: ['url', 'out', 'batch', 'quiet'],
   statement: ['url', 'keyring', 'origin', 'quiet'],
 } as const satisfies Record<string, readonly (keyof Options)[]>;
@@ -217,6 +249,7 @@ async function chain(options: Options, io: CliIo): Promise<number> {
   const maxAge = maxAgeOf(options);
   const recorded = await recordedState(options.state);
   const producers = await producerCheck(options);
+  const witnesses = await witnessPolicy(options);
   let keys: TrustedKeys | Finding;
   let checkpoint: string | undefined;
   let streams: { blocks: AsyncIterable<unknown>; leaves: AsyncIterable<unknown> };
@@ -230,7 +263,7 @@ async function chain(options: Options, io: CliIo): Promise<number> {
       ),
     );
     if (!('verifiers' in keys)) return fail(io, keys);
-    checkpoint = await client.checkpoint();
+    checkpoint = await client.checkpoint(witnesses?.quorum);
     const size = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
     streams = httpChainSource(client, { batch, size });
   } else {
@@ -241,6 +274,8 @@ async function chain(options: Options, io: CliIo): Promise<number> {
     origin ??= opened.bundle.header.origin ?? undefined;
     streams = opened.bundle;
   }
+  const unwitnessed = witnesses && checkWitnessed(checkpoint, witnesses);
+  if (unwitnessed) return fail(io, unwitnessed);
   const total = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
   const progress = new Progress(io.stderr, 'chain', total, 'leaves', now, options.quiet === true);
   let last = { blocks: 0, leaves: 0 };
@@ -295,7 +330,7 @@ async function chain(options: Options, io: CliIo): Promise<number> {
   io.stdout.write(
     `OK chain: ${report.blocks} blocks, ${report.leaves} leaves, tree size ${report.treeSize}, root ${report.root}` +
       `${report.origin ? `, origin ${report.origin}` : ''}, ${seconds(elapsed)} s (${perSecond} leaves/s); ` +
-      `keys: ${keys.source}${describeProducers(producers)}` +
+      `keys: ${keys.source}${describeProducers(producers)}${witnesses ? describeWitnessed(checkpoint, witnesses) : ''}` +
       `${report.sealedAt ? `; newest block sealed at ${report.sealedAt}` : ''}${stateNote}\n`,
   );
   return EXIT.OK;
@@ -359,6 +394,7 @@ async function inclusion(options: Options, io: CliIo): Promise<number> {
   const maxAge = maxAgeOf(options);
   const recorded = await recordedState(options.state);
   const producers = await producerCheck(options);
+  const witnesses = await witnessPolicy(options);
   const origin = options.origin ?? recorded?.checkpoint.origin;
   let result;
   let checkpoint: string | undefined;
@@ -370,13 +406,15 @@ async function inclusion(options: Options, io: CliIo): Promise<number> {
     keys = await trustedKeys(options, async () => keysFromListing(await client.keys(), 'GET /v1/keys'));
     if (!('verifiers' in keys)) return fail(io, keys);
     const record = await client.event(eventId);
-    if (maxAge === undefined) checkpoint = await client.checkpoint();
+    if (maxAge === undefined) checkpoint = await client.checkpoint(witnesses?.quorum);
     else {
       // The checkpoint carries no time: its block does. Both are taken from one answer, so they are the same tree.
       const dated = datedCheckpoint(await client.latestBlock(), keys, origin);
       if (!dated.ok) return fail(io, dated);
       ({ checkpoint, sealedAt } = dated);
     }
+    const unwitnessed = witnesses && checkWitnessed(checkpoint, witnesses);
+    if (unwitnessed) return fail(io, unwitnessed);
     result = await verifyEventInclusion({
       keys,
       eventId,
@@ -399,11 +437,14 @@ async function inclusion(options: Options, io: CliIo): Promise<number> {
     if (maxAge !== undefined) {
       const dated = datedCheckpoint(local.lastBlock, keys, origin ?? bundle.header.origin ?? undefined);
       if (!dated.ok) return fail(io, dated);
-      if (dated.checkpoint !== checkpoint) {
+      // The bundle's checkpoint may carry cosignatures its block's copy has not (ADR 0012): the texts must match.
+      if (checkpoint === undefined || noteText(dated.checkpoint) !== noteText(checkpoint)) {
         return fail(io, finding(VerifyCode.CHECKPOINT_MISMATCH, "checkpoint: not the bundle's last block's"));
       }
       sealedAt = dated.sealedAt;
     }
+    const unwitnessed = witnesses && checkWitnessed(checkpoint, witnesses);
+    if (unwitnessed) return fail(io, unwitnessed);
     try {
       result = await verifyEventInclusion({
         keys,
@@ -444,6 +485,7 @@ async function inclusion(options: Options, io: CliIo): Promise<number> {
     `OK inclusion: event ${result.eventId} is leaf ${result.index}${block}, included in tree size ${result.treeSize}` +
       ` with root ${result.root} (checkpoint signed by ${result.signedBy.join(', ')})` +
       `${producers ? `; its proof of origin: ${producers.keys.source}` : '; its proof of origin NOT checked (no --producer-keys)'}` +
+      `${witnesses ? describeWitnessed(checkpoint, witnesses) : ''}` +
       `${sealedAt ? `; newest block sealed at ${sealedAt}` : ''}${stateNote}\n`,
   );
   return EXIT.OK;
@@ -574,11 +616,12 @@ async function consistency(options: Options, io: CliIo): Promise<number> {
     throw new CliError(CliErrorCode.STATE, `${state}: not a checkpoint note (delete it to start over)`);
   }
   const maxAge = maxAgeOf(options);
+  const witnesses = await witnessPolicy(options);
   const client = new LedgerClient(url);
   const keys = await trustedKeys(options, async () => keysFromListing(await client.keys(), 'GET /v1/keys'));
   if (!('verifiers' in keys)) return fail(io, keys);
   let latest: string | undefined;
-  if (maxAge === undefined) latest = await client.checkpoint();
+  if (maxAge === undefined) latest = await client.checkpoint(witnesses?.quorum);
   else {
     const block = await client.latestBlock();
     const dated = block === undefined ? undefined : datedCheckpoint(block, keys, options.origin);
@@ -587,6 +630,8 @@ async function consistency(options: Options, io: CliIo): Promise<number> {
     if (stale) return fail(io, stale);
     latest = dated?.checkpoint;
   }
+  const unwitnessed = witnesses && checkWitnessed(latest, witnesses, 'consistency');
+  if (unwitnessed) return fail(io, unwitnessed);
   if (latest === undefined) {
     return fail(io, finding(VerifyCode.CHECKPOINT_MISSING, 'consistency: the ledger has no checkpoint yet'));
   }

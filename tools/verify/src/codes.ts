@@ -62,6 +62,13 @@ export const VerifyCode = {
   CONSISTENCY_UNPROVEN: 'VERIFY.CONSISTENCY_UNPROVEN',
   /** The newest checkpoint's block was sealed longer ago than --max-age (a frozen log, or a stale view). */
   STALE_CHECKPOINT: 'VERIFY.STALE_CHECKPOINT',
+  /**
+   * With --witness-keys: the checkpoint used lacks valid cosignatures from --quorum distinct pinned witnesses (or
+   * the ledger has no checkpoint cosigned by that many): it may be a view shown to this client alone.
+   */
+  NOT_WITNESSED: 'VERIFY.NOT_WITNESSED',
+  /** A cosignature line by a pinned witness key that does not verify (C2SP tlog-cosignature). */
+  COSIGNATURE_INVALID: 'VERIFY.COSIGNATURE_INVALID',
   /** The log has no block, and --allow-empty was not given. */
   EMPTY_LOG: 'VERIFY.EMPTY_LOG',
   /** A leaf's receivedAt is later than its block's sealedAt. */

@@ -65,12 +65,17 @@ export class LedgerClient {
     return this.base;
   }
 
-  /** The latest signed checkpoint note, or undefined while the log is empty (404 LEDGER.EMPTY). */
-  async checkpoint(): Promise<string | undefined> {
-    const answer = await this.get('/v1/checkpoint');
+  /**
+   * The latest signed checkpoint note with its cosignatures, or undefined while the log is empty (404 LEDGER.EMPTY).
+   * `witnessed`: the newest one that many witnesses cosigned (ADR 0012); undefined if there is none yet.
+   */
+  async checkpoint(witnessed?: number): Promise<string | undefined> {
+    const path = witnessed ? `/v1/checkpoint?witnessed=${witnessed}` : '/v1/checkpoint';
+    const answer = await this.get(path);
     // Only the ledger's own "nothing sealed yet": a 404 for a mistyped base URL must not pass as an empty log.
-    if (answer.status === 404 && problemCode(answer.text) === 'LEDGER.EMPTY') return undefined;
-    this.expectOk('/v1/checkpoint', answer);
+    const code = answer.status === 404 ? problemCode(answer.text) : undefined;
+    if (code === 'LEDGER.EMPTY' || code === 'LEDGER.NOT_WITNESSED') return undefined;
+    this.expectOk(path, answer);
     return answer.text;
   }
 

@@ -36,9 +36,17 @@ export class LedgerController {
   @Get('checkpoint')
   @Header('Content-Type', 'text/plain; charset=utf-8')
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'The latest signed checkpoint: a C2SP signed note over a tlog-checkpoint body' })
-  checkpoint(): Promise<string> {
-    return this.queries.checkpoint();
+  @ApiQuery({
+    name: 'witnessed',
+    required: false,
+    description: 'the newest checkpoint cosigned by at least this many witnesses (ADR 0012)',
+  })
+  @ApiOkResponse({
+    description:
+      'The latest signed checkpoint: a C2SP signed note over a tlog-checkpoint body, followed by the witness cosignatures collected for it',
+  })
+  checkpoint(@Query('witnessed') witnessed?: string): Promise<string> {
+    return this.queries.checkpoint(witnessed === undefined ? undefined : integer('witnessed', witnessed));
   }
 
   @Get('blocks')

@@ -3,6 +3,7 @@ import { assembleProof, consistencyProofNodes, inclusionProofNodes, verifierKey 
 import { ProblemException } from '@medledger/platform';
 import { LedgerRepository, type StoredBlock, type StoredLeaf } from '../sealing/ledger.repository';
 import { TreeState } from '../sealing/tree-state';
+import { CosignatureStore } from '../witnesses/cosignatures';
 import { MAX_PAGE, MAX_PROOF_EVENTS } from './ledger.controller';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -33,20 +34,34 @@ export class LedgerQueries {
   constructor(
     private readonly repository: LedgerRepository,
     private readonly tree: TreeState,
+    private readonly cosignatures: CosignatureStore,
   ) {}
 
-  async checkpoint(): Promise<string> {
+  /**
+   * The newest checkpoint with the witness cosignatures collected for it so far (ADR 0012); with `witnessed`, the
+   * newest one that at least that many witness keys cosigned (404 LEDGER.NOT_WITNESSED if none).
+   */
+  async checkpoint(witnessed?: number): Promise<string> {
+    if (witnessed !== undefined && witnessed > 0) {
+      const height = await this.cosignatures.newestWitnessed(witnessed);
+      const block = height === undefined ? null : await this.repository.block(height);
+      if (!block)
+        throw new ProblemException(404, 'LEDGER.NOT_WITNESSED', 'No checkpoint cosigned by that many witnesses', {
+          detail: `no checkpoint has cosignatures from ${witnessed} witness(es) yet`,
+        });
+      return this.cosignatures.cosigned(block);
+    }
     const head = await this.repository.head();
     if (!head)
       throw new ProblemException(404, 'LEDGER.EMPTY', 'Nothing sealed yet', { detail: 'the log has no block yet' });
-    return head.checkpoint;
+    return this.cosignatures.cosigned(head);
   }
 
   async latestBlock() {
     const head = await this.repository.head();
     if (!head)
       throw new ProblemException(404, 'LEDGER.EMPTY', 'Nothing sealed yet', { detail: 'the log has no block yet' });
-    return presentBlock(head);
+    return { ...presentBlock(head), checkpoint: await this.cosignatures.cosigned(head) };
   }
 
   async block(height: number) {

@@ -3,6 +3,7 @@ import { blockSealedEnvelope, LEDGER_BLOCKS_TOPIC, type BlockSealedData } from '
 import { KafkaGateway, PRISMA } from '@medledger/platform';
 import type { PrismaClient } from '../generated/prisma/client';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
+import { WitnessCollector } from '../witnesses/witness-collector';
 import { LedgerRepository, type StoredBlock } from './ledger.repository';
 
 /** Blocks read per page when announcing the ones a crash left unannounced (each page, then its leaves' ids). */
@@ -36,6 +37,7 @@ export class BlockAnnouncer {
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly repository: LedgerRepository,
     private readonly kafka: KafkaGateway,
+    private readonly witnesses: WitnessCollector,
   ) {}
 
   /** Publishes one block's announcement (acks from all in-sync replicas), then moves the cursor past it. */
@@ -50,6 +52,8 @@ export class BlockAnnouncer {
     const height = BigInt(block.height);
     await this.prisma.$executeRaw`INSERT INTO announcement_cursor (id, height) VALUES (true, ${height})
       ON CONFLICT (id) DO UPDATE SET height = EXCLUDED.height WHERE announcement_cursor.height < EXCLUDED.height`;
+    // Witnesses cosign in the background (ADR 0012): never in the way of sealing or announcing.
+    this.witnesses.offer(block);
   }
 
   /**
