@@ -2,12 +2,13 @@
  * `npm run compose:keys`: writes docker/.env (git-ignored) with fresh keys for the docker compose stack, which
  * runs the services with NODE_ENV=production and so refuses to start without them: the ledger's signing key and
  * its keyring of producer keys, each producer's event signing key, the ledger key the producers pin for receipts,
- * the records master key, and the bearer-token issuer key. Keeps an existing docker/.env (pass --force to replace it).
+ * each producer's witness key and the ledger's list of witnesses (ADR 0012), the records master key, and the
+ * bearer-token issuer key. Keeps an existing docker/.env (pass --force to replace it).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
+import { ed25519PublicKeyFromSeed, verifierKey, witnessVerifierKey } from '@medledger/ledger-core';
 import { ROOT, say } from './lib';
 
 const file = join(ROOT, 'docker/.env');
@@ -15,6 +16,8 @@ const KEY_NAMES = [
   'LEDGER_SIGNING_KEY',
   'LEDGER_PRODUCER_KEYS',
   'LEDGER_VERIFIER_KEYS',
+  'LEDGER_WITNESSES',
+  'LEDGER_WITNESS_KEYS',
   'RECORDS_MASTER_KEY',
   'AUTH_SIGNING_KEY',
   'AUTH_PUBLIC_KEYS',
@@ -31,6 +34,11 @@ if (
   const ledger = seed();
   const issuer = seed();
   const producers = { records: seed(), trials: seed(), supply: seed() };
+  const witnesses = { records: seed(), trials: seed(), supply: seed() };
+  const ports = { records: 3101, trials: 3102, supply: 3103 };
+  const witnessKey = (name: keyof typeof witnesses) =>
+    witnessVerifierKey(`medledger.local/${name}/witness`, ed25519PublicKeyFromSeed(witnesses[name]));
+  const witnessNames = Object.keys(witnesses) as Array<keyof typeof witnesses>;
   const existing = existsSync(file)
     ? readFileSync(file, 'utf8')
         .split('\n')
@@ -45,6 +53,15 @@ if (
       .map(([name, s]) => verifierKey(name, ed25519PublicKeyFromSeed(s)))
       .join(',')}`,
     ...Object.entries(producers).map(([name, s]) => `${name.toUpperCase()}_EVENT_SIGNING_KEY=${s.toString('base64')}`),
+    // Each producer is also a witness of the ledger (ADR 0012): its cosigning key, and the ledger's list of them.
+    ...Object.entries(witnesses).map(
+      ([name, s]) => `${name.toUpperCase()}_WITNESS_SIGNING_KEY=${s.toString('base64')}`,
+    ),
+    `LEDGER_WITNESSES=${witnessNames
+      .map((name) => `${witnessKey(name)}=http://${name}:${ports[name]}/witness/add-checkpoint`)
+      .join(',')}`,
+    // Pinned by medledger-verify in the demo (--witness-keys).
+    `LEDGER_WITNESS_KEYS=${witnessNames.map(witnessKey).join(',')}`,
     `RECORDS_MASTER_KEY=${seed().toString('base64')}`,
     // The bearer-token issuer: records trusts its public key; the demo container mints its tokens with the seed.
     `AUTH_SIGNING_KEY=${issuer.toString('base64')}`,

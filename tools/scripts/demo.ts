@@ -19,7 +19,8 @@ import {
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, say } from './lib';
-import { devLedgerVerifierKey, devProducerKeyring, writeVerifierKeyrings } from './dev-keys';
+import { devLedgerVerifierKey, devProducerKeyring, devWitnessKeyring, writeVerifierKeyrings } from './dev-keys';
+import { parseWitnessKeys, showCosignedCheckpoint } from './demo-witnesses';
 import { demoSupply } from './demo-supply';
 import { demoTrial } from './demo-trial';
 import { devToken } from './token';
@@ -264,16 +265,24 @@ async function demoRecord(recordsUrl: string, patients: Array<{ id: string; fami
   return ok;
 }
 
+/** The witnesses' keys the demo pins: the compose stack's (LEDGER_WITNESS_KEYS) or the development network's. */
+function witnessKeys(): string {
+  return process.env['LEDGER_WITNESS_KEYS'] || devWitnessKeyring();
+}
+
 /**
  * Step 7: `medledger-verify chain` over everything the demo had sealed, as an auditor runs it: every block and
- * root, and every event's proof of origin against the producers' keys, both keyrings pinned (the compose stack's
- * keys when LEDGER_VERIFIER_KEYS and LEDGER_PRODUCER_KEYS are set, else the development network's).
+ * root, every event's proof of origin against the producers' keys, and the checkpoint cosigned by every witness
+ * (ADR 0012), the three keyrings pinned (the compose stack's keys when LEDGER_VERIFIER_KEYS, LEDGER_PRODUCER_KEYS
+ * and LEDGER_WITNESS_KEYS are set, else the development network's).
  */
 function verifyLog(ledgerUrl: string): boolean {
   const env = process.env;
+  const witnesses = witnessKeys();
   const keyrings = writeVerifierKeyrings({
     ledger: env['LEDGER_VERIFIER_KEYS'] || devLedgerVerifierKey(),
     producers: env['LEDGER_PRODUCER_KEYS'] || devProducerKeyring(),
+    witnesses,
   });
   const verify = spawnSync(
     join(ROOT, 'node_modules/.bin/tsx'),
@@ -288,6 +297,10 @@ function verifyLog(ledgerUrl: string): boolean {
       keyrings.ledger,
       '--producer-keys',
       keyrings.producers,
+      '--witness-keys',
+      keyrings.witnesses,
+      '--quorum',
+      String(parseWitnessKeys(witnesses).length),
       '--max-age',
       '1h',
       '--quiet',
@@ -351,7 +364,11 @@ export async function runDemo(urls: Record<string, string> = DEFAULT_URLS): Prom
     ok = (await demoSupply(urls['supply'])) && ok;
   }
   if (urls['ledger']) {
-    say("demo 7/7: medledger-verify checks the whole log, with the ledger's and the producers' keys pinned");
+    say(
+      "demo 7/7: the witnesses cosign the ledger's checkpoint, and medledger-verify checks the whole log, with the ledger's, the producers' and the witnesses' keys pinned",
+    );
+    const witnesses = witnessKeys();
+    ok = (await showCosignedCheckpoint(urls['ledger'], witnesses, parseWitnessKeys(witnesses).length)) && ok;
     ok = verifyLog(urls['ledger']) && ok;
   }
   say(ok ? 'demo: OK' : 'demo: FAILED');

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
+import { ed25519PublicKeyFromSeed, verifierKey, witnessVerifierKey } from '@medledger/ledger-core';
 import { devSeed } from '@medledger/platform';
 import { ROOT } from './lib';
 
@@ -21,6 +21,30 @@ export function devProducerKeyring(): string {
   return PRODUCERS.map((p) => verifierKey(p, ed25519PublicKeyFromSeed(devProducerSeed(p)))).join(',');
 }
 
+/** The witnesses of the development network (ADR 0012): every producing service cosigns the ledger's checkpoints. */
+export const WITNESSES = PRODUCERS;
+
+/** The witness's key name, as the service defaults it (libs/event-store defaultWitnessName). */
+export const devWitnessName = (service: Producer): string => `medledger.local/${service}/witness`;
+
+export function devWitnessSeed(service: Producer): Uint8Array {
+  // The file the service itself uses when WITNESS_SIGNING_KEY is unset (libs/event-store devWitnessKeyFile).
+  return devSeed(join(ROOT, '.data/keys', `witness-${service}.seed`));
+}
+
+/** The witnesses' cosignature/v1 verifier keys of the development network, comma-separated. */
+export function devWitnessKeyring(): string {
+  return WITNESSES.map((w) => witnessVerifierKey(devWitnessName(w), ed25519PublicKeyFromSeed(devWitnessSeed(w)))).join(
+    ',',
+  );
+}
+
+/** `LEDGER_WITNESSES` (`<witness key>=<add-checkpoint URL>`, comma-separated) for services at these base URLs. */
+export function ledgerWitnesses(keys: string, urls: Readonly<Record<Producer, string>>): string {
+  const list = keys.split(',').filter(Boolean);
+  return WITNESSES.map((w, i) => `${list[i] ?? ''}=${urls[w]}/witness/add-checkpoint`).join(',');
+}
+
 /** The ledger's development origin and key file: the ledger creates the same file when it is missing. */
 export const DEV_LEDGER_ORIGIN = 'medledger.local/ledger';
 const devLedgerKeyFile = () => join(ROOT, '.data/keys', `ledger-${DEV_LEDGER_ORIGIN.replace(/[^\w.-]/g, '_')}.key`);
@@ -32,14 +56,18 @@ export function devLedgerVerifierKey(): string {
 }
 
 /**
- * The keyrings `medledger-verify` pins (tools/verify/README.md, "Producer keyring"): one C2SP verifier key per line,
- * written from the comma-separated lists the services are configured with (LEDGER_VERIFIER_KEYS and
- * LEDGER_PRODUCER_KEYS; the development network's by default). Returns the two files.
+ * The keyrings `medledger-verify` pins (tools/verify/README.md, "Producer keyring", "Witnesses"): one C2SP verifier
+ * key per line, written from the comma-separated lists the services are configured with (LEDGER_VERIFIER_KEYS,
+ * LEDGER_PRODUCER_KEYS and the witnesses' keys; the development network's by default). Returns the three files.
  */
 export function writeVerifierKeyrings(
-  keys: { ledger: string; producers: string } = { ledger: devLedgerVerifierKey(), producers: devProducerKeyring() },
+  keys: { ledger: string; producers: string; witnesses: string } = {
+    ledger: devLedgerVerifierKey(),
+    producers: devProducerKeyring(),
+    witnesses: devWitnessKeyring(),
+  },
   dir = join(ROOT, '.data/keys'),
-): { ledger: string; producers: string } {
+): { ledger: string; producers: string; witnesses: string } {
   mkdirSync(dir, { recursive: true });
   const write = (name: string, comment: string, list: string) => {
     const file = join(dir, name);
@@ -56,6 +84,11 @@ export function writeVerifierKeyrings(
       'producers.keys',
       "the producers' event keys, one per service (medledger-verify --producer-keys)",
       keys.producers,
+    ),
+    witnesses: write(
+      'witnesses.keys',
+      "the witnesses' cosignature keys, one per service (medledger-verify --witness-keys)",
+      keys.witnesses,
     ),
   };
 }

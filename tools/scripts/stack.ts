@@ -21,7 +21,13 @@ import {
   type Infrastructure,
 } from '@medledger/testing';
 import { runDemo } from './demo';
-import { devLedgerVerifierKey, devProducerKeyring, writeVerifierKeyrings } from './dev-keys';
+import {
+  devLedgerVerifierKey,
+  devProducerKeyring,
+  devWitnessKeyring,
+  ledgerWitnesses,
+  writeVerifierKeyrings,
+} from './dev-keys';
 import { bin, ROOT, runOrFail, say } from './lib';
 import { Supervised } from './supervisor';
 
@@ -36,6 +42,13 @@ const SERVICES = [
 const HEALTH_TIMEOUT_MS = 90_000;
 
 const services: Supervised[] = [];
+
+/** The producing services' base URLs: the ledger asks each of them, as witnesses, to cosign (LEDGER_WITNESSES). */
+function serviceUrls(): Record<'records' | 'trials' | 'supply', string> {
+  const url = (name: string) => `http://127.0.0.1:${SERVICES.find((s) => s.name === name)?.port ?? 0}`;
+  return { records: url('records'), trials: url('trials'), supply: url('supply') };
+}
+
 /** The broker and database being started: a Ctrl-C during the start waits for it, to stop what it started. */
 let infrastructure: Promise<Infrastructure> | undefined;
 let stopping: Promise<never> | undefined;
@@ -163,6 +176,9 @@ async function main(): Promise<void> {
         LEDGER_PRODUCER_KEYS: devProducerKeyring(),
         LEDGER_VERIFIER_KEYS: devLedgerVerifierKey(),
         LEDGER_URL: 'http://127.0.0.1:3100',
+        // The ledger asks records, trials and supply to cosign each checkpoint (ADR 0012); each cosigns with its
+        // development witness key (WITNESS_SIGNING_KEY unset), whose public half is pinned here.
+        LEDGER_WITNESSES: ledgerWitnesses(devWitnessKeyring(), serviceUrls()),
       },
       log: createWriteStream(join(logDir, `${service.name}.log`), { flags: 'a' }),
       say: (message) => say(`${message}; see .data/logs/${service.name}.log`),
@@ -190,7 +206,9 @@ async function main(): Promise<void> {
   }
   say(`  kafka    ${brokers} (${mode})`);
   const keyrings = writeVerifierKeyrings();
-  say(`  keys     ${keyrings.ledger} (ledger), ${keyrings.producers} (producers), for medledger-verify`);
+  say(
+    `  keys     ${keyrings.ledger} (ledger), ${keyrings.producers} (producers), ${keyrings.witnesses} (witnesses), for medledger-verify`,
+  );
 
   if (!args.has('--no-demo')) {
     const ok = await runDemo(Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${s.port}`])));
