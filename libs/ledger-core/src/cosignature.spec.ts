@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   cosignatureKeyId,
   CosignatureFailure,
@@ -53,6 +55,13 @@ describe('cosignature/v1 (C2SP tlog-cosignature)', () => {
 
   it('signs the known-answer line byte for byte', () => {
     expect(signer.cosign(TEXT, TIME)).toBe(LINE);
+  });
+
+  it('is the worked example of docs/design/ledger-format.md §5b, verbatim', () => {
+    const doc = readFileSync(join(__dirname, '../../../docs/design/ledger-format.md'), 'utf8');
+    expect(doc).toContain(`\n${VKEY}\n`);
+    expect(doc).toContain(`\n${LINE}`);
+    expect(doc).toContain(`at time ${TIME} with the line`);
   });
 
   it('signs exactly "cosignature/v1\\ntime <t>\\n" followed by the body', () => {
