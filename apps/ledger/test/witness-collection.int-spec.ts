@@ -50,6 +50,7 @@ describe('ledger: witness cosignatures collected in the background', () => {
   let ledger: RunningService;
   let producer: Producer;
   let logs: Map<string, NoteVerifier[]>;
+  let closed = false;
 
   beforeAll(async () => {
     server = createServer((request, response) => {
@@ -96,7 +97,7 @@ describe('ledger: witness cosignatures collected in the background', () => {
   afterAll(async () => {
     hanging.forEach((release) => release());
     await producer?.disconnect();
-    await ledger?.close();
+    if (!closed) await ledger?.close();
     await new Promise((resolve) => server.close(resolve));
   });
 
@@ -164,5 +165,15 @@ describe('ledger: witness cosignatures collected in the background', () => {
     // The newest checkpoint the witness did cosign is still served to those who ask for one.
     const newest = parseNote(await (await fetch(`${ledger.baseUrl}/v1/checkpoint?witnessed=1`)).text());
     expect(newest.ok && parseCheckpoint(newest.value.text)).toMatchObject({ value: { size: 5 } });
+  });
+
+  it('stops at once though a request to a witness hangs (WITNESS_REQUEST_TIMEOUT_MS is 5 s)', async () => {
+    mode = 'hang';
+    await publish(1);
+    await eventually(async () => (hanging.length > 0 ? true : undefined), { timeoutMs: 40_000 });
+    const started = Date.now();
+    await ledger.close();
+    closed = true;
+    expect(Date.now() - started).toBeLessThan(4_000);
   });
 });

@@ -57,6 +57,8 @@ export class WitnessCollector implements OnApplicationBootstrap, BeforeApplicati
   private readonly logger = new Logger('Witnesses');
   private readonly lanes: WitnessLane[];
   private stopped = false;
+  /** Ends the requests in flight at shutdown: a witness that hangs must not hold the ledger's stop. */
+  private readonly shutdown = new AbortController();
 
   constructor(
     @Inject(LEDGER_CONFIG) config: LedgerConfig,
@@ -102,6 +104,7 @@ export class WitnessCollector implements OnApplicationBootstrap, BeforeApplicati
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    this.shutdown.abort();
     for (const lane of this.lanes) clearTimeout(lane.timer);
     await this.idle();
   }
@@ -157,10 +160,11 @@ export class WitnessCollector implements OnApplicationBootstrap, BeforeApplicati
         method: 'POST',
         headers: { 'Content-Type': 'text/plain; charset=utf-8' },
         body,
-        signal: AbortSignal.timeout(WITNESS_REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.any([AbortSignal.timeout(WITNESS_REQUEST_TIMEOUT_MS), this.shutdown.signal]),
       });
       text = await response.text();
     } catch (error) {
+      if (this.stopped) return 'give-up';
       this.logger.warn(`witness ${witness} at ${lane.url} did not answer: ${(error as Error).message}`);
       return 'unavailable';
     }
