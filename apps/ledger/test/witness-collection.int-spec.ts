@@ -162,6 +162,9 @@ describe('ledger: witness cosignatures collected in the background', () => {
       timeoutMs: 20_000,
     });
     expect(await checkpoint()).toMatchObject({ size: 8, cosignatures: 0, lines: 1 });
+    const metrics = await (await fetch(`${ledger.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^ledger_witness_answers_total\{witness="witness\.test\/w1",outcome="invalid"\} [1-9]/m);
+    expect(metrics).toMatch(/^ledger_witness_answers_total\{witness="witness\.test\/w1",outcome="cosigned"\} [1-9]/m);
     // The newest checkpoint the witness did cosign is still served to those who ask for one.
     const newest = parseNote(await (await fetch(`${ledger.baseUrl}/v1/checkpoint?witnessed=1`)).text());
     expect(newest.ok && parseCheckpoint(newest.value.text)).toMatchObject({ value: { size: 5 } });

@@ -137,6 +137,10 @@ describe('witnesses: a split view is caught', () => {
     // The ledger asked from size 0, learnt the witness's size from its 409, proved from it, and was refused.
     await eventually(() => (/HTTP 422/.test(forked.output()) ? true : undefined));
     expect(forked.output()).toMatch(/another history was signed with this ledger's key/);
+    const forkedMetrics = await (await fetch(`${forked.baseUrl}/metrics`)).text();
+    expect(forkedMetrics).toMatch(
+      /^ledger_witness_answers_total\{witness="medledger\.test\/trials\/witness",outcome="inconsistent"\} [1-9]/m,
+    );
     const alarm = errors.mock.calls.find((call) => /SPLIT VIEW/.test(String(call[1] ?? call[0])));
     expect(alarm).toBeDefined();
     const metrics = await (await fetch(`${witness.baseUrl}/metrics`)).text();

@@ -13,6 +13,8 @@ import {
   verifyCosignatures,
   type WitnessVerifier,
 } from '@medledger/ledger-core';
+import { Counter } from 'prom-client';
+import { MetricsRegistry } from '@medledger/platform';
 import { LEDGER_CONFIG, type LedgerConfig } from '../ledger.config';
 import { LedgerRepository, type StoredBlock } from '../sealing/ledger.repository';
 import { TreeState } from '../sealing/tree-state';
@@ -59,13 +61,21 @@ export class WitnessCollector implements OnApplicationBootstrap, BeforeApplicati
   private stopped = false;
   /** Ends the requests in flight at shutdown: a witness that hangs must not hold the ledger's stop. */
   private readonly shutdown = new AbortController();
+  private readonly answers: Counter<'witness' | 'outcome'>;
 
   constructor(
     @Inject(LEDGER_CONFIG) config: LedgerConfig,
     private readonly repository: LedgerRepository,
     private readonly tree: TreeState,
     private readonly cosignatures: CosignatureStore,
+    metrics: MetricsRegistry,
   ) {
+    this.answers = new Counter({
+      name: 'ledger_witness_answers_total',
+      help: 'add-checkpoint answers by witness and outcome: cosigned, conflict (409), inconsistent (422: a split view, alert), refused, invalid (no valid cosignature), unavailable',
+      labelNames: ['witness', 'outcome'],
+      registers: [metrics.registry],
+    });
     this.lanes = config.LEDGER_WITNESSES.map(({ key, url }) => ({
       key,
       url,
@@ -166,6 +176,7 @@ export class WitnessCollector implements OnApplicationBootstrap, BeforeApplicati
     } catch (error) {
       if (this.stopped) return 'give-up';
       this.logger.warn(`witness ${witness} at ${lane.url} did not answer: ${(error as Error).message}`);
+      this.answers.inc({ witness, outcome: 'unavailable' });
       return 'unavailable';
     }
     switch (response.status) {
@@ -176,14 +187,17 @@ export class WitnessCollector implements OnApplicationBootstrap, BeforeApplicati
           this.logger.error(
             `witness ${witness} answered tree size ${block.treeSize} with no valid cosignature by its pinned key: ${verified.ok ? 'none by that key' : verified.reason}`,
           );
+          this.answers.inc({ witness, outcome: 'invalid' });
           return 'unavailable';
         }
         await this.cosignatures.store(block, verified.cosignatures, new Date());
         lane.size = block.treeSize;
+        this.answers.inc({ witness, outcome: 'cosigned' });
         return 'cosigned';
       }
       case 409: {
         // SPEC: C2SP tlog-witness: the body is the size of the witness's latest cosigned checkpoint.
+        this.answers.inc({ witness, outcome: 'conflict' });
         const size = /^(0|[1-9][0-9]{0,15})\n$/.exec(text);
         if (!size) {
           this.logger.error(`witness ${witness} answered 409 without a size: ${text.slice(0, 200)}`);
@@ -193,6 +207,7 @@ export class WitnessCollector implements OnApplicationBootstrap, BeforeApplicati
         return lane.size <= block.treeSize ? 'retry-now' : 'give-up';
       }
       case 422:
+        this.answers.inc({ witness, outcome: 'inconsistent' });
         // The witness holds a checkpoint of this origin that this log's history does not extend: two histories
         // under the ledger's key. Nothing the ledger can do but say so loudly (an operator must find the fork).
         this.logger.error(
@@ -201,6 +216,7 @@ export class WitnessCollector implements OnApplicationBootstrap, BeforeApplicati
         );
         return 'give-up';
       default:
+        this.answers.inc({ witness, outcome: 'refused' });
         this.logger.error(
           `witness ${witness} refused tree size ${block.treeSize}: HTTP ${response.status} ${text.slice(0, 300)}`,
         );
