@@ -129,13 +129,17 @@ export function openAddCheckpoint(
   const request = parsed.value;
   const note = parseNote(request.checkpoint);
   if (!note.ok) return refuse(400, WitnessFailure.MALFORMED, `the checkpoint is not a signed note: ${note.reason}`);
-  const body_ = parseCheckpoint(note.value.text);
-  if (!body_.ok) return refuse(400, WitnessFailure.MALFORMED, `not a checkpoint: ${body_.reason}`);
-  const keys = logs.get(body_.value.origin);
+  const parsedBody = parseCheckpoint(note.value.text);
+  if (!parsedBody.ok) return refuse(400, WitnessFailure.MALFORMED, `not a checkpoint: ${parsedBody.reason}`);
+  const keys = logs.get(parsedBody.value.origin);
   if (!keys || keys.length === 0) {
-    return refuse(404, WitnessFailure.UNKNOWN_LOG, `no trusted key for origin ${JSON.stringify(body_.value.origin)}`);
+    return refuse(
+      404,
+      WitnessFailure.UNKNOWN_LOG,
+      `no trusted key for origin ${JSON.stringify(parsedBody.value.origin)}`,
+    );
   }
-  const verified = verifyCheckpoint(request.checkpoint, keys, body_.value.origin);
+  const verified = verifyCheckpoint(request.checkpoint, keys, parsedBody.value.origin);
   if (!verified.ok) {
     const status = verified.code === NoteFailure.MALFORMED ? 400 : 403;
     const code = status === 400 ? WitnessFailure.MALFORMED : WitnessFailure.UNTRUSTED;
