@@ -218,16 +218,20 @@ export class ResourcesService {
   async read(actor: AuthenticatedActor, resourceType: string, id: string, purpose?: string): Promise<ResourceView> {
     // The hot path: the resource, the patient's consents and the actor's grants in two round trips.
     const found = await this.repository.forRead(this.client, resourceType, id, actor.reference);
-    if (!found || found.state.status !== 'present') throw resourceNotFound(resourceType, id);
-    const { state } = found;
-    const query = {
+    if (!found) throw resourceNotFound(resourceType, id);
+    const asked = {
       patientId: found.patientId,
       interaction: 'read',
       resourceType,
       resourceId: id,
       ...(purpose && { purpose }),
-      data: [requestedData(state)],
     } as const;
+    // Authorize before decrypting: what the consents decide without the resource's content (who asks, for what,
+    // which type) is decided first, and a refusal never decrypts the resource (ADR 0007).
+    await this.access.authorize(actor, asked, found);
+    const state = await found.resource();
+    if (state.status !== 'present') throw resourceNotFound(resourceType, id);
+    const query = { ...asked, data: [requestedData(state)] } as const;
     const permit = await this.access.authorize(actor, query, found);
     await this.auditedRead(actor, query, permit, String(state.version));
     return view(state, { basis: permit.basis });
@@ -241,18 +245,21 @@ export class ResourcesService {
     purpose?: string,
   ): Promise<{ versions: Array<ResourceView & { eventId: string }>; basis: Permit['basis'] }> {
     const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
-    // A consent bound to data decides on what the resource is now (ADR 0007): its versions are read first.
-    const versions = await this.repository.versions(this.client, streamId);
-    const current = versions.at(-1);
-    const query = {
+    const asked = {
       patientId,
       interaction: 'history',
       resourceType,
       resourceId: id,
       ...(purpose && { purpose }),
-      ...(current && { data: [requestedData(current.state)] }),
     } as const;
-    const permit = await this.access.authorize(actor, query);
+    // Authorize before decrypting (as read does); then a consent bound to data decides on what the resource is now
+    // (ADR 0007), so its versions are read.
+    const context = await this.access.contextFor(actor, asked);
+    await this.access.authorize(actor, asked, context);
+    const versions = await this.repository.versions(this.client, streamId);
+    const current = versions.at(-1);
+    const query = { ...asked, ...(current && { data: [requestedData(current.state)] }) } as const;
+    const permit = await this.access.authorize(actor, query, context);
     await this.auditedRead(actor, query, permit);
     return { versions: versions.map((v) => ({ ...view(v.state), eventId: v.eventId })), basis: permit.basis };
   }
@@ -265,17 +272,20 @@ export class ResourcesService {
     purpose?: string,
   ): Promise<ResourceView> {
     const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
-    const found = await this.version(this.client, streamId, resourceType, id, versionId);
-    const query = {
+    const asked = {
       patientId,
       interaction: 'vread',
       resourceType,
       resourceId: id,
       versionId: String(versionId),
       ...(purpose && { purpose }),
-      data: [requestedData(found.state)],
     } as const;
-    const permit = await this.access.authorize(actor, query);
+    // Authorize before decrypting, as read does.
+    const context = await this.access.contextFor(actor, asked);
+    await this.access.authorize(actor, asked, context);
+    const found = await this.version(this.client, streamId, resourceType, id, versionId);
+    const query = { ...asked, data: [requestedData(found.state)] } as const;
+    const permit = await this.access.authorize(actor, query, context);
     await this.auditedRead(actor, query, permit);
     return view(found.state, { eventId: found.eventId, basis: permit.basis });
   }
