@@ -37,7 +37,7 @@ export const ledgerConfigSchema = z.object({
   LEDGER_SIGNING_KEY: z.string().trim().optional(),
   /**
    * For a key change only: the base64 seed of the key that signed the newest block, when LEDGER_SIGNING_KEY is a
-   * new key. The ledger signs the key change record with it (docs/design/ledger-format.md §5b); without it a new
+   * new key. The ledger signs the key change record with it (docs/design/ledger-format.md §5.1); without it a new
    * key refuses to start (LEDGER.FOREIGN_SIGNING_KEY). Unneeded once the new key has sealed a block.
    */
   LEDGER_PREVIOUS_SIGNING_KEY: z.string().trim().optional(),

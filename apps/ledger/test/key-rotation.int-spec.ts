@@ -48,7 +48,7 @@ type ApiKey = {
 };
 
 /**
- * Key changes (docs/design/ledger-format.md §5b): a ledger restarted with another key than the newest block's
+ * Key changes (docs/design/ledger-format.md §5.1): a ledger restarted with another key than the newest block's
  * refuses to start, naming both keys, and leaves the chain as it was; with the previous key configured it records
  * the key change in the next block (also after a restart before that block), signs on with the new key, lists both
  * keys with the heights they signed (kept in each block's commit, so /v1/keys reads no block), and medledger-verify

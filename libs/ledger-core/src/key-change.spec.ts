@@ -61,7 +61,7 @@ const b2 = block(2, b1, newKey, record);
 const b3 = block(3, b2, newKey);
 
 describe('key change records', () => {
-  it('formats the four lines and signs them with the previous key alone (known answer, as in the format doc §5b)', () => {
+  it('formats the four lines and signs them with the previous key alone (known answer, as in the format doc §5.1)', () => {
     expect(formatKeyChange(change)).toBe(
       `medledger.local/ledger key change\nheight 2\nprevious ${change.previousHash}\nkey ${change.newKey}\n`,
     );

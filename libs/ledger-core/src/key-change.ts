@@ -6,7 +6,7 @@ import { type NoteSigner, type NoteVerifier, parseVerifierKey, signNote, verifie
 import { isCount } from './tree-math';
 
 /**
- * Key change records (docs/design/ledger-format.md §5b, ADR 0011). The ledger signs its blocks with one key at a
+ * Key change records (docs/design/ledger-format.md §5.1, ADR 0015). The ledger signs its blocks with one key at a
  * time; a new key may take over only where the key before it says so, in a C2SP signed note by that previous key
  * carried in the first block the new key signs (its header's `keyChange`). The note's text is four lines:
  *

@@ -83,7 +83,7 @@ describe('verifyChain', () => {
     });
   });
 
-  describe('key changes (ledger-format §5b)', () => {
+  describe('key changes (ledger-format §5.1)', () => {
     const [a, b] = [signer(1), signer(2)];
 
     it('names the first block another trusted key signed without a key change record', async () => {

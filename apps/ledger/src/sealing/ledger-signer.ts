@@ -35,7 +35,7 @@ export class ForeignSigningKeyError extends Error {
  * production a development key is created once under KEYS_DIR with a warning. Every key ever used is
  * registered in the database so /v1/keys can list it and old blocks keep verifying after a rotation.
  *
- * One key signs at a time (docs/design/ledger-format.md §5b): a key that is not the newest block's refuses to
+ * One key signs at a time (docs/design/ledger-format.md §5.1): a key that is not the newest block's refuses to
  * start, unless LEDGER_PREVIOUS_SIGNING_KEY is the newest block's key, which then signs the key change record
  * that the next block carries.
  */
@@ -81,7 +81,7 @@ export class LedgerSigner implements OnModuleInit {
       throw new ForeignSigningKeyError(
         `block ${head.height} (the newest) is signed by ${chainKey}, but LEDGER_SIGNING_KEY is ${ours}. ` +
           "Start with the chain's key, or record a key change: set LEDGER_PREVIOUS_SIGNING_KEY to the chain's key " +
-          '(docs/design/ledger-format.md §5b).',
+          '(docs/design/ledger-format.md §5.1).',
       );
     }
     const previous = createSigner(this.config.LEDGER_ORIGIN, seedOf(previousSeed, 'LEDGER_PREVIOUS_SIGNING_KEY'));

@@ -19,7 +19,7 @@ export interface StoredBlock {
   root: Uint8Array;
   sealedAt: Date;
   keyId: string;
-  /** The key change record, in the first block a new key signs only (docs/design/ledger-format.md §5b). */
+  /** The key change record, in the first block a new key signs only (docs/design/ledger-format.md §5.1). */
   keyChange: string | null;
   signature: Uint8Array;
   hash: Uint8Array;
