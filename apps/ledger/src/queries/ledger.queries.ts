@@ -17,6 +17,8 @@ export function presentBlock(block: StoredBlock) {
     root: b64(block.root),
     sealedAt: block.sealedAt.toISOString(),
     keyId: block.keyId,
+    // Only where a key changes: elsewhere the member is absent, as in the signed header.
+    ...(block.keyChange === null ? {} : { keyChange: block.keyChange }),
     signature: b64(block.signature),
     hash: b64(block.hash),
     checkpoint: block.checkpoint,
