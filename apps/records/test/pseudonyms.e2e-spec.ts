@@ -194,6 +194,12 @@ describe('records: pseudonymous public events', () => {
     }
     const [p1, p2] = [patientOf(events.one[0] as Published), patientOf(events.two[0] as Published)];
     expect(p1).not.toBe(p2);
+    // The Patient resource is its patient: its audits name the aggregate its versions' events name.
+    const patientAudits = events.one.filter(
+      (e) => e.type === 'records.AccessAudited' && e.data['resourceType'] === 'Patient',
+    );
+    expect(patientAudits.map((e) => e.data['resource'])).toEqual([p1, p1]);
+    expect(events.one.filter((e) => e.type.startsWith('records.Patient')).map((e) => e.aggregateid)).toEqual([p1, p1]);
 
     // DR has one pseudonym in each record, a different one in each; the resource one in all its events.
     const drIn = (list: Published[]) =>

@@ -349,10 +349,13 @@ export const EmergencyAccessGrantedV2 = defineEvent({
   type: 'records.EmergencyAccessGranted',
   version: 2,
   description: `${EmergencyAccessGrantedV1.description}${PSEUDONYMOUS} aggregateid: the grant id (one event per grant).`,
-  schema: EmergencyAccessGrantedV1.schema.omit({ patientId: true }).extend({
+  schema: z.object({
     grantId: z.uuid().describe('id of the grant (in this event only)'),
     patient: PatientPseudonym,
     actor: ActorPseudonym('the practitioner'),
+    grantedAt: EmergencyAccessGrantedV1.schema.shape.grantedAt,
+    until: EmergencyAccessGrantedV1.schema.shape.until,
+    reasonCommitment: EmergencyAccessGrantedV1.schema.shape.reasonCommitment,
   }),
   example: {
     grantId: '4d2c6a8e-1b3f-4e5a-8c7d-9e0f1a2b3c40',
@@ -369,12 +372,19 @@ export const AccessAuditedV2 = defineEvent({
   ...recordsEvent,
   type: 'records.AccessAudited',
   version: 2,
-  description: `${AccessAuditedV1.description}${PSEUDONYMOUS} aggregateid: the AuditEvent id (one event per AuditEvent).`,
-  schema: AccessAuditedV1.schema.omit({ patientId: true, resourceId: true }).extend({
+  description: `An access to a patient's record was audited (a FHIR AuditEvent kept in records): who, what interaction, on which resource, the outcome and on what basis; the search parameters and the resources stay in records.${PSEUDONYMOUS} aggregateid: the AuditEvent id (one event per AuditEvent).`,
+  schema: z.object({
     auditEventId: z.uuid().describe('id of the AuditEvent in records (in this event only)'),
     patient: PatientPseudonym,
     actor: ActorPseudonym('who asked'),
+    role: AccessAuditedV1.schema.shape.role,
+    interaction: AccessAuditedV1.schema.shape.interaction,
+    outcome: AccessAuditedV1.schema.shape.outcome,
+    basis: AccessAuditedV1.schema.shape.basis,
+    resourceType: AccessAuditedV1.schema.shape.resourceType,
     resource: ResourcePseudonym.optional(),
+    recorded: AccessAuditedV1.schema.shape.recorded,
+    commitment: AccessAuditedV1.schema.shape.commitment,
   }),
   example: {
     auditEventId: '7a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c30',

@@ -27,6 +27,9 @@ describe('records-pseudonym-v1', () => {
     expect(of.patient).toBe('Ss6UCtQZXxF1iO86aQieSg');
     expect(of.actor('Practitioner/dr-house')).toBe('spQn-ErxcDMeoTU2N9kdjA');
     expect(of.resource('Observation', '2b0f6d8e-4c1a-4e5b-9a7d-1f3e5c7a9b20')).toBe('SN1TlzhDdrkHsPU7wY4gzg');
+    // The record's Patient resource is the patient (its versions' events name only the patient); another is not.
+    expect(of.resource('Patient', PATIENT)).toBe(of.patient);
+    expect(of.resource('Patient', '00000000-0000-4000-8000-000000000000')).not.toBe(of.patient);
     // The patient as owner of the record and as an actor in it: two values.
     expect(of.actor(`Patient/${PATIENT}`)).not.toBe(of.patient);
     expect(new Set(['patient', 'actor', 'resource'].map((p) => pseudonym(KEY, p as PseudonymPurpose, 'x'))).size).toBe(

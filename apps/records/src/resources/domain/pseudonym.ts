@@ -7,7 +7,7 @@
  *   pseudonym(key, purpose, id) = base64url(HMAC-SHA-256(key, "medledger/records-pseudonym/v1/" ‖ purpose ‖ 0x00 ‖
  *   UTF-8(id))[0..16)), without padding (RFC 4648 §5): 22 characters. HMAC: RFC 2104 over SHA-256 (FIPS 180-4).
  *   purpose ∈ { patient, actor, resource }; ids: the patient's id, the actor's FHIR reference (`Practitioner/…`),
- *   `<resourceType>/<id>`. The label and the purpose keep one id's pseudonyms for different uses apart (the patient
+ *   `<resourceType>/<id>` (the record's own Patient resource is named by the patient's pseudonym). The label and the purpose keep one id's pseudonyms for different uses apart (the patient
  *   as the record's owner and as an actor in it are two values); the 0x00 ends the purpose, which never holds one.
  */
 import { createHmac } from 'node:crypto';
@@ -42,15 +42,21 @@ export interface Pseudonyms {
   readonly patient: string;
   /** An actor's (`Practitioner/…`), in this patient's events only: the same actor has another in each record. */
   actor(reference: string): string;
-  /** A resource's of this record, the same in all its versions and audits. */
+  /**
+   * A resource's of this record, the same in all its versions and audits. The record's Patient resource is the
+   * patient's own pseudonym: its versions (records.PatientRegistered, PatientUpdated) name only the patient, and
+   * an audit of it must name the same aggregate.
+   */
   resource(resourceType: string, id: string): string;
 }
 
 export function patientPseudonyms(key: Uint8Array, patientId: string): Pseudonyms {
+  const patient = pseudonym(key, 'patient', patientId);
   return {
-    patient: pseudonym(key, 'patient', patientId),
+    patient,
     actor: (reference) => pseudonym(key, 'actor', reference),
-    resource: (resourceType, id) => pseudonym(key, 'resource', `${resourceType}/${id}`),
+    resource: (resourceType, id) =>
+      resourceType === 'Patient' && id === patientId ? patient : pseudonym(key, 'resource', `${resourceType}/${id}`),
   };
 }
 
