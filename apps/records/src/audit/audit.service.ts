@@ -88,7 +88,7 @@ export class AuditService {
 
   /** Audits an access in the caller's transaction (a write and its audit commit together). */
   async record(tx: Sql, actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
-    const prepared = this.prepare(actor, input, await this.keys.pseudonyms(tx, input.patientId));
+    const prepared = await this.prepareIn(tx, actor, input);
     await this.write(tx, [prepared]);
     return prepared.entry;
   }
@@ -139,6 +139,11 @@ export class AuditService {
     } finally {
       this.flushing -= 1;
     }
+  }
+
+  /** {@link prepare} under the patient's pseudonyms read (or created) in the caller's transaction. */
+  private async prepareIn(tx: Sql, actor: AuthenticatedActor, input: AuditInput): Promise<PreparedAudit> {
+    return this.prepare(actor, input, await this.keys.pseudonyms(tx, input.patientId));
   }
 
   /** The AuditEvent and its public event, which names the patient, the actor and the resource by pseudonyms. */

@@ -430,16 +430,25 @@ export class ResourcesService {
           },
         })),
       });
-      const pseudonyms = await this.keys.pseudonyms(tx, storedPatientId);
-      await this.store.enqueue(
-        tx,
-        stored.map((event) => publicEvent(event, pseudonyms)),
-      );
+      await this.store.enqueue(tx, await this.publicEvents(tx, stored));
       const next = stored.reduce(fold, state);
       if (next.status !== 'present') throw new Error('a write left no resource');
       await this.audited(tx, actor, query, permit, String(next.version));
       return view(next, { basis: permit.basis, ...(stored.at(-1) && { eventId: stored.at(-1)?.eventId }) });
     });
+  }
+
+  /** The public events of stored versions, under their patient's pseudonyms (the key read once per patient). */
+  private async publicEvents(tx: Sql, events: ReadonlyArray<StoredEvent<ResourceEvent>>): Promise<OutboxMessage[]> {
+    const byPatient = new Map<string, Pseudonyms>();
+    const messages: OutboxMessage[] = [];
+    for (const event of events) {
+      const { patientId } = event.data as ResourceVersionData;
+      const pseudonyms = byPatient.get(patientId) ?? (await this.keys.pseudonyms(tx, patientId));
+      byPatient.set(patientId, pseudonyms);
+      messages.push(publicEvent(event, pseudonyms));
+    }
+    return messages;
   }
 
   private audited(tx: Sql, actor: AuthenticatedActor, query: AccessQuery, permit: Permit, versionId?: string) {
