@@ -34,6 +34,8 @@ import {
   type ResourceVersionData,
 } from './domain/resource';
 import { UUID } from './domain/resource-types';
+import type { Pseudonyms } from './domain/pseudonym';
+import { PatientKeyCodec } from './infra/patient-keys';
 import { matches, parseSearch } from './domain/search-query';
 import {
   ResourceRepository,
@@ -98,45 +100,46 @@ function view(state: PresentResource, extra: { eventId?: string; basis?: Permit[
   };
 }
 
-/** The public, PHI-free announcement of a new version: ids and the version's salted commitment. */
-function publicEvent(event: StoredEvent<ResourceEvent>): OutboxMessage {
+/**
+ * The public, PHI-free announcement of a new version: the version's salted commitment, and the patient and the
+ * resource by their pseudonyms (ADR 0013), never their ids.
+ */
+function publicEvent(event: StoredEvent<ResourceEvent>, pseudonyms: Pseudonyms): OutboxMessage {
   const data = event.data as ResourceVersionData;
-  const { resourceType, id, patientId, commitment: digest, at } = data;
+  const { resourceType, id, commitment: digest, at } = data;
   const versionId = String(event.version);
   const created = event.type === 'ResourceCreated';
-  const common = {
-    id: event.eventId,
-    time: at,
-    subject: `${resourceType}/${id}`,
-    aggregateId: id,
-    aggregateVersion: event.version,
-  };
+  const patient = pseudonyms.patient;
+  const common = { id: event.eventId, time: at, subject: patient, aggregateVersion: event.version };
   const envelope =
     resourceType === 'Patient'
       ? created
         ? createEnvelope({
             ...common,
+            aggregateId: patient,
             type: 'records.PatientRegistered',
-            data: { patientId, versionId, commitment: digest, registeredAt: at },
+            data: { patient, versionId, commitment: digest, registeredAt: at },
           })
         : createEnvelope({
             ...common,
+            aggregateId: patient,
             type: 'records.PatientUpdated',
-            data: { patientId, versionId, commitment: digest, updatedAt: at },
+            data: { patient, versionId, commitment: digest, updatedAt: at },
           })
       : createEnvelope({
           ...common,
+          aggregateId: pseudonyms.resource(resourceType, id),
           type: created ? 'records.ResourceCreated' : 'records.ResourceUpdated',
           data: {
             resourceType: resourceType as (typeof RECORDS_RESOURCE_TYPES)[number],
-            resourceId: id,
-            patientId,
+            resource: pseudonyms.resource(resourceType, id),
+            patient,
             versionId,
             commitment: digest,
             ...(created ? { createdAt: at } : { updatedAt: at }),
           },
         });
-  return { topic: PUBLIC_EVENT_TOPICS.records, key: patientId, envelope };
+  return { topic: PUBLIC_EVENT_TOPICS.records, key: patient, envelope };
 }
 
 function fold(state: Parameters<typeof evolve>[0], event: StoredEvent) {
@@ -156,6 +159,7 @@ export class ResourcesService {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly receipts: ReceiptService,
+    private readonly keys: PatientKeyCodec,
   ) {}
 
   async create(actor: AuthenticatedActor, resourceType: string, body: unknown, purpose?: string) {
@@ -436,12 +440,25 @@ export class ResourcesService {
           },
         })),
       });
-      await this.store.enqueue(tx, stored.map(publicEvent));
+      await this.store.enqueue(tx, await this.publicEvents(tx, stored));
       const next = stored.reduce(fold, state);
       if (next.status !== 'present') throw new Error('a write left no resource');
       await this.audited(tx, actor, query, permit, String(next.version));
       return view(next, { basis: permit.basis, ...(stored.at(-1) && { eventId: stored.at(-1)?.eventId }) });
     });
+  }
+
+  /** The public events of stored versions, under their patient's pseudonyms (the key read once per patient). */
+  private async publicEvents(tx: Sql, events: ReadonlyArray<StoredEvent<ResourceEvent>>): Promise<OutboxMessage[]> {
+    const byPatient = new Map<string, Pseudonyms>();
+    const messages: OutboxMessage[] = [];
+    for (const event of events) {
+      const { patientId } = event.data as ResourceVersionData;
+      const pseudonyms = byPatient.get(patientId) ?? (await this.keys.pseudonyms(tx, patientId));
+      byPatient.set(patientId, pseudonyms);
+      messages.push(publicEvent(event, pseudonyms));
+    }
+    return messages;
   }
 
   private audited(tx: Sql, actor: AuthenticatedActor, query: AccessQuery, permit: Permit, versionId?: string) {
