@@ -122,9 +122,12 @@ export async function runService(
     await app.listen(config.PORT, config.HOST);
     app.get(Logger).log(`${service} listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
   } catch (error) {
-    // Straight to stderr, as a configuration error: with bufferLogs a start that fails in module init never
-    // flushes the logger, so the reason (e.g. LEDGER.FOREIGN_SIGNING_KEY) was lost and the process exited silently.
-    process.stderr.write(`${service}: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    // Straight to stderr, synchronously: with bufferLogs a start that fails in module init never flushes the
+    // logger, and once the app has its (asynchronous) pino logger a line logged here is lost to process.exit, so a
+    // service that refuses to start (LEDGER.FOREIGN_SIGNING_KEY, LEDGER.TILES_CORRUPT) would not say why.
+    process.stderr.write(
+      `${service}: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   }
 }

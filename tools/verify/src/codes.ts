@@ -83,6 +83,13 @@ export const VerifyCode = {
   ORIGIN_WRONG_BATCH_ORIGIN: 'VERIFY.ORIGIN_WRONG_BATCH_ORIGIN',
   /** The leaf's topic is not the topic of the event's producer. */
   WRONG_TOPIC: 'VERIFY.WRONG_TOPIC',
+  /**
+   * `--deep`: a proof the ledger serves (consistency between two blocks, or a leaf's inclusion in its block) does
+   * not verify against the signed roots, though the roots recompute from the leaves: its stored tree is wrong.
+   */
+  SERVED_PROOF_INVALID: 'VERIFY.SERVED_PROOF_INVALID',
+  /** `--deep`: the ledger refused to serve a proof for a block it signed (e.g. its own LEDGER.TILES_CORRUPT). */
+  PROOF_REFUSED: 'VERIFY.PROOF_REFUSED',
 } as const;
 export type VerifyCode = (typeof VerifyCode)[keyof typeof VerifyCode];
 
