@@ -6,6 +6,7 @@ import {
   EVENT_STORE_SQL,
   EventStore,
   ReceiptService,
+  type SealedAt,
   type Sql,
   type StoredEvent,
   type TransactionalSql,
@@ -101,6 +102,23 @@ export const trialStream = (trialId: string) => `Trial-${trialId}`;
 export const participantStream = (trialId: string, participantId: string) =>
   `Trial-${trialId}/Participant-${participantId}`;
 
+/**
+ * Who did it, kept in each event's metadata (internal, never in the public event): 21 CFR 11.10(e) asks the audit
+ * trail for the operator of every entry, not only its time. The token's subject, role and organization.
+ */
+export interface Operator {
+  actor: string;
+  role: string;
+  org?: string;
+}
+
+export function operatorOf(actor: AuthenticatedActor): Operator {
+  return { actor: actor.reference, role: actor.role, ...(actor.organization ? { org: actor.organization } : {}) };
+}
+
+const by = <E extends object>(events: readonly E[], operator: Operator) =>
+  events.map((event) => ({ ...event, metadata: { operator } }));
+
 function foldTrial(state: TrialState, event: StoredEvent): TrialState {
   return evolveTrial(state, { ...(event as unknown as TrialEvent), eventId: event.eventId });
 }
@@ -112,6 +130,23 @@ const commit = <R extends Record<string, unknown>>(record: R) => {
   const salt = randomBytes(COMMITMENT_SALT_BYTES);
   return { record, salt: salt.toString('base64'), commitment: recordCommitment(record, salt) };
 };
+
+/** One page of a trial's audit trail ({@link TrialsService.auditTrail}). */
+export interface AuditTrail {
+  trialId: string;
+  total: number;
+  offset: number;
+  entries: Array<{
+    eventId: string;
+    /** null for an entry of the trial's own stream. */
+    participantId: string | null;
+    version: number;
+    type: string;
+    recordedAt: string;
+    operator: Operator | null;
+    sealed: SealedAt | null;
+  }>;
+}
 
 /** The result of a command: the events it appended and the stream's new version. */
 export interface CommandResult {
@@ -241,12 +276,12 @@ export class TrialsService {
     return this.once(actor, key, { op: 'register', body }, async (tx) => {
       const trialId = randomUUID();
       const sponsor = actor.organization ?? actor.reference;
-      const result = await this.applyTrial(tx, trialId, {
-        kind: 'Register',
+      const result = await this.applyTrial(
+        tx,
         trialId,
-        sponsor,
-        registration: parsed.data,
-      });
+        { kind: 'Register', trialId, sponsor, registration: parsed.data },
+        actor,
+      );
       return { trialId, ...result };
     });
   }
@@ -263,29 +298,30 @@ export class TrialsService {
     );
   }
 
-  async applyTrial(
-    tx: Sql,
-    trialId: string,
-    command: TrialCommand,
-    actor?: AuthenticatedActor,
-  ): Promise<CommandResult> {
+  async applyTrial(tx: Sql, trialId: string, command: TrialCommand, actor: AuthenticatedActor): Promise<CommandResult> {
     const { state, version } = await this.loadTrial(tx, trialId);
-    if (actor && state.status !== 'absent') this.assertSponsorOf(actor, state);
+    if (state.status !== 'absent') this.assertSponsorOf(actor, state);
     const stale = checkIfMatch(command, version);
     if (stale) refuse(stale);
     const anchors = state.status === 'absent' ? new Set<string>() : await this.anchorsOf(tx, state);
     const decided = decideTrial(command, state, { now: new Date().toISOString(), anchored: (id) => anchors.has(id) });
     if (!Array.isArray(decided)) refuse(decided);
-    return this.appendTrial(tx, trialId, version, decided);
+    return this.appendTrial(tx, trialId, version, decided, operatorOf(actor));
   }
 
-  async appendTrial(tx: Sql, trialId: string, version: number, events: TrialEvent[]): Promise<CommandResult> {
+  async appendTrial(
+    tx: Sql,
+    trialId: string,
+    version: number,
+    events: TrialEvent[],
+    operator: Operator,
+  ): Promise<CommandResult> {
     if (events.length === 0) return { events: [], version };
     const stored = await this.store.append(tx, {
       streamId: trialStream(trialId),
       streamType: 'Trial',
       expectedVersion: version,
-      events: events.map((event) => ({ ...event, eventId: randomUUID() })),
+      events: by(events, operator).map((event) => ({ ...event, eventId: randomUUID() })),
     });
     await this.store.enqueue(
       tx,
@@ -332,7 +368,7 @@ export class TrialsService {
         // Enrolment needs the anchored activation (TRIALS.NOT_ANCHORED): screening already counts as enrolment work.
         const joined = decideTrial({ kind: 'Join', participantId }, trial, context);
         if (!Array.isArray(joined)) refuse(joined);
-        if (command.kind === 'Enrol') await this.appendTrial(tx, trialId, trialVersion, joined);
+        if (command.kind === 'Enrol') await this.appendTrial(tx, trialId, trialVersion, joined, operatorOf(actor));
       }
       if (command.kind === 'Randomise') {
         const taken = decideTrial({ kind: 'TakeAllocation', participantId }, trial, context);
@@ -340,7 +376,8 @@ export class TrialsService {
         const sequence = (taken[0] as Extract<TrialEvent, { type: 'AllocationTaken' }>).data.sequence;
         const allocation = this.allocationFor(trial, sequence);
         decision = { kind: 'Randomise', sequence, armId: allocation.armId, leafHash: allocation.leafHash };
-        if (state.status !== 'absent' && !state.allocation) await this.appendTrial(tx, trialId, trialVersion, taken);
+        if (state.status !== 'absent' && !state.allocation)
+          await this.appendTrial(tx, trialId, trialVersion, taken, operatorOf(actor));
       }
       const decided = decideParticipant(decision, state, { now, newId: randomUUID, commit, trial });
       if (!Array.isArray(decided)) refuse(decided);
@@ -348,7 +385,10 @@ export class TrialsService {
         streamId: participantStream(trialId, participantId),
         streamType: 'Participant',
         expectedVersion: version,
-        events: decided as unknown as Array<{ type: string; data: Record<string, unknown>; eventId: string }>,
+        events: by(
+          decided as unknown as Array<{ type: string; data: Record<string, unknown>; eventId: string }>,
+          operatorOf(actor),
+        ),
       });
       await this.store.enqueue(
         tx,
@@ -358,7 +398,7 @@ export class TrialsService {
       if (result) {
         // A result touches the trial stream only here (never after its own appends above): `trial` is current.
         const reported = decideTrial({ kind: 'ReportOutcome', outcomeId: result.data.outcomeId }, trial, context);
-        if (Array.isArray(reported)) await this.appendTrial(tx, trialId, trialVersion, reported);
+        if (Array.isArray(reported)) await this.appendTrial(tx, trialId, trialVersion, reported, operatorOf(actor));
       }
       return {
         participantId,
@@ -390,7 +430,10 @@ export class TrialsService {
         streamId: participantStream(trialId, participantId),
         streamType: 'Participant',
         expectedVersion: version,
-        events: decided as unknown as Array<{ type: string; data: Record<string, unknown>; eventId: string }>,
+        events: by(
+          decided as unknown as Array<{ type: string; data: Record<string, unknown>; eventId: string }>,
+          operatorOf(actor),
+        ),
       },
       (events) =>
         events.map((event) => toPublicEvent(event as StoredEvent, trialId)).filter((message) => message !== undefined),
@@ -459,6 +502,49 @@ export class TrialsService {
     return streams
       .map((stream) => ({ state: stream.events.reduce(foldParticipant, NO_PARTICIPANT), events: stream.events }))
       .filter((p): p is { state: PresentParticipant; events: StoredEvent[] } => p.state.status !== 'absent');
+  }
+
+  /**
+   * The trial's audit trail (21 CFR 11.10(e)): every entry of the trial's and its participants' streams in the order
+   * they were recorded, with when, what and who (the operator from each event's metadata; null for an entry written
+   * before operators were recorded) and where the ledger sealed its public event. Entries are never updated in
+   * place, so a change shows as a later entry and never obscures an earlier one. Paged in recorded order.
+   */
+  async auditTrail(trialId: string, page: { offset: number; count: number }): Promise<AuditTrail> {
+    const streams = [trialStream(trialId), `${trialStream(trialId)}/Participant-%`];
+    const [rows, [total]] = await Promise.all([
+      this.client.$queryRawUnsafe<
+        Array<{ event_id: string; stream_id: string; version: number; type: string; metadata: unknown; at: Date }>
+      >(
+        `SELECT event_id::text, stream_id, version, type, metadata, recorded_at AS at FROM es_event
+          WHERE stream_id = $1 OR stream_id LIKE $2 ORDER BY position LIMIT $3 OFFSET $4`,
+        ...streams,
+        page.count,
+        page.offset,
+      ),
+      this.client.$queryRawUnsafe<Array<{ n: number }>>(
+        'SELECT count(*)::int AS n FROM es_event WHERE stream_id = $1 OR stream_id LIKE $2',
+        ...streams,
+      ),
+    ]);
+    const sealed = await this.receipts.sealedAt(rows.map((row) => row.event_id));
+    const prefix = `${trialStream(trialId)}/Participant-`;
+    return {
+      trialId,
+      total: total?.n ?? 0,
+      offset: page.offset,
+      entries: rows.map((row) => ({
+        eventId: row.event_id,
+        ...(row.stream_id.startsWith(prefix)
+          ? { participantId: row.stream_id.slice(prefix.length) }
+          : { participantId: null }),
+        version: row.version,
+        type: row.type,
+        recordedAt: row.at.toISOString(),
+        operator: (row.metadata as { operator?: Operator } | null)?.operator ?? null,
+        sealed: sealed.get(row.event_id) ?? null,
+      })),
+    };
   }
 
   async fairness(trialId: string) {

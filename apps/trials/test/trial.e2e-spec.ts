@@ -118,6 +118,9 @@ describe('trials: a trial end to end', () => {
     reimbursement: { categories: ['travel'], perVisitLimit: 2000 },
   };
 
+  /** The trial the first test runs, kept for the audit-trail test after it. */
+  let trialId = '';
+
   it('runs a trial, refuses what it must, pays by the contract and proves it', async () => {
     // Bad input: problem+json with stable codes, never a 5xx.
     const bad = await call(SPONSOR, 'POST', '/v1/trials', { ...registration, phase: 'phase-9' });
@@ -128,7 +131,7 @@ describe('trials: a trial end to end', () => {
 
     const registered = await call(SPONSOR, 'POST', '/v1/trials', registration, { 'idempotency-key': 'register-0001' });
     expect(registered.status).toBe(201);
-    const trialId = registered.body['trialId'] as string;
+    trialId = registered.body['trialId'] as string;
     // The same key answers the same trial; another body under it is refused.
     const again = await call(SPONSOR, 'POST', '/v1/trials', registration, { 'idempotency-key': 'register-0001' });
     expect(again.body['trialId']).toBe(trialId);
@@ -380,6 +383,65 @@ describe('trials: a trial end to end', () => {
     expect(['active', 'placebo']).toContain(allocation.armId);
     await ok(SPONSOR, 'POST', `/v1/trials/${trialId}/unblind`);
   }, 240_000);
+
+  it('keeps an audit trail of who did what and when, in recorded order, with receipts (21 CFR 11.10(e))', async () => {
+    expect(trialId).not.toBe('');
+    type Entry = {
+      eventId: string;
+      participantId: string | null;
+      version: number;
+      type: string;
+      recordedAt: string;
+      operator: { actor: string; role: string; org?: string } | null;
+      sealed: { leafIndex: number } | null;
+    };
+    const trail = await ok(MONITOR, 'GET', `/v1/trials/${trialId}/audit-trail?_count=1000`);
+    const entries = trail['entries'] as Entry[];
+    expect(trail['total']).toBe(entries.length);
+    const first = (type: string, participantId: string | null = null) =>
+      entries.find((entry) => entry.type === type && entry.participantId === participantId);
+    // Who: the sponsor registered and activated, the site recorded the visit, the participant consented.
+    expect(first('TrialRegistered')?.operator).toEqual({
+      actor: 'Organization/acme-pharma',
+      role: 'sponsor',
+      org: 'Organization/acme-pharma',
+    });
+    expect(first('TrialActivated')?.operator?.actor).toBe('Organization/acme-pharma');
+    expect(first('VisitRecorded', 'P-001')?.operator).toEqual({
+      actor: 'Practitioner/inv-a',
+      role: 'investigator',
+      org: 'Organization/site-a',
+    });
+    expect(first('ConsentGiven', 'P-002')?.operator).toEqual({ actor: 'Patient/P-002', role: 'participant' });
+    expect(entries.every((entry) => entry.operator !== null)).toBe(true);
+    // When, in order: recorded times never go back, each stream's versions count up from 1.
+    const times = entries.map((entry) => Date.parse(entry.recordedAt));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const trialVersions = entries.filter((entry) => entry.participantId === null).map((entry) => entry.version);
+    expect(trialVersions).toEqual(trialVersions.map((_, i) => i + 1));
+    // Sealed: the activation's public event has its receipt.
+    await eventually(async () => {
+      const again = (await ok(MONITOR, 'GET', `/v1/trials/${trialId}/audit-trail?_count=1000`))['entries'] as Entry[];
+      return again.find((entry) => entry.type === 'TrialActivated')?.sealed ?? undefined;
+    });
+
+    // Paged: two pages of 5 are the first 10 entries, with a next link.
+    const page1 = await ok(MONITOR, 'GET', `/v1/trials/${trialId}/audit-trail?_count=5`);
+    expect(page1['next']).toBe(`/v1/trials/${trialId}/audit-trail?_offset=5&_count=5`);
+    const page2 = await ok(MONITOR, 'GET', page1['next'] as string);
+    expect([...(page1['entries'] as Entry[]), ...(page2['entries'] as Entry[])].map((e) => e.eventId)).toEqual(
+      entries.slice(0, 10).map((e) => e.eventId),
+    );
+    // Who may read it: the trial's sponsor and monitors; not another sponsor, a site or a participant.
+    expect((await call(SPONSOR, 'GET', `/v1/trials/${trialId}/audit-trail`)).status).toBe(200);
+    expect((await call(OTHER_SPONSOR, 'GET', `/v1/trials/${trialId}/audit-trail`)).body['code']).toBe(
+      'TRIALS.FORBIDDEN',
+    );
+    expect((await call(SITE_A, 'GET', `/v1/trials/${trialId}/audit-trail`)).body['code']).toBe('AUTH.FORBIDDEN_ROLE');
+    expect((await call(participant('P-001'), 'GET', `/v1/trials/${trialId}/audit-trail`)).status).toBe(403);
+    const badPage = await call(MONITOR, 'GET', `/v1/trials/${trialId}/audit-trail?_count=0`);
+    expect([badPage.status, badPage.body['code']]).toEqual([400, 'TRIALS.INVALID_REQUEST']);
+  }, 60_000);
 });
 
 function randomUUIDLike(): string {

@@ -1,5 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
@@ -37,6 +50,12 @@ const Amendment = z.strictObject({
   outcomes: OutcomeList,
   reconsentRequired: z.boolean(),
 });
+const AuditTrailPage = z
+  .strictObject({
+    _offset: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
+    _count: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .transform(({ _offset, _count }) => ({ offset: _offset, count: _count }));
 const ConsentFormBody = z.strictObject({
   documentSha256: Hex,
   protocolVersion: z.number().int().min(1).optional(),
@@ -248,6 +267,29 @@ export class TrialsController {
     if ((request.headers.accept ?? '').includes('text/html'))
       response.type('text/html; charset=utf-8').send(renderOutcomeReportHtml(report));
     else response.json(report);
+  }
+
+  @Get(':id/audit-trail')
+  @Roles('sponsor', 'monitor', 'org-admin')
+  @ApiOperation({
+    summary:
+      'The audit trail (21 CFR 11.10(e)): every entry of the trial and its participants in recorded order, with ' +
+      'time, type, operator and ledger receipt; paged by _offset and _count (1-1000, default 100)',
+  })
+  async auditTrail(
+    @Actor() actor: AuthenticatedActor,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: Record<string, unknown>,
+  ) {
+    const page = parseBody(AuditTrailPage, query);
+    const { trial } = await this.trials.requireTrial(this.trials.client, id);
+    if (actor.role === 'sponsor') this.trials.assertSponsorOf(actor, trial);
+    const trail = await this.trials.auditTrail(id, page);
+    const next = page.offset + trail.entries.length;
+    return {
+      ...trail,
+      ...(next < trail.total && { next: `/v1/trials/${id}/audit-trail?_offset=${next}&_count=${page.count}` }),
+    };
   }
 
   @Get(':id/fairness-report')
