@@ -70,8 +70,8 @@ export function checkInvariants(
       if (enteredInError && json.clinicalStatus !== undefined) fail('ait-2', `${path}.clinicalStatus`);
       return;
     }
-    case 'MedicationStatement':
-    case 'DocumentReference':
+    default:
+      // The other types' own invariants are not translated (ADR 0006 lists them); dom-* and ext-1 hold for all.
       return;
   }
 }
@@ -84,8 +84,11 @@ function checkDomainResource(json: Json, path: string, contained: boolean, fail:
   }
   const containedResources = items(json.contained);
   if (containedResources.length === 0) return;
+  // SPEC: dom-3 looks for '#id' in `%resource.descendants()`, the other contained resources included (HL7's
+  // CarePlan-f202 refers to three contained Medications only from a fourth one's ingredients).
   const references = new Set<string>();
   collectReferences(json, references, 0);
+  containedResources.forEach((resource) => collectReferences(resource, references, 0));
   containedResources.forEach((resource, i) => {
     const at = `${path}.contained[${i}]`;
     if (resource.contained !== undefined) fail('dom-2', `${at}.contained`);
