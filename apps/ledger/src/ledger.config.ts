@@ -35,6 +35,12 @@ export const ledgerConfigSchema = z.object({
     .default('medledger.local/ledger'),
   /** Base64 Ed25519 seed (32 bytes). Unset outside production: a development key under KEYS_DIR. */
   LEDGER_SIGNING_KEY: z.string().trim().optional(),
+  /**
+   * For a key change only: the base64 seed of the key that signed the newest block, when LEDGER_SIGNING_KEY is a
+   * new key. The ledger signs the key change record with it (docs/design/ledger-format.md §5.1); without it a new
+   * key refuses to start (LEDGER.FOREIGN_SIGNING_KEY). Unneeded once the new key has sealed a block.
+   */
+  LEDGER_PREVIOUS_SIGNING_KEY: z.string().trim().optional(),
   KEYS_DIR: z.string().trim().default('.data/keys'),
   NODE_ENV: z.string().default('development'),
   /** Signed-note verifier keys of the producers (`<name>+<keyid>+<base64>`), comma-separated. */

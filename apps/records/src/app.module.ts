@@ -5,6 +5,7 @@ import { AuthModule, PlatformModule, ServiceConfig } from '@medledger/platform';
 import { PrismaClient } from './generated/prisma/client';
 import { AccessService } from './access/access.service';
 import { AuditService } from './audit/audit.service';
+import { DecryptionMetrics, MeteredCodec } from './resources/infra/metered-codec';
 import { PatientKeyCodec } from './resources/infra/patient-keys';
 import { auditLogProjection, breakGlassProjection, resourceIndexProjection } from './resources/infra/projections';
 import { ErasureService } from './resources/erasure.service';
@@ -29,6 +30,7 @@ export class RecordsModule implements NestModule {
   ): DynamicModule {
     const records = loadRecordsConfig(env);
     const keys = new PatientKeyCodec(loadMasterKey(records));
+    const codec = new MeteredCodec(keys);
     return {
       module: RecordsModule,
       imports: [
@@ -42,7 +44,7 @@ export class RecordsModule implements NestModule {
         EventStoreModule.forRoot<Sql>({
           service: 'records',
           env,
-          codec: keys,
+          codec,
           projections: [resourceIndexProjection, breakGlassProjection, auditLogProjection],
         }),
       ],
@@ -50,6 +52,8 @@ export class RecordsModule implements NestModule {
       controllers: [MetadataController, PatientRecordController, ResourcesController],
       providers: [
         { provide: PatientKeyCodec, useValue: keys },
+        { provide: MeteredCodec, useValue: codec },
+        DecryptionMetrics,
         ResourceRepository,
         AuditService,
         AccessService,

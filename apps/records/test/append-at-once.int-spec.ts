@@ -1,7 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createEnvelope, PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import { EventStore, PgSql, VersionConflict, type NewStream, type Projection, type Sql } from '@medledger/event-store';
 import { createServiceDatabase, type TestDatabase } from '@medledger/testing';
+import { patientPseudonyms } from '../src/resources/domain/pseudonym';
 import { auditLogProjection } from '../src/resources/infra/projections';
 
 /**
@@ -29,6 +30,7 @@ describe('EventStore.appendNewAtOnce', () => {
   const count = async (table: string) =>
     Number((await sql.$queryRawUnsafe<Array<{ n: bigint }>>(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
 
+  const pseudonymKey = randomBytes(32);
   function audit(patientId: string) {
     const auditEventId = randomUUID();
     const eventId = randomUUID();
@@ -49,16 +51,24 @@ describe('EventStore.appendNewAtOnce', () => {
       streamType: 'AuditEvent',
       event: { type: 'AccessAudited', data: { entry }, eventId, metadata: { entry } },
     };
+    const { patientId: _patientId, resourceId, actor, ...published } = entry;
+    const pseudonyms = patientPseudonyms(pseudonymKey, patientId);
     const envelope = createEnvelope({
       type: 'records.AccessAudited',
       id: eventId,
       time: entry.recorded,
-      subject: `Patient/${patientId}`,
+      subject: pseudonyms.patient,
       aggregateId: auditEventId,
       aggregateVersion: 1,
-      data: { ...entry, commitment: createHash('sha256').update(auditEventId).digest('base64') },
+      data: {
+        ...published,
+        patient: pseudonyms.patient,
+        actor: pseudonyms.actor(actor),
+        resource: pseudonyms.resource(entry.resourceType, resourceId),
+        commitment: createHash('sha256').update(auditEventId).digest('base64'),
+      },
     });
-    return { stream, message: { topic: PUBLIC_EVENT_TOPICS.records, key: patientId, envelope } };
+    return { stream, message: { topic: PUBLIC_EVENT_TOPICS.records, key: pseudonyms.patient, envelope } };
   }
 
   it('writes streams, events, outbox rows and the projection in one statement, and wakes the relay', async () => {

@@ -161,14 +161,19 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
       recorder.messages.find((m) => (jsonOf(m.message.value) as { id?: string } | undefined)?.id === eventId),
     );
     const published = jsonOf(message.message.value) as Record<string, unknown>;
-    expect(message.message.key?.toString()).toBe(id);
+    // The patient by their pseudonym (ADR 0013): the Kafka key, subject, aggregate and data agree, and name no id.
+    const pseudonym = message.message.key?.toString() ?? '';
+    expect(pseudonym).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(published).toMatchObject({
       type: 'records.PatientRegistered',
       source: '/medledger/records',
-      aggregateid: id,
+      dataschema: 'urn:medledger:event:records.PatientRegistered:2',
+      subject: pseudonym,
+      aggregateid: pseudonym,
       aggregateversion: 1,
-      data: { patientId: id, versionId: '1' },
+      data: { patient: pseudonym, versionId: '1' },
     });
+    expect(message.message.value?.toString()).not.toContain(id);
     expect(new OriginVerifier([recordsKey]).verify(published, 'records')).toEqual({ ok: true, producer: 'records' });
     const text = message.message.value?.toString() ?? '';
     for (const phi of ['Zweistein', 'Alice', '1980-02-29']) expect(text).not.toContain(phi);

@@ -144,12 +144,16 @@ describe('records: erasure, retention and four eyes', () => {
       approvedBy: ADMIN_2.sub,
       reason: REASON.reason,
     });
-    const [published] = await sql.$queryRawUnsafe<Array<{ envelope: { data: Record<string, unknown> } }>>(
-      `SELECT envelope FROM es_outbox WHERE envelope->>'type' = 'records.PatientErased' AND envelope->'data'->>'patientId' = $1`,
-      id,
+    const [published] = await sql.$queryRawUnsafe<Array<{ envelope: { type: string; data: Record<string, unknown> } }>>(
+      'SELECT envelope FROM es_outbox WHERE event_id = $1',
+      approved.body['eventId'],
     );
-    expect(Object.keys(published?.envelope.data ?? {}).sort()).toEqual(['erasedAt', 'patientId', 'requestedBy']);
-    expect(published?.envelope.data).toMatchObject({ patientId: id, requestedBy: ADMIN_1.sub });
+    expect(published?.envelope.type).toBe('records.PatientErased');
+    expect(Object.keys(published?.envelope.data ?? {}).sort()).toEqual(['erasedAt', 'patient', 'requestedBy']);
+    // By pseudonyms only (ADR 0013): neither the patient's id nor the requesting admin's reference.
+    expect(published?.envelope.data['requestedBy']).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(JSON.stringify(published?.envelope)).not.toContain(id);
+    expect(JSON.stringify(published?.envelope)).not.toContain('admin-1');
   });
 
   it('lets no admin erase a patient no organization manages', async () => {

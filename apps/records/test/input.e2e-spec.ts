@@ -233,4 +233,37 @@ describe('records: input at the boundary', () => {
       'default-deny',
     ]);
   });
+
+  it('decides what it can before decrypting: a refused read, vread or history decrypts none of the resource', async () => {
+    const id = await newPatient();
+    const posted = await call(patient(id), 'POST', '/fhir/Observation', observation(`Patient/${id}`));
+    const observationId = (await json(posted))['id'] as string;
+    /** Observations decrypted so far, from the service's own metrics. */
+    const decrypted = async () => {
+      const text = await (await fetch(`${records.baseUrl}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('records_event_decryptions_total{kind="Observation"}'));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const stranger: As = { sub: 'Practitioner/stranger-2', role: 'practitioner' };
+    const before = await decrypted();
+    for (const path of [
+      `/fhir/Observation/${observationId}`,
+      `/fhir/Observation/${observationId}/_history/1`,
+      `/fhir/Observation/${observationId}/_history`,
+    ])
+      expect({ path, status: (await call(stranger, 'GET', path)).status }).toEqual({ path, status: 404 });
+    expect(await decrypted()).toBe(before);
+    // The control: a practitioner the patient's consent permits reads it, and that read decrypts it.
+    const consent = {
+      resourceType: 'Consent',
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: `Patient/${id}` },
+      policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    };
+    expect((await call(patient(id), 'POST', '/fhir/Consent', consent)).status).toBe(201);
+    expect((await call(stranger, 'GET', `/fhir/Observation/${observationId}`)).status).toBe(200);
+    expect(await decrypted()).toBeGreaterThan(before);
+  });
 });

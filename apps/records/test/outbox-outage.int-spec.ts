@@ -131,8 +131,14 @@ describe('outbox relay across a Kafka outage', () => {
         );
         // Exactly once: every committed event, no duplicate.
         expect(seen.map((e) => e.id).sort()).toEqual(committed.map((e) => e.event_id).sort());
-        // In order: per aggregate (one key, one partition) the versions ascend without gaps.
-        const versions = seen.filter((e) => e.aggregateid === first).map((e) => e.aggregateversion);
+        // In order: per aggregate (one key, one partition) the versions ascend without gaps. The Patient's
+        // aggregate is named by its pseudonym (ADR 0013): read from the outbox row of its registration.
+        const [registration] = await prisma.$queryRawUnsafe<Array<{ aggregateid: string }>>(
+          `SELECT o.envelope->>'aggregateid' AS aggregateid FROM es_outbox o
+             JOIN es_event e ON e.event_id::text = o.event_id::text WHERE e.stream_id = $1 AND e.version = 1`,
+          `Patient-${first}`,
+        );
+        const versions = seen.filter((e) => e.aggregateid === registration?.aggregateid).map((e) => e.aggregateversion);
         expect(versions).toEqual([1, 2, 3, 4, 5, 6]);
       } finally {
         await recorder.stop();

@@ -537,16 +537,22 @@ describe('records: the patient record', () => {
     ]);
     expect(events[8]).toMatchObject({ purposeOfEvent: [{ coding: [{ code: 'ETREAT' }] }] });
 
-    // The patient is notified of the break-glass by a public event.
+    // The patient is notified of the break-glass by a public event, which names both by pseudonyms (ADR 0013).
+    const { eventId: grantEventId } = (await grant.json()) as { eventId: string };
     const notified = await eventually(async () =>
       recorder.messages
         .map(
           (m) =>
-            jsonOf(m.message.value) as { type?: string; data?: { patientId?: string; actor?: string } } | undefined,
+            jsonOf(m.message.value) as
+              | { id?: string; type?: string; data?: { patient?: string; actor?: string } }
+              | undefined,
         )
-        .find((e) => e?.type === 'records.EmergencyAccessGranted' && e.data?.patientId === p),
+        .find((e) => e?.id === grantEventId),
     );
-    expect(notified?.data?.actor).toBe(DR_B.sub);
+    expect(notified?.type).toBe('records.EmergencyAccessGranted');
+    expect(notified?.data?.actor).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(JSON.stringify(notified)).not.toContain(DR_B.sub);
+    expect(JSON.stringify(notified)).not.toContain(p);
 
     // Accounting of disclosures: everyone but the patient, each anchored in the ledger (the receipt verifies).
     const accounting = await eventually(
@@ -648,7 +654,8 @@ describe('records: the patient record', () => {
       },
       { timeoutMs: 30_000, intervalMs: 200 },
     );
-    expect(receipt).toMatchObject({ event: { type: 'records.PatientErased', data: { patientId: p } } });
+    expect(receipt).toMatchObject({ event: { type: 'records.PatientErased' } });
+    expect(JSON.stringify(receipt['event'])).not.toContain(p);
     const chain = await runVerifyCli('chain', '--url', ledger.baseUrl);
     expect({ code: chain.code, stderr: chain.stderr }).toEqual({ code: 0, stderr: chain.stderr });
     expect(chain.stdout).toMatch(/^OK chain/);

@@ -1,4 +1,4 @@
-import { bytesEqual, fromBase64, isUtcMillisTimestamp, toBase64 } from './encoding';
+import { bytesEqual, fromBase64, isUtcMillisTimestamp, toBase64, utf8 } from './encoding';
 import { fail, type Failure, LedgerCoreError, LedgerErrorCode, type Parsed, type Verdict } from './errors';
 import { HASH_SIZE, sha256 } from './hash';
 import { canonicalBytes } from './jcs';
@@ -30,6 +30,12 @@ export interface BlockHeader {
   readonly sealedAt: string;
   /** 8 hex digits: the C2SP key id of the signing key (`keyId(name, publicKey)`). */
   readonly keyId: string;
+  /**
+   * Only in the first block a new key signs: the key change record (key-change.ts), a signed note by the key
+   * of the block before naming this key, this height and previousHash. Absent otherwise, and then absent from
+   * the signed bytes and the block hash too, so that a header without it is byte for byte what it always was.
+   */
+  readonly keyChange?: string;
 }
 
 export interface SignedBlockHeader extends BlockHeader {
@@ -46,6 +52,13 @@ export const GENESIS_PREVIOUS_HASH = toBase64(new Uint8Array(HASH_SIZE));
  */
 export const BLOCK_MIN_LEAVES = 1;
 
+/**
+ * Longest key change record a header may carry. The ledger's is four short lines (the origin twice) and one
+ * signature line, about 300 bytes; 2 KiB leaves room for a long origin and a few more signature lines, and bounds
+ * what a hostile header makes a verifier parse.
+ */
+export const KEY_CHANGE_MAX_BYTES = 2_048;
+
 const HEADER_FIELDS = [
   'height',
   'previousHash',
@@ -55,6 +68,7 @@ const HEADER_FIELDS = [
   'root',
   'sealedAt',
   'keyId',
+  'keyChange',
 ] as const satisfies readonly (keyof BlockHeader)[];
 /** The fields of a signed block header, in no particular order (JCS orders them). */
 export const SIGNED_FIELDS = [...HEADER_FIELDS, 'signature'] as const satisfies readonly (keyof SignedBlockHeader)[];
@@ -76,11 +90,21 @@ export const BlockFailure = {
   LEAF_INDEX_GAP: 'LEDGER.CHAIN_LEAF_INDEX_GAP',
   /** next.sealedAt is earlier than prev.sealedAt. */
   TIME_REVERSED: 'LEDGER.CHAIN_TIME_REVERSED',
+  /** next is signed by another key than prev and carries no key change record. */
+  KEY_CHANGE_MISSING: 'LEDGER.CHAIN_KEY_CHANGE_MISSING',
+  /**
+   * next's key change record does not verify with prev's key, or names another origin, height, previous hash or
+   * key than next's; or next carries one though its key is prev's.
+   */
+  KEY_CHANGE_INVALID: 'LEDGER.CHAIN_KEY_CHANGE_INVALID',
 } as const;
 export type BlockFailureCode = (typeof BlockFailure)[keyof typeof BlockFailure];
 
+/** The named members that are present (an absent optional member, keyChange, stays absent). */
 function pick<K extends string>(value: Record<string, unknown>, fields: readonly K[]): Record<K, unknown> {
-  return Object.fromEntries(fields.map((field) => [field, value[field]])) as Record<K, unknown>;
+  return Object.fromEntries(
+    fields.filter((field) => value[field] !== undefined).map((field) => [field, value[field]]),
+  ) as Record<K, unknown>;
 }
 
 /** Structural checks shared by headers and signed headers. */
@@ -99,6 +123,14 @@ function checkHeader(value: Record<string, unknown>): Failure<BlockFailureCode> 
   if (typeof root !== 'string' || !fromBase64(root, HASH_SIZE)) return malformed('root must be the base64 of 32 bytes');
   if (!isUtcMillisTimestamp(sealedAt)) return malformed('sealedAt must be RFC 3339 UTC with milliseconds');
   if (typeof keyId !== 'string' || !/^[0-9a-f]{8}$/.test(keyId)) return malformed('keyId must be 8 lower-case hex');
+  const { keyChange } = value;
+  if (keyChange !== undefined) {
+    if (typeof keyChange !== 'string' || keyChange.length === 0 || utf8(keyChange).length > KEY_CHANGE_MAX_BYTES) {
+      return malformed(`keyChange must be a signed note of at most ${KEY_CHANGE_MAX_BYTES} bytes`);
+    }
+    // The genesis key is the one a verifier pins: there is no earlier key to hand over from.
+    if (height === 0) return malformed('block 0 cannot carry a key change record');
+  }
   if (height === 0 && (previousHash !== GENESIS_PREVIOUS_HASH || firstLeafIndex !== 0)) {
     return fail(BlockFailure.BAD_GENESIS, 'block 0 must have the genesis previousHash and firstLeafIndex 0');
   }
@@ -110,8 +142,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Validates untrusted JSON as a signed header: exactly the nine fields (an unsigned extra field could mislead a
- * reader), each well-formed. Does not verify the signature. Never throws.
+ * Validates untrusted JSON as a signed header: exactly the nine fields, plus keyChange where a key changes (an
+ * unsigned extra field could mislead a reader), each well-formed. Does not verify the signature, nor the key
+ * change record (verifyKeyChange, which needs the previous block). Never throws.
  */
 export function parseSignedBlockHeader(value: unknown): Parsed<SignedBlockHeader, BlockFailureCode> {
   if (!isRecord(value)) return fail(BlockFailure.MALFORMED, 'a block header is a JSON object');
@@ -125,7 +158,7 @@ export function parseSignedBlockHeader(value: unknown): Parsed<SignedBlockHeader
   return { ok: true, value: pick(value, SIGNED_FIELDS) as unknown as SignedBlockHeader };
 }
 
-/** What is signed: the RFC 8785 canonical JSON of the eight header fields, without `signature`. */
+/** What is signed: the RFC 8785 canonical JSON of the header fields (eight, or nine with keyChange), without `signature`. */
 export function headerSigningBytes(header: BlockHeader): Uint8Array {
   return canonicalBytes(pick(header as unknown as Record<string, unknown>, HEADER_FIELDS));
 }

@@ -18,6 +18,7 @@ export * from './keys';
 export * from './note';
 export * from './checkpoint';
 export * from './block';
+export * from './key-change';
 export * from './leaf';
 export * from './origin';
 export * from './receipt';

@@ -6,9 +6,11 @@ import { CompactRange, frontierNodeIds, rootFromLeafHashes } from './merkle';
 import { assembleProof, consistencyProofNodes, inclusionProofNodes, verifyConsistency, verifyInclusion } from './proof';
 import {
   appendToTiles,
+  fullTileRoot,
   nodeHashesFromTiles,
   nodeHashFromTile,
   nodeHashFromTileNodes,
+  parentTileEntry,
   rightEdgeTileRefs,
   rootFromRightEdge,
   type Tile,
@@ -307,6 +309,45 @@ describe('a tile interior computed once (tileNodes)', () => {
     expect(() => nodeHashFromTileNodes(edge, 3, 64 + 11)).toThrow('LEDGER.TILES_INCONSISTENT');
     expect(toHex(nodeHashFromTileNodes(edge, 3, 64 + 10))).toBe(toHex(nodeHashFromTile(store.edge[0] as Tile, 3, 74)));
     expect(() => tileNodes({ level: 0, index: 0, width: 2, hashes: new Uint8Array(32) })).toThrow(LedgerCoreError);
+  });
+});
+
+describe('a full tile against the entry above it (fullTileRoot, parentTileEntry)', () => {
+  const all = leaves(256 * 256 * 2 + 256 * 5 + 9);
+  const store = new TileStore();
+  store.append(all);
+  const entryOf = (tile: Tile): string => {
+    const { level, index, entry } = parentTileEntry(tile);
+    const above = store.rows.get(`${level}/${index}`) as Tile;
+    return toHex(above.hashes.subarray(entry * HASH_SIZE, (entry + 1) * HASH_SIZE));
+  };
+
+  it('finds every full tile root, at levels 0 and 1, in the tile above', () => {
+    const full = [...store.rows.values()].filter((tile) => tile.width === TILE_WIDTH);
+    expect(new Set(full.map((tile) => tile.level))).toEqual(new Set([0, 1]));
+    for (const tile of full) {
+      expect(toHex(fullTileRoot(tileNodes(tile)))).toBe(entryOf(tile));
+      // SPEC: RFC 6962 §2.1: the MTH of the 256^(L+1) leaves the tile covers.
+      const span = 256 ** (tile.level + 1);
+      if (tile.level === 0 || tile.index === 1) {
+        expect(toHex(fullTileRoot(tileNodes(tile)))).toBe(
+          toHex(rootFromLeafHashes(all.slice(tile.index * span, (tile.index + 1) * span))),
+        );
+      }
+    }
+    expect(parentTileEntry({ level: 0, index: 513 })).toEqual({ level: 1, index: 2, entry: 1 });
+  });
+
+  it('tells a full tile with one byte changed from the entry above it', () => {
+    const tile = store.rows.get('0/300') as Tile;
+    const hashes = Uint8Array.from(tile.hashes);
+    hashes[200 * HASH_SIZE + 7] = (hashes[200 * HASH_SIZE + 7] as number) ^ 1;
+    expect(toHex(fullTileRoot(tileNodes({ ...tile, hashes })))).not.toBe(entryOf(tile));
+  });
+
+  it('refuses a partial tile and a tile at the top level', () => {
+    expect(() => fullTileRoot(tileNodes(store.edge[0] as Tile))).toThrow('LEDGER.INVALID_ARGUMENT');
+    expect(() => parentTileEntry({ level: 6, index: 0 })).toThrow('LEDGER.INVALID_ARGUMENT');
   });
 });
 

@@ -210,6 +210,40 @@ export function nodeHashFromTileNodes(nodes: TileNodes, level: number, index: nu
   return rows.subarray(at * HASH_SIZE, (at + 1) * HASH_SIZE);
 }
 
+/**
+ * The Merkle root of a full tile (its Merkle-level 8(L+1) node), from its interior: the hash of the two entries of
+ * its row 7. Throws for a partial tile, which has no root of its own in the tree.
+ */
+export function fullTileRoot(nodes: TileNodes): Uint8Array {
+  if (nodes.tile.width !== TILE_WIDTH) {
+    throw new LedgerCoreError(
+      LedgerErrorCode.INVALID_ARGUMENT,
+      `tile ${nodes.tile.level}/${nodes.tile.index} has width ${nodes.tile.width}: only a full tile has a root`,
+    );
+  }
+  const at = rowsBefore(TILE_WIDTH, TILE_HEIGHT - 1) * HASH_SIZE;
+  return nodeHash(nodes.rows.subarray(at, at + HASH_SIZE), nodes.rows.subarray(at + HASH_SIZE, at + 2 * HASH_SIZE));
+}
+
+/**
+ * Where the root of full tile (level, index) is stored: entry `index mod 256` of tile (level + 1, floor(index /
+ * 256)). A full tile read from storage is authentic when its root is that entry of an authentic tile; the chain of
+ * such tiles ends at the right edge, whose partial tiles `rootFromRightEdge` checks against a signed root.
+ * SPEC: C2SP tlog-tiles: a full tile's MTH is one entry of the tile at the level above.
+ */
+export function parentTileEntry(tile: { level: number; index: number }): {
+  level: number;
+  index: number;
+  entry: number;
+} {
+  assertCount(tile.level, 'level');
+  assertCount(tile.index, 'index');
+  if (tile.level >= MAX_TILE_LEVEL) {
+    throw new LedgerCoreError(LedgerErrorCode.INVALID_ARGUMENT, `tile level ${tile.level} has no level above it`);
+  }
+  return { level: tile.level + 1, index: Math.floor(tile.index / TILE_WIDTH), entry: tile.index % TILE_WIDTH };
+}
+
 /** The hashes of `nodes`, in order, from a set of tiles (as read for `tilesForNodes(nodes)`). */
 export function nodeHashesFromTiles(nodes: readonly NodeId[], tiles: Iterable<Tile>): Uint8Array[] {
   const byKey = new Map<string, Tile>();

@@ -1,4 +1,4 @@
-import { type DynamicModule, type INestApplication, Logger as NestLogger } from '@nestjs/common';
+import { type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -122,7 +122,12 @@ export async function runService(
     await app.listen(config.PORT, config.HOST);
     app.get(Logger).log(`${service} listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
   } catch (error) {
-    new NestLogger(service).error(error instanceof Error ? error.stack : String(error));
+    // Straight to stderr, synchronously: with bufferLogs a start that fails in module init never flushes the
+    // logger, and once the app has its (asynchronous) pino logger a line logged here is lost to process.exit, so a
+    // service that refuses to start (LEDGER.FOREIGN_SIGNING_KEY, LEDGER.TILES_CORRUPT) would not say why.
+    process.stderr.write(
+      `${service}: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   }
 }

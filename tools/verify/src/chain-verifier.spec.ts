@@ -6,6 +6,7 @@ import {
   buildLedger,
   keysOf,
   type LeafContent,
+  ORIGIN,
   producer,
   producersOf,
   reseal,
@@ -16,7 +17,14 @@ import {
   stream,
   type TestLedger,
 } from '../test/test-ledger';
-import { OriginSigner, parseCheckpoint, parseNote, type Checkpoint } from '@medledger/ledger-core';
+import {
+  OriginSigner,
+  parseCheckpoint,
+  parseNote,
+  signKeyChange,
+  verifierKey,
+  type Checkpoint,
+} from '@medledger/ledger-core';
 import { verifyChain, type ChainInput, type ChainReport } from './chain-verifier';
 import { VerifyCode } from './codes';
 import { type LeafRecord } from './leaf';
@@ -72,6 +80,67 @@ describe('verifyChain', () => {
       code: VerifyCode.UNKNOWN_KEY,
       height: 0,
       message: containing(`block 0: unknown key (key ${a.keyId}`),
+    });
+  });
+
+  describe('key changes (ledger-format §5.1)', () => {
+    const [a, b] = [signer(1), signer(2)];
+
+    it('names the first block another trusted key signed without a key change record', async () => {
+      const ledger = buildLedger({ keyFor: (h) => (h < 2 ? a : b), recordKeyChanges: false });
+      expect(await verify(ledger, { keys: keysOf(a, b) })).toMatchObject({
+        code: VerifyCode.KEY_CHANGE_MISSING,
+        height: 2,
+        message: containing(`block 2: key changed without a record (block 2 is signed by key ${b.keyId}, block 1`),
+      });
+    });
+
+    it('names a block of another trusted key in the middle of a chain, though the keys change back', async () => {
+      const ledger = buildLedger({ keyFor: (h) => (h === 3 ? b : a), recordKeyChanges: false });
+      expect(await verify(ledger, { keys: keysOf(a, b) })).toMatchObject({
+        code: VerifyCode.KEY_CHANGE_MISSING,
+        height: 3,
+      });
+    });
+
+    it('names a block whose record is signed by the new key, not the one before it', async () => {
+      const ledger = buildLedger({ keyFor: (h) => (h < 2 ? a : b) });
+      const forged = signKeyChange(
+        {
+          origin: ORIGIN,
+          height: 2,
+          previousHash: at(ledger.blocks, 1).hash,
+          newKey: verifierKey(b.name, b.publicKey),
+        },
+        b,
+      );
+      rewrite(ledger, 2, { keyChange: forged }, b);
+      expect(await verify(ledger, { keys: keysOf(a, b) })).toMatchObject({
+        code: VerifyCode.KEY_CHANGE_INVALID,
+        height: 2,
+        message: containing(`not signed by key ${a.keyId}`),
+      });
+    });
+
+    it('names a block whose record is replayed from another height', async () => {
+      const ledger = buildLedger({ keyFor: (h) => (h < 2 ? a : b) });
+      const record = at(ledger.blocks, 2).keyChange;
+      // Block 2 goes back to a's key; the record moves to block 3, where the chain now hands over.
+      rewrite(ledger, 2, { keyChange: undefined }, a);
+      rewrite(ledger, 3, { keyChange: record }, b);
+      expect(await verify(ledger, { keys: keysOf(a, b) })).toMatchObject({
+        code: VerifyCode.KEY_CHANGE_INVALID,
+        height: 3,
+        message: containing('for height 2'),
+      });
+    });
+
+    it('does not trust a key because a record names it: the new key must be pinned too', async () => {
+      const ledger = buildLedger({ keyFor: (h) => (h < 2 ? a : b) });
+      expect(await verify(ledger, { keys: keysOf(a), checkpoint: at(ledger.blocks, 1).checkpoint })).toMatchObject({
+        code: VerifyCode.UNKNOWN_KEY,
+        height: 2,
+      });
     });
   });
 

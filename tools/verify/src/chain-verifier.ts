@@ -3,12 +3,14 @@ import {
   blockHash,
   bytesEqual,
   CompactRange,
+  fail,
   fromBase64,
   leafHash,
   toBase64,
   verifyChainLink,
   verifyCheckpoint,
   verifyHeader,
+  verifyKeyChange,
   type BlockFailureCode,
   type Checkpoint,
   type SignedBlockHeader,
@@ -76,6 +78,8 @@ const BLOCK_FAILURES: Record<BlockFailureCode, { code: VerifyCode; what: string 
   [BlockFailure.PREVIOUS_HASH_MISMATCH]: { code: VerifyCode.PREVIOUS_HASH_MISMATCH, what: 'chain link broken' },
   [BlockFailure.LEAF_INDEX_GAP]: { code: VerifyCode.LEAF_INDEX_GAP, what: 'chain link broken' },
   [BlockFailure.TIME_REVERSED]: { code: VerifyCode.TIME_REVERSED, what: 'chain link broken' },
+  [BlockFailure.KEY_CHANGE_MISSING]: { code: VerifyCode.KEY_CHANGE_MISSING, what: 'key changed without a record' },
+  [BlockFailure.KEY_CHANGE_INVALID]: { code: VerifyCode.KEY_CHANGE_INVALID, what: 'key change record invalid' },
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -93,6 +97,8 @@ function b64(bytes: Uint8Array): string {
  * 1. it is at position h (nothing dropped, duplicated or reordered before it);
  * 2. its header is well-formed, follows the genesis rule, and its signature verifies with a trusted key;
  * 3. its `hash` is blockHash(header) and it links to block h − 1 (verifyChainLink);
+ * 3a. it is signed by block h − 1's key, or carries a key change record by that key naming its own key, height and
+ *    previousHash (verifyKeyChange), so that no trusted key can sign heights it was not handed;
  * 4. each of its leaves holds the right index and event id in canonical leaf bytes, was received no later than
  *    the block was sealed, carries a valid proof of origin (with `producers`), and no event id repeats;
  * 5. its root is the RFC 6962 root recomputed from every leaf so far (CompactRange: O(log n) state);
@@ -218,6 +224,17 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
       if (!link.ok) {
         const { code, what } = BLOCK_FAILURES[link.code];
         return finding(code, `block ${h}: ${what} to block ${h - 1} (${link.reason})`, at);
+      }
+      // Both keys are trusted (their headers verified), so both are among the verifiers.
+      const keyOf = (keyId: string) => keys.verifiers.find((key) => key.keyId === keyId);
+      const [previousKey, ownKey] = [keyOf(prev.keyId), keyOf(header.keyId)];
+      const handover =
+        previousKey && ownKey
+          ? verifyKeyChange(prev, header, previousKey, ownKey, origin)
+          : fail(BlockFailure.KEY_CHANGE_INVALID, `block ${h}: its key or block ${h - 1}'s is not trusted`);
+      if (!handover.ok) {
+        const { code, what } = BLOCK_FAILURES[handover.code];
+        return finding(code, `block ${h}: ${what} (${handover.reason})`, at);
       }
     }
 

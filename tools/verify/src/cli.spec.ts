@@ -54,6 +54,10 @@ describe('medledger-verify arguments', () => {
     [['consistency', '--bundle', 'b.json', '--state', 's'], /consistency does not take --bundle/],
     [['export', '--url', 'http://x'], /--out <bundle.json> is required/],
     [['chain', '--url', 'http://x', 'extra'], /Unexpected argument 'extra'/],
+    [['chain', '--bundle', 'b.json', '--deep'], /--deep checks the proofs a ledger serves: it needs --url/],
+    [['chain', '--url', 'http://x', '--sample', '5'], /--sample goes with --deep/],
+    [['chain', '--url', 'http://x', '--deep', '--sample', '0'], /--sample must be a positive number of leaves, or all/],
+    [['inclusion', '--url', 'http://x', '--event', 'e', '--deep'], /inclusion does not take --deep/],
   ])('%j is a usage error, exit 2', async (argv, message) => {
     const result = await cli(...argv);
     expect(result.code).toBe(EXIT.CANNOT_VERIFY);

@@ -8,6 +8,7 @@ import { bundleChunks, openBundle, type OpenedBundle } from './bundle';
 import { verifyChain } from './chain-verifier';
 import { CliError, CliErrorCode, finding, VerifyCode, type Finding } from './codes';
 import { checkConsistency, parseRecordedCheckpoint, type CheckpointView } from './consistency';
+import { DeepRecorder, parseSample, sampleLeaves, verifyServedProofs } from './deep';
 import { checkAge, datedCheckpoint, parseMaxAge } from './freshness';
 import { parseProducerKeys, ProducerCheck } from './producers';
 import { LedgerClient, MAX_PAGE } from './http';
@@ -29,8 +30,11 @@ export interface CliIo {
 export const USAGE = `usage: medledger-verify <command> [options]
 
   chain        --url <ledger> | --bundle <file>  [--keyring <file>] [--producer-keys <file>] [--state <file>]
-               [--max-age <age>] [--allow-empty] [--batch 1000]
-               every block, signature, chain link, leaf and checkpoint, roots recomputed from the leaves
+               [--max-age <age>] [--allow-empty] [--batch 1000] [--deep [--sample <n>|all]]
+               every block, signature, chain link, leaf and checkpoint, roots recomputed from the leaves;
+               --deep (with --url): also the proofs the ledger serves, against the signed roots: consistency
+               from each block to the next, and inclusion of every leaf (--sample: of n random leaves; by
+               default all of a log of up to 10000 leaves, 10000 random ones of a larger log)
   inclusion    --url <ledger> | --bundle <file>  --event <id> [--keyring <file>] [--producer-keys <file>]
                [--state <file>] [--max-age <age>]
                one event's inclusion proof against the latest signed checkpoint
@@ -66,6 +70,8 @@ const OPTIONS = {
   'producer-keys': { type: 'string' },
   'max-age': { type: 'string' },
   'allow-empty': { type: 'boolean' },
+  deep: { type: 'boolean' },
+  sample: { type: 'string' },
   out: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -77,7 +83,20 @@ type Options = {
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
 const COMMANDS = {
-  chain: ['url', 'bundle', 'keyring', 'producer-keys', 'state', 'max-age', 'allow-empty', 'origin', 'batch', 'quiet'],
+  chain: [
+    'url',
+    'bundle',
+    'keyring',
+    'producer-keys',
+    'state',
+    'max-age',
+    'allow-empty',
+    'origin',
+    'batch',
+    'quiet',
+    'deep',
+    'sample',
+  ],
   inclusion: ['url', 'bundle', 'keyring', 'producer-keys', 'state', 'max-age', 'origin', 'event', 'quiet'],
   consistency: ['url', 'keyring', 'origin', 'state', 'max-age', 'quiet'],
   export: ['url', 'out', 'batch', 'quiet'],
@@ -215,24 +234,32 @@ async function chain(options: Options, io: CliIo): Promise<number> {
   const source = sourceOf(options, true);
   const batch = batchOf(options);
   const maxAge = maxAgeOf(options);
+  const sample = options.deep === true ? parseSample(options.sample) : undefined;
+  if (options.sample !== undefined && options.deep !== true) throw usage('--sample goes with --deep');
+  if (options.deep === true && sample === undefined)
+    throw usage('--sample must be a positive number of leaves, or all');
+  if (options.deep === true && !('url' in source)) {
+    throw usage('--deep checks the proofs a ledger serves: it needs --url (a bundle serves none)');
+  }
   const recorded = await recordedState(options.state);
   const producers = await producerCheck(options);
   let keys: TrustedKeys | Finding;
   let checkpoint: string | undefined;
+  let client: LedgerClient | undefined;
   let streams: { blocks: AsyncIterable<unknown>; leaves: AsyncIterable<unknown> };
   let origin = options.origin ?? recorded?.checkpoint.origin;
   if ('url' in source) {
-    const client = new LedgerClient(source.url);
+    const ledger = (client = new LedgerClient(source.url));
     keys = await trustedKeys(options, async () =>
       keysFromListing(
-        await client.keys(),
-        `GET ${client.baseUrl}/v1/keys, i.e. the ledger's own word (not pinned: pass --keyring to pin them)`,
+        await ledger.keys(),
+        `GET ${ledger.baseUrl}/v1/keys, i.e. the ledger's own word (not pinned: pass --keyring to pin them)`,
       ),
     );
     if (!('verifiers' in keys)) return fail(io, keys);
-    checkpoint = await client.checkpoint();
+    checkpoint = await ledger.checkpoint();
     const size = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
-    streams = httpChainSource(client, { batch, size });
+    streams = httpChainSource(ledger, { batch, size });
   } else {
     const opened = await openBundleKeys(options, source.bundle);
     keys = opened.keys;
@@ -242,6 +269,8 @@ async function chain(options: Options, io: CliIo): Promise<number> {
     streams = opened.bundle;
   }
   const total = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
+  const deep = sample === undefined ? undefined : new DeepRecorder(sampleLeaves(total, sample));
+  if (deep) streams = deep.wrap(streams);
   const progress = new Progress(io.stderr, 'chain', total, 'leaves', now, options.quiet === true);
   let last = { blocks: 0, leaves: 0 };
   const report = await verifyChain({
@@ -284,6 +313,27 @@ async function chain(options: Options, io: CliIo): Promise<number> {
     const stale = checkAge(report.sealedAt, maxAge, now());
     if (stale) return fail(io, stale);
   }
+  let deepNote = '';
+  if (deep && client) {
+    // Only now are the recorded roots verified (verifyChain returned ok), so the served proofs are checked after.
+    const ledger = client;
+    const expected = Math.max(0, deep.blocks.length - 1) + deep.leaves.length;
+    const proofs = new Progress(io.stderr, 'deep', expected, 'proofs', now, options.quiet === true);
+    const served = await verifyServedProofs(
+      deep,
+      {
+        consistencyProof: (from, to) => ledger.consistencyProof(from, to),
+        blockProofs: (height, eventIds) => ledger.blockProofs(height, eventIds),
+      },
+      (checked) => proofs.update(checked),
+    );
+    proofs.finish(served.ok ? served.consistency + served.inclusion : 0);
+    if (!served.ok) return fail(io, served);
+    const leaves = deep.all ? 'every leaf' : `${served.inclusion} random leaves of ${report.leaves}`;
+    deepNote =
+      `; deep: served proofs verify against the signed roots: ${served.consistency} consistency (block to block), ` +
+      `${served.inclusion} inclusion (${leaves})`;
+  }
   let stateNote = '';
   if (options.state !== undefined && checkpoint !== undefined) {
     await writeState(options.state, checkpoint);
@@ -296,7 +346,7 @@ async function chain(options: Options, io: CliIo): Promise<number> {
     `OK chain: ${report.blocks} blocks, ${report.leaves} leaves, tree size ${report.treeSize}, root ${report.root}` +
       `${report.origin ? `, origin ${report.origin}` : ''}, ${seconds(elapsed)} s (${perSecond} leaves/s); ` +
       `keys: ${keys.source}${describeProducers(producers)}` +
-      `${report.sealedAt ? `; newest block sealed at ${report.sealedAt}` : ''}${stateNote}\n`,
+      `${report.sealedAt ? `; newest block sealed at ${report.sealedAt}` : ''}${stateNote}${deepNote}\n`,
   );
   return EXIT.OK;
 }

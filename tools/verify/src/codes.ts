@@ -13,6 +13,13 @@ export const VerifyCode = {
   UNKNOWN_KEY: 'VERIFY.UNKNOWN_KEY',
   /** The Ed25519 header signature does not verify. */
   SIGNATURE_INVALID: 'VERIFY.SIGNATURE_INVALID',
+  /** A block signed by another key than the block before it, without a key change record (ledger-format §5.1). */
+  KEY_CHANGE_MISSING: 'VERIFY.KEY_CHANGE_MISSING',
+  /**
+   * A key change record that does not verify with the previous block's key, or names another origin, height,
+   * previous hash or key than its block's; or one where the key does not change.
+   */
+  KEY_CHANGE_INVALID: 'VERIFY.KEY_CHANGE_INVALID',
   /** The block's `hash` is not blockHash(header). */
   HASH_MISMATCH: 'VERIFY.HASH_MISMATCH',
   /** previousHash is not the hash of the previous block. */
@@ -76,6 +83,13 @@ export const VerifyCode = {
   ORIGIN_WRONG_BATCH_ORIGIN: 'VERIFY.ORIGIN_WRONG_BATCH_ORIGIN',
   /** The leaf's topic is not the topic of the event's producer. */
   WRONG_TOPIC: 'VERIFY.WRONG_TOPIC',
+  /**
+   * `--deep`: a proof the ledger serves (consistency between two blocks, or a leaf's inclusion in its block) does
+   * not verify against the signed roots, though the roots recompute from the leaves: its stored tree is wrong.
+   */
+  SERVED_PROOF_INVALID: 'VERIFY.SERVED_PROOF_INVALID',
+  /** `--deep`: the ledger refused to serve a proof for a block it signed (e.g. its own LEDGER.TILES_CORRUPT). */
+  PROOF_REFUSED: 'VERIFY.PROOF_REFUSED',
 } as const;
 export type VerifyCode = (typeof VerifyCode)[keyof typeof VerifyCode];
 

@@ -2,7 +2,7 @@ import { CliError, CliErrorCode } from './codes';
 
 /** Per request; a page of 1,000 leaves is about 1.5 MB, far below what this allows on any sane link. */
 export const REQUEST_TIMEOUT_MS = 30_000;
-/** Attempts for one GET: network failures and 5xx are retried, after 250 ms then 1 s. */
+/** Attempts for one GET: network failures and 5xx (but the ledger's own problem+json) are retried, after 250 ms then 1 s. */
 const ATTEMPTS = 3;
 const BACKOFF_MS = [250, 1_000];
 /** The ledger's own page limit (MAX_PAGE in apps/ledger/src/queries/ledger.controller.ts). */
@@ -13,7 +13,7 @@ export interface HttpAnswer {
   readonly text: string;
 }
 
-/** An answer the ledger gave on purpose (4xx problem+json): e.g. 404 for an unknown event. */
+/** An answer the ledger gave on purpose (problem+json): e.g. 404 for an unknown event, 500 LEDGER.TILES_CORRUPT. */
 export class LedgerProblem extends CliError {
   constructor(
     readonly status: number,
@@ -116,6 +116,11 @@ export class LedgerClient {
     return this.hashes(`/v1/proofs/inclusion?index=${index}&treeSize=${treeSize}`);
   }
 
+  /** `GET /v1/blocks/{height}/proofs?events=`: the block, and each named event's leaf and inclusion proof. */
+  blockProofs(height: number, eventIds: readonly string[]): Promise<unknown> {
+    return this.json(`/v1/blocks/${height}/proofs?events=${eventIds.map(encodeURIComponent).join(',')}`);
+  }
+
   consistencyProof(from: number, to: number): Promise<unknown[]> {
     return this.hashes(`/v1/proofs/consistency?from=${from}&to=${to}`);
   }
@@ -166,7 +171,10 @@ export class LedgerClient {
       try {
         const response = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
         const text = await response.text();
-        if (response.status >= 500) {
+        // A 5xx problem+json with a code is the ledger's own word (LEDGER.TILES_CORRUPT): asking again changes
+        // nothing, and the caller must see the code. Unavailable (503), or a 5xx from something in between, is
+        // retried.
+        if (response.status >= 500 && (response.status === 503 || problemCode(text) === undefined)) {
           lastError = `HTTP ${response.status}`;
           continue;
         }

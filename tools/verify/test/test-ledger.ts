@@ -8,6 +8,7 @@ import {
   OriginSigner,
   signCheckpoint,
   signHeader,
+  signKeyChange,
   toBase64,
   verifierKey,
   type BlockHeader,
@@ -84,7 +85,8 @@ export function seal(header: Omit<BlockHeader, 'keyId'>, key: NoteSigner, origin
 }
 
 /**
- * `blockSizes[h]` leaves in block h. `keyFor(h)` picks the signer of block h (key rotation); `eventIds` may
+ * `blockSizes[h]` leaves in block h. `keyFor(h)` picks the signer of block h (key rotation: where it changes, the
+ * block carries a key change record by the previous key, unless `recordKeyChanges` is false); `eventIds` may
  * override ids (for duplicates). Every event is signed by `producer`, in batches of PRODUCER_BATCH.
  */
 export function buildLedger({
@@ -92,9 +94,11 @@ export function buildLedger({
   keyFor = () => signer(),
   eventId = (index: number) => `evt-${index}`,
   producer: producerKey = producer(),
+  recordKeyChanges = true,
 }: {
   blockSizes?: readonly number[];
   keyFor?: (height: number) => NoteSigner;
+  recordKeyChanges?: boolean;
   eventId?: (index: number) => string;
   producer?: OriginSigner;
 } = {}): TestLedger {
@@ -111,6 +115,7 @@ export function buildLedger({
   const leaves: LeafRecord[] = [];
   const signers = new Map<string, NoteSigner>();
   let previousHash = GENESIS_PREVIOUS_HASH;
+  let previousKey: NoteSigner | undefined;
   blockSizes.forEach((count, height) => {
     const firstLeafIndex = tree.size;
     for (let i = 0; i < count; i++) {
@@ -127,6 +132,14 @@ export function buildLedger({
     }
     const key = keyFor(height);
     signers.set(key.keyId, key);
+    const handover =
+      recordKeyChanges && previousKey && previousKey.keyId !== key.keyId
+        ? signKeyChange(
+            { origin: ORIGIN, height, previousHash, newKey: verifierKey(key.name, key.publicKey) },
+            previousKey,
+          )
+        : undefined;
+    previousKey = key;
     const block = seal(
       {
         height,
@@ -136,6 +149,7 @@ export function buildLedger({
         treeSize: tree.size,
         root: toBase64(tree.root()),
         sealedAt: new Date(T0 + 1_000 * (height + 1)).toISOString(),
+        ...(handover ? { keyChange: handover } : {}),
       },
       key,
     );

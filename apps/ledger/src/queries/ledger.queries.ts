@@ -1,8 +1,15 @@
-import { Injectable } from '@nestjs/common';
-import { assembleProof, consistencyProofNodes, inclusionProofNodes, verifierKey } from '@medledger/ledger-core';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  assembleProof,
+  consistencyProofNodes,
+  inclusionProofNodes,
+  verifierKey,
+  type NodeId,
+} from '@medledger/ledger-core';
 import { ProblemException } from '@medledger/platform';
+import { LedgerMetrics } from '../sealing/ledger.metrics';
 import { LedgerRepository, type StoredBlock, type StoredLeaf } from '../sealing/ledger.repository';
-import { TreeState } from '../sealing/tree-state';
+import { TilesCorruptError, TreeState } from '../sealing/tree-state';
 import { MAX_PAGE, MAX_PROOF_EVENTS } from './ledger.controller';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -17,6 +24,8 @@ export function presentBlock(block: StoredBlock) {
     root: b64(block.root),
     sealedAt: block.sealedAt.toISOString(),
     keyId: block.keyId,
+    // Only where a key changes: elsewhere the member is absent, as in the signed header.
+    ...(block.keyChange === null ? {} : { keyChange: block.keyChange }),
     signature: b64(block.signature),
     hash: b64(block.hash),
     checkpoint: block.checkpoint,
@@ -30,9 +39,12 @@ function presentLeaf(leaf: StoredLeaf) {
 /** Reads behind the HTTP API. Proofs read O(log n) stored hashes (a few tile rows), never the leaves. */
 @Injectable()
 export class LedgerQueries {
+  private readonly logger = new Logger(LedgerQueries.name);
+
   constructor(
     private readonly repository: LedgerRepository,
     private readonly tree: TreeState,
+    private readonly metrics: LedgerMetrics,
   ) {}
 
   async checkpoint(): Promise<string> {
@@ -92,7 +104,7 @@ export class LedgerQueries {
     if (treeSize > size) throw this.range(`treeSize (${treeSize}) is beyond the current tree size (${size})`);
     if (index >= treeSize) throw this.range(`index (${index}) must be below treeSize (${treeSize})`);
     const nodes = inclusionProofNodes(index, treeSize);
-    const hashes = assembleProof(nodes, await this.tree.nodeHashes(nodes.ids));
+    const hashes = assembleProof(nodes, await this.proofHashes(nodes.ids));
     return { index, treeSize, hashes: hashes.map(b64) };
   }
 
@@ -112,7 +124,7 @@ export class LedgerQueries {
       });
     const leaves = (await this.repository.leavesByEventIds(ids)).filter((leaf) => leaf.blockHeight === height);
     const nodes = leaves.map((leaf) => inclusionProofNodes(leaf.index, block.treeSize));
-    const hashes = await this.tree.nodeHashes(nodes.flatMap((proof) => proof.ids));
+    const hashes = await this.proofHashes(nodes.flatMap((proof) => proof.ids));
     let offset = 0;
     const proofs = leaves.map((leaf, i) => {
       const proof = nodes[i] as ReturnType<typeof inclusionProofNodes>;
@@ -131,7 +143,7 @@ export class LedgerQueries {
     // SPEC: RFC 9162 §2.1.4: consistency is defined between two non-empty trees (0 < from <= to).
     if (from < 1) throw this.range('from must be at least 1');
     const nodes = consistencyProofNodes(from, to);
-    const hashes = assembleProof(nodes, await this.tree.nodeHashes(nodes.ids));
+    const hashes = assembleProof(nodes, await this.proofHashes(nodes.ids));
     return { from, to, hashes: hashes.map(b64) };
   }
 
@@ -149,6 +161,28 @@ export class LedgerQueries {
         blocks: key.blocks,
       })),
     };
+  }
+
+  /**
+   * The node hashes a proof is made of. A tile row that fails its check (TreeState) is never turned into a proof
+   * that would not verify: the request gets 500 LEDGER.TILES_CORRUPT, and the operator an error log and
+   * `ledger_tiles_corrupt_total`. Sealing goes on (it reads only the right edge, held in memory).
+   */
+  private async proofHashes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
+    try {
+      return await this.tree.nodeHashes(ids);
+    } catch (error) {
+      if (!(error instanceof TilesCorruptError)) throw error;
+      this.metrics.tilesCorrupt.inc();
+      this.logger.error(
+        { code: error.code, tiles: error.tiles },
+        `STORED TREE CORRUPT, proof refused: ${error.message}. The rows must be restored (from a backup, or recomputed from the leaves).`,
+      );
+      throw new ProblemException(500, error.code, 'Stored tree corrupt', {
+        detail: `${error.detail}; the ledger refuses to serve a proof that would not verify`,
+        tiles: error.tiles,
+      });
+    }
   }
 
   private range(detail: string): ProblemException {

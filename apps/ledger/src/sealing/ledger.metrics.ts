@@ -12,6 +12,7 @@ export class LedgerMetrics {
   readonly sealSeconds: Histogram;
   readonly receivedToSealedSeconds: Histogram;
   readonly treeSize: Gauge;
+  readonly tilesCorrupt: Counter;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -45,6 +46,11 @@ export class LedgerMetrics {
       registers,
     });
     this.treeSize = new Gauge({ name: 'ledger_tree_size', help: 'Leaves in the log', registers });
+    this.tilesCorrupt = new Counter({
+      name: 'ledger_tiles_corrupt_total',
+      help: 'Proof requests refused because a stored tile row failed its check (LEDGER.TILES_CORRUPT): an alarm',
+      registers,
+    });
   }
 
   recordBlock(leafCount: number, sealSeconds: number, events: readonly AcceptedEvent[]): void {

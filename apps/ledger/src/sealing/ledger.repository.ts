@@ -19,6 +19,8 @@ export interface StoredBlock {
   root: Uint8Array;
   sealedAt: Date;
   keyId: string;
+  /** The key change record, in the first block a new key signs only (docs/design/ledger-format.md §5.1). */
+  keyChange: string | null;
   signature: Uint8Array;
   hash: Uint8Array;
   checkpoint: string;
@@ -78,9 +80,9 @@ const COMMIT_BLOCK_SQL = `WITH leaves AS (
     RETURNING key_id
   )
   INSERT INTO block (height, previous_hash, first_leaf_index, leaf_count, tree_size, root, sealed_at, key_id,
-                     signature, hash, checkpoint)
+                     key_change, signature, hash, checkpoint)
   SELECT $8::bigint, $15::bytea, $16::bigint, $17::int, $18::bigint, $19::bytea, $20::timestamptz, key_id,
-         $22::bytea, $23::bytea, $26::text
+         $27::text, $22::bytea, $23::bytea, $26::text
   FROM signer`;
 
 /** The unique constraint that refuses an event id already in the log. */
@@ -243,7 +245,7 @@ export class LedgerRepository implements OnApplicationShutdown {
    *
    * One statement (data-modifying CTEs), so it is atomic without an explicit transaction and costs one round
    * trip. Columns travel as arrays through unnest and the byte and text columns as one bytea each, cut by
-   * offsets, so a block of any size is the same prepared statement with 26 parameters. Leaf indexes are the
+   * offsets, so a block of any size is the same prepared statement with 27 parameters. Leaf indexes are the
    * block's first index plus the row's ordinal; topics are numbers into the block's few distinct topics.
    */
   async commitBlock(block: StoredBlock, leaves: readonly StoredLeaf[], tiles: readonly StoredTile[]): Promise<boolean> {
@@ -263,7 +265,7 @@ export class LedgerRepository implements OnApplicationShutdown {
     let written: number | null;
     try {
       ({ rowCount: written } = await this.pool.query({
-        name: 'ledger-commit-block-v3',
+        name: 'ledger-commit-block-v4',
         text: COMMIT_BLOCK_SQL,
         values: [
           data.bytes,
@@ -292,6 +294,7 @@ export class LedgerRepository implements OnApplicationShutdown {
           data.starts,
           data.lengths,
           block.checkpoint,
+          block.keyChange,
         ],
       }));
     } catch (error) {
@@ -301,6 +304,10 @@ export class LedgerRepository implements OnApplicationShutdown {
     // No header row means no signing_key row (and, the statement being one, no leaves or tiles either).
     if (written !== 1) throw new Error(`block ${block.height}: its signing key ${block.keyId} is not registered`);
     return true;
+  }
+
+  async signingKey(keyId: string): Promise<{ name: string; publicKey: Uint8Array } | null> {
+    return this.prisma.signingKey.findUnique({ where: { keyId }, select: { name: true, publicKey: true } });
   }
 
   async registerKey(keyId: string, name: string, publicKey: Uint8Array): Promise<void> {

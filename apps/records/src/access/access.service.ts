@@ -21,6 +21,7 @@ import {
   type PresentResource,
 } from '../resources/resource.repository';
 import { UUID } from '../resources/domain/resource-types';
+import { PatientKeyCodec } from '../resources/infra/patient-keys';
 import {
   BREAK_GLASS_REASON_MAX,
   BREAK_GLASS_WINDOW_MS,
@@ -105,6 +106,7 @@ export class AccessService {
     @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
     private readonly resources: ResourceRepository,
     private readonly audit: AuditService,
+    private readonly keys: PatientKeyCodec,
   ) {}
 
   /** Permits the access or throws what an unknown id would answer (after auditing the refusal with its reason). */
@@ -321,21 +323,22 @@ export class AccessService {
         ],
       });
       if (!stored) throw new Error('the grant was not stored');
+      const pseudonyms = await this.keys.pseudonyms(tx, patientId);
       await this.store.enqueue(tx, [
         {
           topic: PUBLIC_EVENT_TOPICS.records,
-          key: patientId,
+          key: pseudonyms.patient,
           envelope: createEnvelope({
             type: 'records.EmergencyAccessGranted',
             id: stored.eventId,
             time: event.data.grantedAt,
-            subject: `Patient/${patientId}`,
+            subject: pseudonyms.patient,
             aggregateId: grantId,
             aggregateVersion: 1,
             data: {
               grantId,
-              patientId,
-              actor: actor.reference,
+              patient: pseudonyms.patient,
+              actor: pseudonyms.actor(actor.reference),
               grantedAt: event.data.grantedAt,
               until,
               reasonCommitment,

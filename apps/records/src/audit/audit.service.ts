@@ -13,6 +13,8 @@ import {
 } from '@medledger/event-store';
 import type { AuthenticatedActor } from '@medledger/platform';
 import { commitment, COMMITMENT_SALT_BYTES } from '../resources/domain/commitment';
+import type { Pseudonyms } from '../resources/domain/pseudonym';
+import { PatientKeyCodec } from '../resources/infra/patient-keys';
 import { requestContext } from '../http/request-context';
 import {
   auditQueryStreamId,
@@ -81,11 +83,12 @@ export class AuditService {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore<Sql>,
     @Inject(EVENT_STORE_SQL) private readonly client: TransactionalSql,
+    private readonly keys: PatientKeyCodec,
   ) {}
 
   /** Audits an access in the caller's transaction (a write and its audit commit together). */
   async record(tx: Sql, actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
-    const prepared = this.prepare(actor, input);
+    const prepared = await this.prepareIn(tx, actor, input);
     await this.write(tx, [prepared]);
     return prepared.entry;
   }
@@ -95,8 +98,8 @@ export class AuditService {
    * committed, so the caller answers only then. Concurrent calls commit together (group commit): one statement
    * for the whole group, however many accesses it holds.
    */
-  recordAlone(actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
-    const prepared = this.prepare(actor, input);
+  async recordAlone(actor: AuthenticatedActor, input: AuditInput): Promise<AuditEntry> {
+    const prepared = this.prepare(actor, input, await this.keys.pseudonymsNow(this.client, input.patientId));
     return new Promise<AuditEntry>((resolve, reject) => {
       this.queue.push({ prepared, resolve, reject });
       void this.flush();
@@ -138,7 +141,13 @@ export class AuditService {
     }
   }
 
-  private prepare(actor: AuthenticatedActor, input: AuditInput): PreparedAudit {
+  /** {@link prepare} under the patient's pseudonyms read (or created) in the caller's transaction. */
+  private async prepareIn(tx: Sql, actor: AuthenticatedActor, input: AuditInput): Promise<PreparedAudit> {
+    return this.prepare(actor, input, await this.keys.pseudonyms(tx, input.patientId));
+  }
+
+  /** The AuditEvent and its public event, which names the patient, the actor and the resource by pseudonyms. */
+  private prepare(actor: AuthenticatedActor, input: AuditInput, pseudonyms: Pseudonyms): PreparedAudit {
     const { query, ...fields } = input;
     const clientAddress = requestContext.getStore()?.clientAddress;
     const entry: AuditEntry = {
@@ -185,24 +194,27 @@ export class AuditService {
       ],
       message: {
         topic: PUBLIC_EVENT_TOPICS.records,
-        key: entry.patientId,
+        key: pseudonyms.patient,
         envelope: createEnvelope({
           type: 'records.AccessAudited',
           id: eventId,
           time: entry.recorded,
-          subject: `Patient/${entry.patientId}`,
+          subject: pseudonyms.patient,
           aggregateId: entry.auditEventId,
           aggregateVersion: 1,
           data: {
             auditEventId: entry.auditEventId,
-            patientId: entry.patientId,
-            actor: entry.actor,
+            patient: pseudonyms.patient,
+            actor: pseudonyms.actor(entry.actor),
             role: entry.role,
             interaction: entry.interaction,
             outcome: entry.outcome,
             basis: entry.basis,
             ...(entry.resourceType !== undefined && { resourceType: entry.resourceType }),
-            ...(entry.resourceId !== undefined && { resourceId: entry.resourceId }),
+            ...(entry.resourceType !== undefined &&
+              entry.resourceId !== undefined && {
+                resource: pseudonyms.resource(entry.resourceType, entry.resourceId),
+              }),
             recorded: entry.recorded,
             commitment: digest,
           },

@@ -12,15 +12,17 @@ import {
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
 import { AccessService } from '../access/access.service';
 import { AuditService } from '../audit/audit.service';
-import { ERASURE_STREAM_PREFIX, PatientKeyCodec } from './infra/patient-keys';
+import { ERASURE_STREAM_PREFIX, PatientKeyCodec, patientKeyOwners } from './infra/patient-keys';
 import { decideErasure, evolveErasure, NO_ERASURE, type ErasureEvent } from './domain/erasure';
 import { ResourceRepository, resourceNotFound } from './resource.repository';
 
 /**
  * Erasure (GDPR Art. 17) by crypto-shredding: the patient's data key is destroyed, so every event of their record,
  * every version, consent, grant and AuditEvent, becomes unreadable at once, in every backup that holds the same
- * rows. Nothing is deleted from the event log, the outbox or the ledger: what left records was ids and salted
- * commitments, which cannot be opened without the destroyed data. The erasure is an event, audited and anchored.
+ * rows; and their pseudonym key, so the public events that name them by pseudonyms can no longer be linked to them
+ * (ADR 0013). Nothing is deleted from the event log, the outbox or the ledger: what left records was pseudonyms and
+ * salted commitments, which cannot be opened without the destroyed keys. The erasure is an event, audited and
+ * anchored.
  * Who may erase, and the second approval an organization's erasure needs: domain/erasure.ts.
  */
 @Injectable()
@@ -85,29 +87,35 @@ export class ErasureService {
         await this.audit.record(tx, actor, { ...this.access.auditFields(query), outcome: '0', basis: permit.basis });
         if (decision.kind === 'request')
           return { status: 'awaiting-second-approval' as const, eventId: stored.eventId };
-        const { reason: _reason, approvedBy: _approvedBy, ...published } = decision.event.data;
+        // The public event names the patient and the requester by their pseudonyms, computed while the key that
+        // makes them still exists; both keys go in the same transaction (ADR 0013).
+        const pseudonyms = await this.keys.pseudonyms(tx, patientId);
         await this.store.enqueue(tx, [
           {
             topic: PUBLIC_EVENT_TOPICS.records,
-            key: patientId,
+            key: pseudonyms.patient,
             envelope: createEnvelope({
               type: 'records.PatientErased',
               id: stored.eventId,
               time: now,
-              subject: `Patient/${patientId}`,
-              aggregateId: patientId,
+              subject: pseudonyms.patient,
+              aggregateId: pseudonyms.patient,
               aggregateVersion: 1,
-              data: published,
+              data: {
+                patient: pseudonyms.patient,
+                requestedBy: pseudonyms.actor(decision.event.data.requestedBy),
+                erasedAt: decision.event.data.erasedAt,
+              },
             }),
           },
         ]);
         const destroyed = await tx.$executeRawUnsafe(
           `UPDATE patient_key SET wrapped = '', destroyed_at = $2::timestamptz
-            WHERE stream_id = $1 AND destroyed_at IS NULL`,
-          `Patient-${patientId}`,
+            WHERE stream_id = ANY($1::text[]) AND destroyed_at IS NULL`,
+          patientKeyOwners(patientId),
           now,
         );
-        if (destroyed !== 1) throw new Error(`Patient/${patientId} had no live data key`);
+        if (destroyed !== 2) throw new Error(`Patient/${patientId} had no live data key or pseudonym key`);
         return { status: 'erased' as const, eventId: stored.eventId };
       });
       if (done.status === 'awaiting-second-approval' && decision.kind === 'request')
@@ -118,7 +126,7 @@ export class ErasureService {
           requestedAt: decision.event.data.requestedAt,
           expiresAt: decision.expiresAt,
         };
-      this.keys.forget(`Patient-${patientId}`);
+      for (const owner of patientKeyOwners(patientId)) this.keys.forget(owner);
       return { patientId, status: done.status, erasedAt: now, eventId: done.eventId };
     } catch (error) {
       if (error instanceof VersionConflict)

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  ErasedEventData,
   EVENT_COLUMNS,
   EVENT_STORE,
   EventStore,
@@ -9,6 +10,7 @@ import {
 } from '@medledger/event-store';
 import { ProblemException } from '@medledger/platform';
 import { refuse, type OperationOutcomeException } from '../http/operation-outcome';
+import { RecordsCryptoError } from './infra/patient-keys';
 import { ABSENT, evolve, ResourceErrorCode, type ResourceEvent, type ResourceState } from './domain/resource';
 
 export type PresentResource = Extract<ResourceState, { status: 'present' }>;
@@ -53,7 +55,9 @@ export class ResourceRepository {
 
   /**
    * What a read needs, in one round trip: where `type/id` is and whose record holds it, its events, the events of
-   * the patient's Consents (oldest first) and the actor's live break-glass grants (their ends).
+   * the patient's Consents (oldest first, decrypted: they decide) and the actor's live break-glass grants (their
+   * ends). The resource's own events stay encrypted: `resource()` decrypts them only once the caller has authorized
+   * what it can without them (ADR 0007, "authorize before decrypting").
    */
   async forRead(
     tx: Sql,
@@ -61,10 +65,18 @@ export class ResourceRepository {
     id: string,
     actor: string,
   ): Promise<
-    | { patientId: string; streamId: string; state: ResourceState; consents: PresentResource[]; grants: string[] }
+    | {
+        patientId: string;
+        streamId: string;
+        resource: () => Promise<ResourceState>;
+        consents: PresentResource[];
+        grants: string[];
+      }
     | undefined
   > {
-    const rows = await tx.$queryRawUnsafe<Array<EventRow & { n: string; patient_id: string; grants: Date[] }>>(
+    const rows = await tx.$queryRawUnsafe<
+      Array<EventRow & { n: string; patient_id: string; grants: Date[]; erased: boolean }>
+    >(
       `WITH ri AS (
          SELECT patient_id, stream_id FROM resource_index WHERE resource_type = $1 AND resource_id = $2::uuid
        ), chosen AS (
@@ -77,7 +89,9 @@ export class ResourceRepository {
                        WHERE g.patient_id = ri.patient_id AND g.actor = $3 AND g.until > now()) AS grants
            FROM ri
        )
-       SELECT chosen.n, ri.patient_id::text, granted.grants, ${EVENT_COLUMNS}
+       SELECT chosen.n, ri.patient_id::text, granted.grants, ${EVENT_COLUMNS},
+              EXISTS (SELECT 1 FROM patient_key k WHERE k.stream_id = split_part(ri.stream_id, '/', 1)
+                         AND k.destroyed_at IS NOT NULL) AS erased
          FROM ri, granted, chosen JOIN es_event e ON e.stream_id = chosen.stream_id
         ORDER BY chosen.n, e.version`,
       resourceType,
@@ -86,20 +100,26 @@ export class ResourceRepository {
     );
     const [first] = rows;
     if (!first) return undefined;
+    // An erased record answers 410 to everyone, as decrypting it would (its key is gone).
+    if (first.erased) throw new ErasedEventData(first.stream_id, RecordsCryptoError.PATIENT_ERASED);
+    // Rank 0 is the resource's own stream, kept encrypted; the consents follow in their order.
+    const own = rows.filter((row) => row.n === '0');
     const streams = new Map<string, StoredEvent[]>();
     for (const row of rows) {
+      if (row.n === '0') continue;
       const events = streams.get(row.n) ?? [];
       events.push(await this.store.decode(tx, row));
       streams.set(row.n, events);
     }
-    // Rank 0 is the resource's own stream; the consents follow in their order.
-    const resource = streams.get('0') ?? [];
-    streams.delete('0');
     const consents = [...streams.values()];
     return {
       patientId: first.patient_id,
       streamId: first.stream_id,
-      state: resource.reduce(fold, ABSENT),
+      resource: async () => {
+        const events: StoredEvent[] = [];
+        for (const row of own) events.push(await this.store.decode(tx, row));
+        return events.reduce(fold, ABSENT);
+      },
       consents: consents.flatMap((events) => {
         const state = events.reduce(fold, ABSENT);
         return state.status === 'present' ? [state] : [];

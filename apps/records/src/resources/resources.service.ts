@@ -42,6 +42,8 @@ import {
   type ResourceVersionData,
 } from './domain/resource';
 import { UUID } from './domain/resource-types';
+import type { Pseudonyms } from './domain/pseudonym';
+import { PatientKeyCodec } from './infra/patient-keys';
 import { matches, parseSearch } from './domain/search-query';
 import {
   ResourceRepository,
@@ -106,45 +108,46 @@ function view(state: PresentResource, extra: { eventId?: string; basis?: Permit[
   };
 }
 
-/** The public, PHI-free announcement of a new version: ids and the version's salted commitment. */
-function publicEvent(event: StoredEvent<ResourceEvent>): OutboxMessage {
+/**
+ * The public, PHI-free announcement of a new version: the version's salted commitment, and the patient and the
+ * resource by their pseudonyms (ADR 0013), never their ids.
+ */
+function publicEvent(event: StoredEvent<ResourceEvent>, pseudonyms: Pseudonyms): OutboxMessage {
   const data = event.data as ResourceVersionData;
-  const { resourceType, id, patientId, commitment: digest, at } = data;
+  const { resourceType, id, commitment: digest, at } = data;
   const versionId = String(event.version);
   const created = event.type === 'ResourceCreated';
-  const common = {
-    id: event.eventId,
-    time: at,
-    subject: `${resourceType}/${id}`,
-    aggregateId: id,
-    aggregateVersion: event.version,
-  };
+  const patient = pseudonyms.patient;
+  const common = { id: event.eventId, time: at, subject: patient, aggregateVersion: event.version };
   const envelope =
     resourceType === 'Patient'
       ? created
         ? createEnvelope({
             ...common,
+            aggregateId: patient,
             type: 'records.PatientRegistered',
-            data: { patientId, versionId, commitment: digest, registeredAt: at },
+            data: { patient, versionId, commitment: digest, registeredAt: at },
           })
         : createEnvelope({
             ...common,
+            aggregateId: patient,
             type: 'records.PatientUpdated',
-            data: { patientId, versionId, commitment: digest, updatedAt: at },
+            data: { patient, versionId, commitment: digest, updatedAt: at },
           })
       : createEnvelope({
           ...common,
+          aggregateId: pseudonyms.resource(resourceType, id),
           type: created ? 'records.ResourceCreated' : 'records.ResourceUpdated',
           data: {
             resourceType: resourceType as (typeof RECORDS_RESOURCE_TYPES)[number],
-            resourceId: id,
-            patientId,
+            resource: pseudonyms.resource(resourceType, id),
+            patient,
             versionId,
             commitment: digest,
             ...(created ? { createdAt: at } : { updatedAt: at }),
           },
         });
-  return { topic: PUBLIC_EVENT_TOPICS.records, key: patientId, envelope };
+  return { topic: PUBLIC_EVENT_TOPICS.records, key: patient, envelope };
 }
 
 function fold(state: Parameters<typeof evolve>[0], event: StoredEvent) {
@@ -164,6 +167,7 @@ export class ResourcesService {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly receipts: ReceiptService,
+    private readonly keys: PatientKeyCodec,
   ) {}
 
   async create(actor: AuthenticatedActor, resourceType: string, body: unknown, purpose?: string) {
@@ -226,16 +230,20 @@ export class ResourcesService {
   async read(actor: AuthenticatedActor, resourceType: string, id: string, purpose?: string): Promise<ResourceView> {
     // The hot path: the resource, the patient's consents and the actor's grants in two round trips.
     const found = await this.repository.forRead(this.client, resourceType, id, actor.reference);
-    if (!found || found.state.status !== 'present') throw resourceNotFound(resourceType, id);
-    const { state } = found;
-    const query = {
+    if (!found) throw resourceNotFound(resourceType, id);
+    const asked = {
       patientId: found.patientId,
       interaction: 'read',
       resourceType,
       resourceId: id,
       ...(purpose && { purpose }),
-      data: [requestedData(state)],
     } as const;
+    // Authorize before decrypting: what the consents decide without the resource's content (who asks, for what,
+    // which type) is decided first, and a refusal never decrypts the resource (ADR 0007).
+    await this.access.authorize(actor, asked, found);
+    const state = await found.resource();
+    if (state.status !== 'present') throw resourceNotFound(resourceType, id);
+    const query = { ...asked, data: [requestedData(state)] } as const;
     const permit = await this.access.authorize(actor, query, found);
     await this.auditedRead(actor, query, permit, String(state.version));
     return view(state, { basis: permit.basis });
@@ -249,18 +257,21 @@ export class ResourcesService {
     purpose?: string,
   ): Promise<{ versions: Array<ResourceView & { eventId: string }>; basis: Permit['basis'] }> {
     const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
-    // A consent bound to data decides on what the resource is now (ADR 0007): its versions are read first.
-    const versions = await this.repository.versions(this.client, streamId);
-    const current = versions.at(-1);
-    const query = {
+    const asked = {
       patientId,
       interaction: 'history',
       resourceType,
       resourceId: id,
       ...(purpose && { purpose }),
-      ...(current && { data: [requestedData(current.state)] }),
     } as const;
-    const permit = await this.access.authorize(actor, query);
+    // Authorize before decrypting (as read does); then a consent bound to data decides on what the resource is now
+    // (ADR 0007), so its versions are read.
+    const context = await this.access.contextFor(actor, asked);
+    await this.access.authorize(actor, asked, context);
+    const versions = await this.repository.versions(this.client, streamId);
+    const current = versions.at(-1);
+    const query = { ...asked, ...(current && { data: [requestedData(current.state)] }) } as const;
+    const permit = await this.access.authorize(actor, query, context);
     await this.auditedRead(actor, query, permit);
     return { versions: versions.map((v) => ({ ...view(v.state), eventId: v.eventId })), basis: permit.basis };
   }
@@ -273,17 +284,20 @@ export class ResourcesService {
     purpose?: string,
   ): Promise<ResourceView> {
     const { patientId, streamId } = await this.repository.require(this.client, resourceType, id);
-    const found = await this.version(this.client, streamId, resourceType, id, versionId);
-    const query = {
+    const asked = {
       patientId,
       interaction: 'vread',
       resourceType,
       resourceId: id,
       versionId: String(versionId),
       ...(purpose && { purpose }),
-      data: [requestedData(found.state)],
     } as const;
-    const permit = await this.access.authorize(actor, query);
+    // Authorize before decrypting, as read does.
+    const context = await this.access.contextFor(actor, asked);
+    await this.access.authorize(actor, asked, context);
+    const found = await this.version(this.client, streamId, resourceType, id, versionId);
+    const query = { ...asked, data: [requestedData(found.state)] } as const;
+    const permit = await this.access.authorize(actor, query, context);
     await this.auditedRead(actor, query, permit);
     return view(found.state, { eventId: found.eventId, basis: permit.basis });
   }
@@ -434,12 +448,25 @@ export class ResourcesService {
           },
         })),
       });
-      await this.store.enqueue(tx, stored.map(publicEvent));
+      await this.store.enqueue(tx, await this.publicEvents(tx, stored));
       const next = stored.reduce(fold, state);
       if (next.status !== 'present') throw new Error('a write left no resource');
       await this.audited(tx, actor, query, permit, String(next.version));
       return view(next, { basis: permit.basis, ...(stored.at(-1) && { eventId: stored.at(-1)?.eventId }) });
     });
+  }
+
+  /** The public events of stored versions, under their patient's pseudonyms (the key read once per patient). */
+  private async publicEvents(tx: Sql, events: ReadonlyArray<StoredEvent<ResourceEvent>>): Promise<OutboxMessage[]> {
+    const byPatient = new Map<string, Pseudonyms>();
+    const messages: OutboxMessage[] = [];
+    for (const event of events) {
+      const { patientId } = event.data as ResourceVersionData;
+      const pseudonyms = byPatient.get(patientId) ?? (await this.keys.pseudonyms(tx, patientId));
+      byPatient.set(patientId, pseudonyms);
+      messages.push(publicEvent(event, pseudonyms));
+    }
+    return messages;
   }
 
   private audited(tx: Sql, actor: AuthenticatedActor, query: AccessQuery, permit: Permit, versionId?: string) {

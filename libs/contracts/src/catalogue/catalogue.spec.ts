@@ -108,8 +108,8 @@ describe('createEnvelope', () => {
     type: 'records.PatientRegistered',
     id: '0c9b1f0e-8d62-4a59-9f3c-3c2b7e1d9a01',
     time: '2026-11-24T10:00:00.000Z',
-    subject: 'Patient/6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
-    aggregateId: '6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10',
+    subject: '7N5_cthSMeR8o-AMHqqfFA',
+    aggregateId: '7N5_cthSMeR8o-AMHqqfFA',
     aggregateVersion: 1,
     data: EVENT_CATALOGUE.latest('records.PatientRegistered')?.example as Record<string, unknown>,
   };
@@ -120,7 +120,7 @@ describe('createEnvelope', () => {
     expect(envelope).toMatchObject({
       specversion: '1.0',
       source: '/medledger/records',
-      dataschema: 'urn:medledger:event:records.PatientRegistered:1',
+      dataschema: 'urn:medledger:event:records.PatientRegistered:2',
       datacontenttype: 'application/json',
       aggregateid: input.aggregateId,
       aggregateversion: 1,
@@ -137,6 +137,39 @@ describe('createEnvelope', () => {
     expect(() =>
       createEnvelope({ ...input, type: plain.type, data: plain.example }, new EventCatalogue([plain])),
     ).toThrow(/not a CloudEvents event/);
+  });
+});
+
+describe('records v2: pseudonyms instead of ids (ADR 0013)', () => {
+  const records = EVENT_CATALOGUE.types().filter((type) => type.startsWith('records.'));
+
+  it.each(records)('%s v1 reads as v2, with the clear ids v1 published in the pseudonym fields', (type) => {
+    const v1 = EVENT_CATALOGUE.get(type, 1)?.example as Record<string, unknown>;
+    const parsed = EVENT_CATALOGUE.parseData(type, dataschemaOf(type, 1), v1);
+    expect(parsed).toMatchObject({ ok: true, version: 2, fromVersion: 1 });
+    const data = (parsed as { data: Record<string, unknown> }).data;
+    expect(data['patient']).toBe(v1['patientId']);
+    expect('patientId' in data || 'resourceId' in data).toBe(false);
+    if ('resourceId' in v1) expect(data['resource']).toBe(v1['resourceId']);
+  });
+
+  it.each(records)('%s v2 carries no uuid but its own event-only id, and no FHIR reference', (type) => {
+    const example = JSON.stringify(EVENT_CATALOGUE.get(type, 2)?.example);
+    const uuids = example.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [];
+    expect(uuids.length).toBeLessThanOrEqual(1); // auditEventId or grantId: one event each
+    expect(example).not.toMatch(/(Patient|Practitioner|Organization)\//);
+  });
+
+  it('refuses a pseudonym of another shape', () => {
+    const example = EVENT_CATALOGUE.get('records.PatientRegistered', 2)?.example as Record<string, unknown>;
+    const dataschema = dataschemaOf('records.PatientRegistered', 2);
+    for (const patient of ['7N5_cthSMeR8o-AMHqqfF', '7N5_cthSMeR8o-AMHqqfFA=', '7N5+cthSMeR8o-AMHqqfFA', 'Patient/x'])
+      expect(EVENT_CATALOGUE.parseData('records.PatientRegistered', dataschema, { ...example, patient })).toMatchObject(
+        {
+          ok: false,
+          code: CatalogueFailure.SCHEMA_MISMATCH,
+        },
+      );
   });
 });
 

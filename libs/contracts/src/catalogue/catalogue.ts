@@ -5,18 +5,25 @@ import type { ServiceName } from '../services';
 import { dataschemaOf, parseDataschema, type EventDefinition } from './define';
 import {
   AccessAuditedV1,
+  AccessAuditedV2,
   BlockSealedV1,
   EmergencyAccessGrantedV1,
+  EmergencyAccessGrantedV2,
   BlockSealedV2,
   PatientErasedV1,
+  PatientErasedV2,
   PatientRegisteredV1,
+  PatientRegisteredV2,
   PatientUpdatedV1,
+  PatientUpdatedV2,
   PingAnsweredV1,
   PingAnsweredV2,
   PingSentV1,
   PingSentV2,
   ResourceCreatedV1,
+  ResourceCreatedV2,
   ResourceUpdatedV1,
+  ResourceUpdatedV2,
 } from './events';
 import { SUPPLY_EVENTS } from './supply-events';
 import { TRIALS_EVENTS } from './trials-events';
@@ -117,12 +124,19 @@ export class EventCatalogue {
 
 export const EVENT_CATALOGUE = new EventCatalogue([
   PatientRegisteredV1,
+  PatientRegisteredV2,
   PatientUpdatedV1,
+  PatientUpdatedV2,
   ResourceCreatedV1,
+  ResourceCreatedV2,
   ResourceUpdatedV1,
+  ResourceUpdatedV2,
   EmergencyAccessGrantedV1,
+  EmergencyAccessGrantedV2,
   AccessAuditedV1,
+  AccessAuditedV2,
   PatientErasedV1,
+  PatientErasedV2,
   BlockSealedV1,
   BlockSealedV2,
   PingSentV1,

@@ -244,6 +244,201 @@ export const PatientErasedV1 = defineEvent({
   },
 });
 
+// ------------------------------------------------------------------------------------------------ records v2
+
+/*
+ * v2 of every records event (issue 16 item 12): no stable id of a patient, an actor or a resource in clear. Each is
+ * replaced by the patient's keyed pseudonym of it (HMAC-SHA-256 under a per-patient key that erasure destroys,
+ * ADR 0013), so the sealed log cannot be linked to a person once the patient is erased. The CloudEvents `subject`
+ * and the Kafka key are the patient's pseudonym too.
+ */
+
+/** 16 bytes of HMAC-SHA-256 under the patient's pseudonym key, base64url without padding (22 characters). */
+const RecordsPseudonym = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
+const V1_CARRIED = 'an event upcast from v1 carries the clear';
+const PatientPseudonym = z
+  .union([RecordsPseudonym, z.uuid()])
+  .describe(`the patient's pseudonym, the same in all their events (${V1_CARRIED} patient id)`);
+const ResourcePseudonym = z
+  .union([RecordsPseudonym, z.uuid()])
+  .describe(`the resource's pseudonym in its patient's events (${V1_CARRIED} resource id)`);
+const ActorPseudonym = (who: string) =>
+  z
+    .union([RecordsPseudonym, FhirReference])
+    .describe(`${who}: their pseudonym in this patient's events, another in each patient's (${V1_CARRIED} reference)`);
+
+/**
+ * v1 → v2: a clear id moves to the field of its pseudonym. Nothing can pseudonymise what v1 already published (no
+ * key is at hand, and the sealed v1 event keeps it anyway): the v2 fields accept the clear ids of upcast events.
+ */
+function renamed(fields: Readonly<Record<string, string>>) {
+  return (previous: unknown) => {
+    const data = { ...(previous as Record<string, unknown>) };
+    for (const [from, to] of Object.entries(fields)) {
+      if (from in data) data[to] = data[from];
+      delete data[from];
+    }
+    return data;
+  };
+}
+
+const PSEUDONYMOUS =
+  " Ids are the patient's keyed pseudonyms (HMAC-SHA-256, 22 base64url characters; ADR 0013): nobody can recompute them once the patient is erased. CloudEvents subject and Kafka key: the patient's pseudonym.";
+
+function patientVersionV2<K extends 'registeredAt' | 'updatedAt'>(atField: K, what: string, when: string) {
+  return z.object({ patient: PatientPseudonym, ...versionFields(what), ...committedAt(atField, when) });
+}
+
+export const PatientRegisteredV2 = defineEvent({
+  ...recordsEvent,
+  type: 'records.PatientRegistered',
+  version: 2,
+  description: `${PatientRegisteredV1.description}${PSEUDONYMOUS} aggregateid: the patient's pseudonym.`,
+  schema: patientVersionV2('registeredAt', 'registered resource', 'registration'),
+  example: {
+    patient: '7N5_cthSMeR8o-AMHqqfFA',
+    versionId: '1',
+    commitment: 'hmX4f+Ra6I3Tai/+zehcm+B/HE+a7IdLQOx5xn8k2Bs=',
+    registeredAt: '2026-12-02T10:00:00.000Z',
+  },
+  upcast: renamed({ patientId: 'patient' }),
+});
+
+export const PatientUpdatedV2 = defineEvent({
+  ...recordsEvent,
+  type: 'records.PatientUpdated',
+  version: 2,
+  description: `${PatientUpdatedV1.description}${PSEUDONYMOUS} aggregateid: the patient's pseudonym.`,
+  schema: patientVersionV2('updatedAt', 'new version', 'update'),
+  example: {
+    patient: '7N5_cthSMeR8o-AMHqqfFA',
+    versionId: '2',
+    commitment: 'OWbpyoz88FnJwW3ScqS1HyO1vPfeI8lfQzaxT8w8FHs=',
+    updatedAt: '2026-12-02T11:30:00.000Z',
+  },
+  upcast: renamed({ patientId: 'patient' }),
+});
+
+function resourceVersionV2<K extends 'createdAt' | 'updatedAt'>(atField: K, what: string, when: string) {
+  return z.object({
+    resourceType: z.enum(RECORDS_RESOURCE_TYPES).describe('FHIR resource type'),
+    resource: ResourcePseudonym,
+    patient: PatientPseudonym,
+    ...versionFields(what),
+    ...committedAt(atField, when),
+  });
+}
+
+export const ResourceCreatedV2 = defineEvent({
+  ...recordsEvent,
+  type: 'records.ResourceCreated',
+  version: 2,
+  description: `${ResourceCreatedV1.description}${PSEUDONYMOUS} aggregateid: the resource's pseudonym.`,
+  schema: resourceVersionV2('createdAt', 'created resource', 'creation'),
+  example: {
+    resourceType: 'Observation',
+    resource: '4SRQ_xfLiTa95nxKa0WEoA',
+    patient: '7N5_cthSMeR8o-AMHqqfFA',
+    versionId: '1',
+    commitment: 'ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs=',
+    createdAt: '2026-12-02T10:05:00.000Z',
+  },
+  upcast: renamed({ resourceId: 'resource', patientId: 'patient' }),
+});
+
+export const ResourceUpdatedV2 = defineEvent({
+  ...recordsEvent,
+  type: 'records.ResourceUpdated',
+  version: 2,
+  description: `${ResourceUpdatedV1.description}${PSEUDONYMOUS} aggregateid: the resource's pseudonym.`,
+  schema: resourceVersionV2('updatedAt', 'new version', 'update'),
+  example: {
+    resourceType: 'Consent',
+    resource: 'n3Eh6fiex1kGDCaYWNNpIA',
+    patient: '7N5_cthSMeR8o-AMHqqfFA',
+    versionId: '2',
+    commitment: 'PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=',
+    updatedAt: '2026-12-02T12:00:00.000Z',
+  },
+  upcast: renamed({ resourceId: 'resource', patientId: 'patient' }),
+});
+
+export const EmergencyAccessGrantedV2 = defineEvent({
+  ...recordsEvent,
+  type: 'records.EmergencyAccessGranted',
+  version: 2,
+  description: `${EmergencyAccessGrantedV1.description}${PSEUDONYMOUS} aggregateid: the grant id (one event per grant).`,
+  schema: z.object({
+    grantId: z.uuid().describe('id of the grant (in this event only)'),
+    patient: PatientPseudonym,
+    actor: ActorPseudonym('the practitioner'),
+    grantedAt: EmergencyAccessGrantedV1.schema.shape.grantedAt,
+    until: EmergencyAccessGrantedV1.schema.shape.until,
+    reasonCommitment: EmergencyAccessGrantedV1.schema.shape.reasonCommitment,
+  }),
+  example: {
+    grantId: '4d2c6a8e-1b3f-4e5a-8c7d-9e0f1a2b3c40',
+    patient: '7N5_cthSMeR8o-AMHqqfFA',
+    actor: 'qKzjc-3d8IfGlGNLzqkI1Q',
+    grantedAt: '2026-12-02T03:12:00.000Z',
+    until: '2026-12-02T03:27:00.000Z',
+    reasonCommitment: 'Ln0sA6lQeuJl7PW1NWiFpTOTogKdJBOUmXJloaJa78Y=',
+  },
+  upcast: renamed({ patientId: 'patient' }),
+});
+
+export const AccessAuditedV2 = defineEvent({
+  ...recordsEvent,
+  type: 'records.AccessAudited',
+  version: 2,
+  description: `An access to a patient's record was audited (a FHIR AuditEvent kept in records): who, what interaction, on which resource, the outcome and on what basis; the search parameters and the resources stay in records.${PSEUDONYMOUS} aggregateid: the AuditEvent id (one event per AuditEvent).`,
+  schema: z.object({
+    auditEventId: z.uuid().describe('id of the AuditEvent in records (in this event only)'),
+    patient: PatientPseudonym,
+    actor: ActorPseudonym('who asked'),
+    role: AccessAuditedV1.schema.shape.role,
+    interaction: AccessAuditedV1.schema.shape.interaction,
+    outcome: AccessAuditedV1.schema.shape.outcome,
+    basis: AccessAuditedV1.schema.shape.basis,
+    resourceType: AccessAuditedV1.schema.shape.resourceType,
+    resource: ResourcePseudonym.optional(),
+    recorded: AccessAuditedV1.schema.shape.recorded,
+    commitment: AccessAuditedV1.schema.shape.commitment,
+  }),
+  example: {
+    auditEventId: '7a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c30',
+    patient: '7N5_cthSMeR8o-AMHqqfFA',
+    actor: 'm-E_jepg6wf1YoQzFWdisA',
+    role: 'practitioner',
+    interaction: 'read',
+    outcome: '0',
+    basis: 'consent',
+    resourceType: 'Observation',
+    resource: '4SRQ_xfLiTa95nxKa0WEoA',
+    recorded: '2026-12-02T10:06:00.000Z',
+    commitment: 'GKw+c0PwFokMUQ6T+TUmEWnZ4/VlQ2Qpgw+vCTT0+OQ=',
+  },
+  upcast: renamed({ patientId: 'patient', resourceId: 'resource' }),
+});
+
+export const PatientErasedV2 = defineEvent({
+  ...recordsEvent,
+  type: 'records.PatientErased',
+  version: 2,
+  description: `${PatientErasedV1.description} The pseudonym key is destroyed in the same transaction: the pseudonyms of this event and of every earlier one of the patient can no longer be recomputed by anyone, records included.${PSEUDONYMOUS} aggregateid: the patient's pseudonym.`,
+  schema: z.object({
+    patient: PatientPseudonym,
+    requestedBy: ActorPseudonym('who asked for the erasure'),
+    erasedAt: z.iso.datetime().describe('when records destroyed the keys'),
+  }),
+  example: {
+    patient: '7N5_cthSMeR8o-AMHqqfFA',
+    requestedBy: '5Iuo2SUVY2NtGgKzWeSMrw',
+    erasedAt: '2026-12-02T15:00:00.000Z',
+  },
+  upcast: renamed({ patientId: 'patient' }),
+});
+
 // ------------------------------------------------------------------------------------------------ ledger
 
 const blockSealedData = BlockSealedData.extend({

@@ -1,6 +1,6 @@
 /**
  * The audit trail: every read, write, search and denial on a patient's record becomes a FHIR R4 AuditEvent, kept
- * in records under the patient's key, and a public records.AccessAudited event (ids and a commitment) that the
+ * in records under the patient's key, and a public records.AccessAudited event (codes, pseudonyms and a commitment) that the
  * ledger anchors. Pure: building the AuditEvent from an entry.
  * SPEC: FHIR R4 AuditEvent; DICOM audit event types (DCM 110110 Patient Record); FHIR restful-interaction codes.
  */

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ErasedEventData, type EventCodec, type Sql } from '@medledger/event-store';
+import { ErasedEventData, type EventCodec, type Sql, type TransactionalSql } from '@medledger/event-store';
+import { patientPseudonyms, unlinkablePseudonyms, type Pseudonyms } from '../domain/pseudonym';
 
 /** AES-256-GCM: 32-byte keys, 12-byte nonces (NIST SP 800-38D §8.2.2 recommends 96 bits), 16-byte tags. */
 const KEY_BYTES = 32;
@@ -69,6 +70,20 @@ export function keyOwner(streamId: string): string | undefined {
 }
 
 /**
+ * The owner of a patient's pseudonym key (ADR 0013): beside their data key in `patient_key`, wrapped the same way
+ * (its owner is the AEAD's associated data, so neither key's row can stand in for the other), destroyed in the
+ * same erasure. No stream has this name (`#` is in no stream id).
+ */
+export function pseudonymKeyOwner(patientId: string): string {
+  return `Patient-${patientId}#pseudonyms`;
+}
+
+/** The keys an erasure destroys: the patient's data key and their pseudonym key. */
+export function patientKeyOwners(patientId: string): [string, string] {
+  return [`Patient-${patientId}`, pseudonymKeyOwner(patientId)];
+}
+
+/**
  * Envelope encryption of the records service's events: each patient has a random data key, stored only
  * wrapped (AES-256-GCM) under the master key from configuration. Destroying a patient's wrapped key makes their
  * events unreadable (erasure, issue 5) without touching the event log or the ledger.
@@ -93,6 +108,32 @@ export class PatientKeyCodec implements EventCodec<Sql> {
   forget(owner: string): void {
     this.erased.add(owner);
     this.cache.delete(owner);
+  }
+
+  /**
+   * The patient's pseudonyms for a public event written in `tx`: under their pseudonym key, created in `tx` when
+   * they have none yet (at registration, or at the first event of a patient registered before pseudonyms). Once
+   * the key is destroyed (erasure), fresh random values that link to nothing: nobody can compute the real ones.
+   */
+  async pseudonyms(tx: Sql, patientId: string): Promise<Pseudonyms> {
+    const owner = pseudonymKeyOwner(patientId);
+    let key = await this.cachedKey(tx, owner);
+    if (!key && !this.erased.has(owner))
+      try {
+        key = await this.createKey(tx, owner);
+      } catch (error) {
+        if (!(error instanceof ErasedEventData)) throw error;
+      }
+    return key ? patientPseudonyms(key, patientId) : unlinkablePseudonyms(randomBytes);
+  }
+
+  /** The same outside any transaction (an audit committed alone): a missing key is created in one of its own. */
+  async pseudonymsNow(client: TransactionalSql, patientId: string): Promise<Pseudonyms> {
+    const owner = pseudonymKeyOwner(patientId);
+    const key = await this.cachedKey(client, owner);
+    if (key) return patientPseudonyms(key, patientId);
+    if (this.erased.has(owner)) return unlinkablePseudonyms(randomBytes);
+    return client.$transaction((tx) => this.pseudonyms(tx, patientId));
   }
 
   async encode(tx: Sql, streamId: string, data: Record<string, unknown>): Promise<unknown> {
