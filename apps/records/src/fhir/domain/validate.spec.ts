@@ -482,6 +482,135 @@ describe('the types of the rest of a clinical record (issue 16 item 17)', () => 
     expect(issuesOf(json)).toContainEqual([expression, code]);
   });
 
+  const subject = { subject: { reference: 'Patient/p1' } };
+  const medication = { medicationCodeableConcept: { text: 'aspirin' } };
+  const administration = { resourceType: 'MedicationAdministration', status: 'completed', ...medication, ...subject };
+  const history = {
+    resourceType: 'FamilyMemberHistory',
+    status: 'completed',
+    patient: { reference: 'Patient/p1' },
+    relationship: { text: 'father' },
+  };
+  const carePlan = { resourceType: 'CarePlan', status: 'active', intent: 'plan', ...subject };
+  test.each<[string, Record<string, unknown>, Record<string, unknown>, string]>([
+    [
+      'mad-1',
+      { ...administration, effectiveDateTime: '2026-11-02', dosage: { text: 'one tablet' } },
+      { ...administration, effectiveDateTime: '2026-11-02', dosage: { dose: { value: 1 } } },
+      'MedicationAdministration.dosage',
+    ],
+    [
+      'mdd-1',
+      {
+        resourceType: 'MedicationDispense',
+        status: 'completed',
+        ...medication,
+        whenPrepared: '2026-11-02T10:00:00Z',
+        whenHandedOver: '2026-11-02T09:00:00Z',
+      },
+      {
+        resourceType: 'MedicationDispense',
+        status: 'completed',
+        ...medication,
+        whenPrepared: '2026-11-02T10:00:00Z',
+        whenHandedOver: '2026-11-02',
+      },
+      'MedicationDispense.whenHandedOver',
+    ],
+    [
+      'imm-1',
+      {
+        resourceType: 'Immunization',
+        status: 'completed',
+        vaccineCode: { text: 'flu' },
+        patient: { reference: 'Patient/p1' },
+        occurrenceString: 'May',
+        education: [{ publicationDate: '2026-01-01' }],
+      },
+      {
+        resourceType: 'Immunization',
+        status: 'completed',
+        vaccineCode: { text: 'flu' },
+        patient: { reference: 'Patient/p1' },
+        occurrenceString: 'May',
+        education: [{ documentType: 'leaflet' }],
+      },
+      'Immunization.education[0]',
+    ],
+    [
+      'cpl-3',
+      { ...carePlan, activity: [{ reference: { reference: 'ServiceRequest/s1' }, detail: { status: 'scheduled' } }] },
+      { ...carePlan, activity: [{ reference: { reference: 'ServiceRequest/s1' } }] },
+      'CarePlan.activity[0]',
+    ],
+    [
+      'ctm-1',
+      {
+        resourceType: 'CareTeam',
+        participant: [{ member: { reference: 'Patient/p1' }, onBehalfOf: { reference: 'Organization/o1' } }],
+      },
+      {
+        resourceType: 'CareTeam',
+        participant: [{ member: { reference: 'Practitioner/d1' }, onBehalfOf: { reference: 'Organization/o1' } }],
+      },
+      'CareTeam.participant[0].onBehalfOf',
+    ],
+    [
+      'gol-1',
+      {
+        resourceType: 'Goal',
+        lifecycleStatus: 'active',
+        description: { text: 'walk' },
+        ...subject,
+        target: [{ detailString: 'daily' }],
+      },
+      {
+        resourceType: 'Goal',
+        lifecycleStatus: 'active',
+        description: { text: 'walk' },
+        ...subject,
+        target: [{ measure: { text: 'walks' }, detailString: 'daily' }],
+      },
+      'Goal.target[0]',
+    ],
+    [
+      'prr-1',
+      {
+        resourceType: 'ServiceRequest',
+        status: 'active',
+        intent: 'order',
+        ...subject,
+        orderDetail: [{ text: 'fasting' }],
+      },
+      {
+        resourceType: 'ServiceRequest',
+        status: 'active',
+        intent: 'order',
+        ...subject,
+        code: { text: 'lipids' },
+        orderDetail: [{ text: 'fasting' }],
+      },
+      'ServiceRequest.orderDetail',
+    ],
+    [
+      'fhs-1',
+      { ...history, ageString: 'fifty', bornDate: '1970' },
+      { ...history, ageString: 'fifty' },
+      'FamilyMemberHistory',
+    ],
+    [
+      'fhs-2',
+      { ...history, estimatedAge: true },
+      { ...history, ageString: 'about fifty', estimatedAge: true },
+      'FamilyMemberHistory.estimatedAge',
+    ],
+  ])('%s: refused when broken, accepted when kept', (key, broken, kept, expression) => {
+    const result = validateResource(broken);
+    expect(issuesOf(broken)).toEqual([[expression, 'invariant']]);
+    expect(result.ok ? '' : result.outcome.issue[0]?.diagnostics).toMatch(new RegExp(`^${key}: `));
+    expect(issuesOf(kept)).toEqual([]);
+  });
+
   it('accepts a minimal Encounter', () => {
     expect(issuesOf(encounter)).toEqual([]);
   });
