@@ -161,6 +161,20 @@ describe('records: a whole clinical record', () => {
         }),
       ],
       ['ClinicalImpression', () => ({ status: 'completed', ...subject, date: '2026-11-02T09:35:00Z' })],
+      [
+        'ImagingStudy',
+        () => ({
+          status: 'available',
+          ...subject,
+          started: '2026-11-02T09:08:00Z',
+          series: [
+            {
+              uid: '1.2.840.99999999.1.59354388.1574346',
+              modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'DX' },
+            },
+          ],
+        }),
+      ],
     ];
   }
   const TYPES = record('x', () => 'x').map(([type]) => type);
@@ -220,6 +234,7 @@ describe('records: a whole clinical record', () => {
       ['FamilyMemberHistory', 'code=22298006', true],
       ['Provenance', 'recorded=2026-11-02', true],
       ['ClinicalImpression', '_lastUpdated=ge2000-01-01&status=completed', true],
+      ['ImagingStudy', 'modality=DX&started=2026-11-02&status=available', true],
     ];
     for (const [type, query, hit] of cases)
       expect({ type, query, ids: await search(type, query) }).toEqual({

@@ -101,6 +101,7 @@ export const RECORDS_RESOURCE_TYPES = [
   'MedicationDispense',
   'FamilyMemberHistory',
   'ClinicalImpression',
+  'ImagingStudy',
   'Consent',
 ] as const;
 

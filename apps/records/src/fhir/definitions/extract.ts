@@ -45,6 +45,7 @@ export const STORED_RESOURCE_SEARCH = {
   MedicationDispense: ['code', 'status', 'whenhandedover'],
   FamilyMemberHistory: ['code', 'status', 'date'],
   ClinicalImpression: ['status', 'date'],
+  ImagingStudy: ['modality', 'status', 'started'],
 } as const satisfies Record<string, readonly string[]>;
 
 export const STORED_RESOURCE_TYPES = Object.keys(STORED_RESOURCE_SEARCH) as Array<keyof typeof STORED_RESOURCE_SEARCH>;

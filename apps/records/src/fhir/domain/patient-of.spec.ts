@@ -35,6 +35,7 @@ describe('patientOf', () => {
     ['MedicationDispense-meddisp008.json', 'Patient/pat1'],
     ['FamilyMemberHistory-father.json', 'Patient/example'],
     ['ClinicalImpression-example.json', 'Patient/example'],
+    ['ImagingStudy-example-xr.json', 'Patient/dicom'],
   ])('%s belongs to %s', (file, patient) => {
     expect(patientOf(example(file))).toBe(patient);
   });
@@ -189,12 +190,19 @@ describe('searchIndex', () => {
     ]);
   });
 
-  it('indexes DiagnosticReport code and effective date, Device status, a Provenance by its recorded time', () => {
+  it('indexes DiagnosticReport code and effective date, ImagingStudy modality and start, Device status, a Provenance by its recorded time', () => {
     const report = searchIndex(example('DiagnosticReport-ultrasound.json'));
     expect(report.tokens).toContainEqual({ param: 'code', system: 'http://snomed.info/sct', code: '45036003' });
     expect(report.dates).toEqual([
       { param: 'date', start: '2012-12-01T12:00:00+01:00', end: '2012-12-01T12:00:00+01:00' },
     ]);
+    expect(searchIndex(example('ImagingStudy-example-xr.json'))).toEqual({
+      tokens: [
+        { param: 'modality', system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'DX' },
+        { param: 'status', code: 'available' },
+      ],
+      dates: [{ param: 'started', start: '2017-01-01T11:01:20+03:00', end: '2017-01-01T11:01:20+03:00' }],
+    });
     const device = searchIndex({ ...example('Device-example.json'), status: 'active' } as StoredResource);
     expect(device.tokens).toContainEqual({ param: 'status', code: 'active' });
     expect(searchIndex(example('Provenance-example.json')).dates).toEqual([

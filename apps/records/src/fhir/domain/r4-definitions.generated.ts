@@ -2694,6 +2694,149 @@ export const R4: R4Definitions = {
         'ext-1': { severity: 'error', human: 'Must have either extensions or value[x], not both' },
       },
     },
+    ImagingStudy: {
+      elements: {
+        id: { min: 0, max: 1, types: [{ code: 'id' }] },
+        meta: { min: 0, max: 1, types: [{ code: 'Meta' }] },
+        implicitRules: { min: 0, max: 1, types: [{ code: 'uri' }] },
+        language: { min: 0, max: 1, types: [{ code: 'code' }] },
+        text: { min: 0, max: 1, types: [{ code: 'Narrative' }] },
+        contained: { min: 0, max: '*', types: [{ code: 'Resource' }] },
+        extension: { min: 0, max: '*', types: [{ code: 'Extension' }] },
+        modifierExtension: { min: 0, max: '*', types: [{ code: 'Extension' }] },
+        identifier: { min: 0, max: '*', types: [{ code: 'Identifier' }] },
+        status: {
+          min: 1,
+          max: 1,
+          types: [{ code: 'code' }],
+          binding: 'http://hl7.org/fhir/ValueSet/imagingstudy-status',
+        },
+        modality: { min: 0, max: '*', types: [{ code: 'Coding' }] },
+        subject: { min: 1, max: 1, types: [{ code: 'Reference', targets: ['Patient', 'Device', 'Group'] }] },
+        encounter: { min: 0, max: 1, types: [{ code: 'Reference', targets: ['Encounter'] }] },
+        started: { min: 0, max: 1, types: [{ code: 'dateTime' }] },
+        basedOn: {
+          min: 0,
+          max: '*',
+          types: [
+            {
+              code: 'Reference',
+              targets: ['CarePlan', 'ServiceRequest', 'Appointment', 'AppointmentResponse', 'Task'],
+            },
+          ],
+        },
+        referrer: { min: 0, max: 1, types: [{ code: 'Reference', targets: ['Practitioner', 'PractitionerRole'] }] },
+        interpreter: {
+          min: 0,
+          max: '*',
+          types: [{ code: 'Reference', targets: ['Practitioner', 'PractitionerRole'] }],
+        },
+        endpoint: { min: 0, max: '*', types: [{ code: 'Reference', targets: ['Endpoint'] }] },
+        numberOfSeries: { min: 0, max: 1, types: [{ code: 'unsignedInt' }] },
+        numberOfInstances: { min: 0, max: 1, types: [{ code: 'unsignedInt' }] },
+        procedureReference: { min: 0, max: 1, types: [{ code: 'Reference', targets: ['Procedure'] }] },
+        procedureCode: { min: 0, max: '*', types: [{ code: 'CodeableConcept' }] },
+        location: { min: 0, max: 1, types: [{ code: 'Reference', targets: ['Location'] }] },
+        reasonCode: { min: 0, max: '*', types: [{ code: 'CodeableConcept' }] },
+        reasonReference: {
+          min: 0,
+          max: '*',
+          types: [
+            {
+              code: 'Reference',
+              targets: ['Condition', 'Observation', 'Media', 'DiagnosticReport', 'DocumentReference'],
+            },
+          ],
+        },
+        note: { min: 0, max: '*', types: [{ code: 'Annotation' }] },
+        description: { min: 0, max: 1, types: [{ code: 'string' }] },
+        series: {
+          min: 0,
+          max: '*',
+          types: [{ code: 'BackboneElement' }],
+          children: {
+            id: { min: 0, max: 1, types: [{ code: 'string' }] },
+            extension: { min: 0, max: '*', types: [{ code: 'Extension' }] },
+            modifierExtension: { min: 0, max: '*', types: [{ code: 'Extension' }] },
+            uid: { min: 1, max: 1, types: [{ code: 'id' }] },
+            number: { min: 0, max: 1, types: [{ code: 'unsignedInt' }] },
+            modality: { min: 1, max: 1, types: [{ code: 'Coding' }] },
+            description: { min: 0, max: 1, types: [{ code: 'string' }] },
+            numberOfInstances: { min: 0, max: 1, types: [{ code: 'unsignedInt' }] },
+            endpoint: { min: 0, max: '*', types: [{ code: 'Reference', targets: ['Endpoint'] }] },
+            bodySite: { min: 0, max: 1, types: [{ code: 'Coding' }] },
+            laterality: { min: 0, max: 1, types: [{ code: 'Coding' }] },
+            specimen: { min: 0, max: '*', types: [{ code: 'Reference', targets: ['Specimen'] }] },
+            started: { min: 0, max: 1, types: [{ code: 'dateTime' }] },
+            performer: {
+              min: 0,
+              max: '*',
+              types: [{ code: 'BackboneElement' }],
+              children: {
+                id: { min: 0, max: 1, types: [{ code: 'string' }] },
+                extension: { min: 0, max: '*', types: [{ code: 'Extension' }] },
+                modifierExtension: { min: 0, max: '*', types: [{ code: 'Extension' }] },
+                function: { min: 0, max: 1, types: [{ code: 'CodeableConcept' }] },
+                actor: {
+                  min: 1,
+                  max: 1,
+                  types: [
+                    {
+                      code: 'Reference',
+                      targets: [
+                        'Practitioner',
+                        'PractitionerRole',
+                        'Organization',
+                        'CareTeam',
+                        'Patient',
+                        'Device',
+                        'RelatedPerson',
+                      ],
+                    },
+                  ],
+                },
+              },
+            },
+            instance: {
+              min: 0,
+              max: '*',
+              types: [{ code: 'BackboneElement' }],
+              children: {
+                id: { min: 0, max: 1, types: [{ code: 'string' }] },
+                extension: { min: 0, max: '*', types: [{ code: 'Extension' }] },
+                modifierExtension: { min: 0, max: '*', types: [{ code: 'Extension' }] },
+                uid: { min: 1, max: 1, types: [{ code: 'id' }] },
+                sopClass: { min: 1, max: 1, types: [{ code: 'Coding' }] },
+                number: { min: 0, max: 1, types: [{ code: 'unsignedInt' }] },
+                title: { min: 0, max: 1, types: [{ code: 'string' }] },
+              },
+            },
+          },
+        },
+      },
+      constraints: {
+        'dom-2': {
+          severity: 'error',
+          human: 'If the resource is contained in another resource, it SHALL NOT contain nested Resources',
+        },
+        'dom-3': {
+          severity: 'error',
+          human:
+            'If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource',
+        },
+        'dom-4': {
+          severity: 'error',
+          human:
+            'If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated',
+        },
+        'dom-5': {
+          severity: 'error',
+          human: 'If a resource is contained in another resource, it SHALL NOT have a security label',
+        },
+        'dom-6': { severity: 'warning', human: 'A resource should have narrative for robust management' },
+        'ext-1': { severity: 'error', human: 'Must have either extensions or value[x], not both' },
+      },
+    },
   },
   complexTypes: {
     Address: {
@@ -3883,6 +4026,15 @@ export const R4: R4Definitions = {
     'http://hl7.org/fhir/ValueSet/identifier-use': {
       'http://hl7.org/fhir/identifier-use': ['usual', 'official', 'temp', 'secondary', 'old'],
     },
+    'http://hl7.org/fhir/ValueSet/imagingstudy-status': {
+      'http://hl7.org/fhir/imagingstudy-status': [
+        'registered',
+        'available',
+        'cancelled',
+        'entered-in-error',
+        'unknown',
+      ],
+    },
     'http://hl7.org/fhir/ValueSet/immunization-status': {
       'http://hl7.org/fhir/event-status': ['completed', 'entered-in-error', 'not-done'],
     },
@@ -4204,6 +4356,11 @@ export const R4: R4Definitions = {
       { name: 'status', type: 'token', paths: [{ keys: ['status'], type: 'code' }] },
       { name: 'date', type: 'date', paths: [{ keys: ['date'], type: 'dateTime' }] },
     ],
+    ImagingStudy: [
+      { name: 'modality', type: 'token', paths: [{ keys: ['series', 'modality'], type: 'Coding' }] },
+      { name: 'status', type: 'token', paths: [{ keys: ['status'], type: 'code' }] },
+      { name: 'started', type: 'date', paths: [{ keys: ['started'], type: 'dateTime' }] },
+    ],
   },
   patientCompartment: {
     Observation: { name: 'subject', type: 'reference', paths: [{ keys: ['subject'], type: 'Reference' }] },
@@ -4259,5 +4416,10 @@ export const R4: R4Definitions = {
     },
     FamilyMemberHistory: { name: 'patient', type: 'reference', paths: [{ keys: ['patient'], type: 'Reference' }] },
     ClinicalImpression: { name: 'subject', type: 'reference', paths: [{ keys: ['subject'], type: 'Reference' }] },
+    ImagingStudy: {
+      name: 'patient',
+      type: 'reference',
+      paths: [{ keys: ['subject'], type: 'Reference', target: 'Patient' }],
+    },
   },
 };

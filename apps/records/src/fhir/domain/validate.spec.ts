@@ -56,7 +56,7 @@ describe('official HL7 R4 examples', () => {
     expect(validateResource(json)).toEqual({ ok: true, resource: json });
   });
 
-  // Every example of the stored types in the package (283), not only the vendored ones. Observation-clinical-gender is a
+  // Every example of the stored types in the package (285), not only the vendored ones. Observation-clinical-gender is a
   // defect of the published example: its performer refers to an Encounter, which Observation.performer does not
   // allow (Practitioner | PractitionerRole | Organization | CareTeam | Patient | RelatedPerson).
   // MedicationRequest-medrx0301 likewise: its dispenseRequest.performer is a Practitioner, R4 allows an

@@ -17,6 +17,7 @@ import type {
   Encounter,
   FamilyMemberHistory,
   Goal,
+  ImagingStudy,
   Immunization,
   MedicationAdministration,
   MedicationDispense,
@@ -57,7 +58,8 @@ export type StoredResource =
   | MedicationAdministration
   | MedicationDispense
   | FamilyMemberHistory
-  | ClinicalImpression;
+  | ClinicalImpression
+  | ImagingStudy;
 export type StoredResourceType = StoredResource['resourceType'];
 
 export type ValidationResult = { ok: true; resource: StoredResource } | { ok: false; outcome: OperationOutcome };
