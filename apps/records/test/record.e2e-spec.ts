@@ -18,6 +18,7 @@ import {
   type TopicRecorder,
 } from '@medledger/testing';
 import { RecordsModule } from '../src/app.module';
+import { patientElement } from '../src/fhir/domain';
 
 /**
  * A patient's record through records' FHIR API, with the real ledger: HL7's examples, validation, the patient's
@@ -372,19 +373,24 @@ describe('records: the patient record', () => {
       resource: JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as Record<string, unknown>,
     }));
 
-  it("accepts HL7's official examples of the six types, and serves them back as sent", async () => {
+  it("accepts HL7's official examples of every stored type, and serves them back as sent", async () => {
     const owner = await newPatient();
     const outcomes: Array<{ file: string; status: number }> = [];
     for (const { file, resource } of examples) {
       rememberPhi(resource);
       const type = resource['resourceType'] as string;
-      // Each example's patient becomes a patient of records (their own references name HL7's test patients).
-      const key = type === 'AllergyIntolerance' ? 'patient' : 'subject';
+      // Each example's patient becomes a patient of records (their own references name HL7's test patients): the
+      // element of the type's Patient-compartment parameter names the owner. HL7's Devices name no patient and its
+      // Provenances target no Patient (R4 places a Provenance by the Patient among its targets): one is added.
+      const key = type === 'Patient' ? '' : (patientElement(type).split('.')[1] ?? 'subject');
       const reference = (resource[key] as { reference?: string } | undefined)?.reference;
+      const owned = { reference: `Patient/${owner}` };
       const body =
         type === 'Patient' || reference?.startsWith('#')
           ? resource
-          : { ...resource, [key]: { ...(resource[key] as object), reference: `Patient/${owner}` } };
+          : type === 'Provenance'
+            ? { ...resource, target: [...(resource['target'] as object[]), owned] }
+            : { ...resource, [key]: { ...(resource[key] as object), ...owned } };
       const as = type === 'Patient' ? DR_A : patient(owner);
       const response = await call(as, 'POST', `/fhir/${type}`, body);
       const answer = (await response.json()) as Record<string, unknown>;
@@ -403,7 +409,7 @@ describe('records: the patient record', () => {
       { file: 'Observation-10minute-apgar-score.json', status: 422 },
     ]);
     expect(outcomes).toHaveLength(examples.length);
-    expect(examples.length).toBeGreaterThanOrEqual(28);
+    expect(examples.length).toBeGreaterThanOrEqual(46);
   });
 
   it('refuses invalid resources with 400 and an OperationOutcome naming each element', async () => {

@@ -17,7 +17,15 @@ import { AccessService, requestedData, type AccessQuery, type Permit } from '../
 import { AuditService } from '../audit/audit.service';
 import type { AuditInteraction } from '../audit/domain/audit';
 import { validateConsent } from '../consent/domain/validate-consent';
-import { MAX_JSON_DEPTH, patientOf, searchIndex, tooDeep, validateResource, type StoredResource } from '../fhir/domain';
+import {
+  MAX_JSON_DEPTH,
+  patientElement,
+  patientOf,
+  searchIndex,
+  tooDeep,
+  validateResource,
+  type StoredResource,
+} from '../fhir/domain';
 import { refuse } from '../http/operation-outcome';
 import { commitment, COMMITMENT_SALT_BYTES } from './domain/commitment';
 import {
@@ -510,11 +518,7 @@ export class ResourcesService {
             severity: 'error',
             code: 'business-rule',
             diagnostics: "records keeps resources of a patient's record: the resource must name a local Patient",
-            expression: [
-              resource.resourceType === 'AllergyIntolerance'
-                ? 'AllergyIntolerance.patient'
-                : `${resource.resourceType}.subject`,
-            ],
+            expression: [patientElement(resource.resourceType)],
           },
         ],
       });

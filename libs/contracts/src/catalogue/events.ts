@@ -75,13 +75,33 @@ export const PatientUpdatedV1 = defineEvent({
   },
 });
 
-/** The clinical resource types records stores besides Patient, and the patient's own Consent resources. */
+/**
+ * The clinical resource types records stores besides Patient (R4's Patient compartment of a clinical record, and
+ * Device), and the patient's own Consent resources. Types are only ever added: an event names the type it was.
+ */
 export const RECORDS_RESOURCE_TYPES = [
   'Observation',
   'Condition',
   'MedicationStatement',
   'AllergyIntolerance',
   'DocumentReference',
+  'Encounter',
+  'MedicationRequest',
+  'Procedure',
+  'DiagnosticReport',
+  'Immunization',
+  'CarePlan',
+  'CareTeam',
+  'Device',
+  'Provenance',
+  'Goal',
+  'ServiceRequest',
+  'Specimen',
+  'MedicationAdministration',
+  'MedicationDispense',
+  'FamilyMemberHistory',
+  'ClinicalImpression',
+  'ImagingStudy',
   'Consent',
 ] as const;
 

@@ -34,6 +34,48 @@ describe('what consent data criteria compare with', () => {
     });
   });
 
+  test.each<[string, Record<string, unknown>, string, string]>([
+    [
+      'an Encounter by its period',
+      { resourceType: 'Encounter', period: { start: '2026-11-02', end: '2026-11-04' } },
+      '2026-11-02',
+      '2026-11-05',
+    ],
+    [
+      'an Immunization by its occurrence',
+      { resourceType: 'Immunization', occurrenceDateTime: '2026-11' },
+      '2026-11-01',
+      '2026-12-01',
+    ],
+    [
+      'a MedicationRequest by when it was authored',
+      { resourceType: 'MedicationRequest', authoredOn: '2026' },
+      '2026-01-01',
+      '2027-01-01',
+    ],
+    [
+      'a Procedure by when it was performed',
+      { resourceType: 'Procedure', performedDateTime: '2026-11-02' },
+      '2026-11-02',
+      '2026-11-03',
+    ],
+    [
+      'a Provenance by when it was recorded',
+      { resourceType: 'Provenance', recorded: '2026-11-02T10:00:00Z' },
+      '2026-11-02T10:00:00Z',
+      '2026-11-02T10:00:00.001Z',
+    ],
+    [
+      'a Device, which has no clinical time, by meta.lastUpdated',
+      { resourceType: 'Device' },
+      '2026-11-24T12:00:00Z',
+      '2026-11-24T12:00:00.001Z',
+    ],
+  ])('dates %s', (_what, resource, start, end) => {
+    const described = describeData(resource as { resourceType: string }, 'x1', '2026-11-24T12:00:00Z');
+    expect(described.span).toEqual({ start: Date.parse(start), end: Date.parse(end) });
+  });
+
   it('spans a Condition from its onset to its recording', () => {
     const described = describeData(
       { resourceType: 'Condition', onsetDateTime: '2010-05-01', recordedDate: '2015-03-02' },

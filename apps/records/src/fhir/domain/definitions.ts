@@ -36,6 +36,24 @@ export interface R4Primitive {
   regex?: string;
 }
 
+/** Where a search parameter's values are in a resource's JSON, from its FHIRPath expression. */
+export interface R4ValuePath {
+  /** JSON property names from the resource root, choices resolved (`effectiveDateTime`; `reaction`, `substance`). */
+  keys: string[];
+  /** The FHIR type of the values reached (`dateTime`, `Period`, `CodeableConcept`, `Reference`…). */
+  type: string;
+  /** A Reference counts only when it points to this type (`.where(resolve() is Patient)`). */
+  target?: string;
+}
+
+/** One R4 search parameter of a stored type, as records indexes it. */
+export interface R4SearchParameter {
+  /** Its code (`code`, `date`, `clinical-status`). */
+  name: string;
+  type: 'token' | 'date' | 'reference';
+  paths: R4ValuePath[];
+}
+
 export interface R4Definitions {
   fhirVersion: '4.0.1';
   /** The npm package the tables were generated from. */
@@ -47,4 +65,11 @@ export interface R4Definitions {
   valueSets: Record<string, Record<string, string[]>>;
   /** Required-binding value sets the package cannot enumerate (filters, external code systems): not checked. */
   unexpandedValueSets: string[];
+  /** The search parameters records offers for each stored type (SPEC: R4 SearchParameter expressions). */
+  searchParameters: Record<string, R4SearchParameter[]>;
+  /**
+   * For each stored type but Patient, the parameter that names the patient whose record holds it (SPEC: R4
+   * CompartmentDefinition patient; Device by its own `patient` parameter).
+   */
+  patientCompartment: Record<string, R4SearchParameter>;
 }

@@ -1,7 +1,8 @@
 /**
  * The cheap error-level invariants of the stored types, hand-translated from their FHIRPath (there is no FHIRPath
  * engine here). Each names its key; the message is the spec's own text from the generated definitions.
- * SPEC: FHIR R4 StructureDefinitions (constraint keys dom-*, pat-1, obs-3/6/7, con-1/2/4/5, ait-1/2).
+ * SPEC: FHIR R4 StructureDefinitions (constraint keys dom-*, pat-1, obs-3/6/7, con-1/2/4/5, ait-1/2, mad-1, mdd-1,
+ * imm-1, cpl-3, ctm-1, gol-1, prr-1, fhs-1/2).
  * Not translated: con-3 (a warning), dom-6 (a warning), and the datatypes' own invariants but ext-1 (validate.ts).
  */
 import { type R4Type } from './definitions';
@@ -70,10 +71,67 @@ export function checkInvariants(
       if (enteredInError && json.clinicalStatus !== undefined) fail('ait-2', `${path}.clinicalStatus`);
       return;
     }
-    case 'MedicationStatement':
-    case 'DocumentReference':
+    case 'MedicationAdministration':
+      items(json.dosage).forEach((dosage) => {
+        if (dosage.dose === undefined && !Object.keys(dosage).some((k) => /^rate[A-Z]/.test(k)))
+          fail('mad-1', `${path}.dosage`);
+      });
+      return;
+    case 'MedicationDispense':
+      if (before(json.whenHandedOver, json.whenPrepared)) fail('mdd-1', `${path}.whenHandedOver`);
+      return;
+    case 'Immunization':
+      items(json.education).forEach((education, i) => {
+        if (!has(education, 'documentType', 'reference')) fail('imm-1', `${path}.education[${i}]`);
+      });
+      return;
+    case 'CarePlan':
+      items(json.activity).forEach((activity, i) => {
+        if (has(activity, 'detail') && has(activity, 'reference')) fail('cpl-3', `${path}.activity[${i}]`);
+      });
+      return;
+    case 'CareTeam':
+      items(json.participant).forEach((participant, i) => {
+        const member = isObject(participant.member) ? participant.member.reference : undefined;
+        const type = typeof member === 'string' ? LITERAL_TYPE.exec(member)?.[1] : undefined;
+        // member.resolve(): a literal reference names its type; one records cannot resolve passes, as in FHIRPath.
+        if (participant.onBehalfOf !== undefined && type !== undefined && type !== 'Practitioner')
+          fail('ctm-1', `${path}.participant[${i}].onBehalfOf`);
+      });
+      return;
+    case 'Goal':
+      items(json.target).forEach((target, i) => {
+        const detail = Object.keys(target).some((k) => /^detail[A-Z]/.test(k));
+        if (detail && target.measure === undefined) fail('gol-1', `${path}.target[${i}]`);
+      });
+      return;
+    case 'ServiceRequest':
+      if (json.orderDetail !== undefined && json.code === undefined) fail('prr-1', `${path}.orderDetail`);
+      return;
+    case 'FamilyMemberHistory': {
+      const age = Object.keys(json).some((k) => /^age[A-Z]/.test(k));
+      if (age && Object.keys(json).some((k) => /^born[A-Z]/.test(k))) fail('fhs-1', path);
+      if (!age && json.estimatedAge !== undefined) fail('fhs-2', `${path}.estimatedAge`);
+      return;
+    }
+    default:
+      // The other types have no error invariants of their own in R4; dom-* and ext-1 hold for all.
       return;
   }
+}
+
+// SPEC: R4 §2.3.0 a literal reference names its target's type: [base/]Type/id.
+const LITERAL_TYPE = /^(?:https?:\/\/\S+\/)?([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/\S+)?$/;
+
+/**
+ * Whether dateTime `a` is before `b`, as FHIRPath's `<` compares them: only when both are at the same precision
+ * (dates) or both are full times with a zone (instants); otherwise the comparison is empty and the invariant holds.
+ */
+function before(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string') return false;
+  const zoned = /T.*(Z|[+-]\d{2}:\d{2})$/;
+  if (zoned.test(a) && zoned.test(b)) return Date.parse(a) < Date.parse(b);
+  return !a.includes('T') && !b.includes('T') && a.length === b.length && a < b;
 }
 
 /** dom-2, dom-3, dom-4, dom-5: the rules for contained resources. */
@@ -84,8 +142,11 @@ function checkDomainResource(json: Json, path: string, contained: boolean, fail:
   }
   const containedResources = items(json.contained);
   if (containedResources.length === 0) return;
+  // SPEC: dom-3 looks for '#id' in `%resource.descendants()`, the other contained resources included (HL7's
+  // CarePlan-f202 refers to three contained Medications only from a fourth one's ingredients).
   const references = new Set<string>();
   collectReferences(json, references, 0);
+  containedResources.forEach((resource) => collectReferences(resource, references, 0));
   containedResources.forEach((resource, i) => {
     const at = `${path}.contained[${i}]`;
     if (resource.contained !== undefined) fail('dom-2', `${at}.contained`);

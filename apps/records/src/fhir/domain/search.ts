@@ -1,13 +1,16 @@
 /**
- * What the FHIR R4 search parameters `code` and `date` (and their per-type equivalents) index for each stored
- * type, so a store can persist them beside the encrypted resource. SPEC: FHIR R4 SearchParameter definitions:
- * Observation code/date (Observation.code, Observation.effective), Condition code/onset-date/recorded-date,
- * MedicationStatement code/effective (medication as CodeableConcept), AllergyIntolerance code/date
- * (code | reaction.substance, recordedDate), DocumentReference type/date (DocumentReference.type, .date),
- * Patient birthdate; `status` (Observation, MedicationStatement, DocumentReference: a code) and `clinical-status`
- * (Condition, AllergyIntolerance: a CodeableConcept). Date values are kept as FHIR wrote them; turning partial dates into ranges is the store's.
+ * What the FHIR R4 search parameters records offers index for each stored type, so a search (and a consent's
+ * `dataPeriod`) can compare against them. The parameters and where their values are come from R4's
+ * SearchParameter definitions, generated into `R4.searchParameters` (../definitions/extract.ts chooses which:
+ * `code`/`type`, the status, the clinical date). Tokens: a `code` (a status, without system), a Coding, each
+ * Coding of a CodeableConcept, an Identifier. Dates: a date, dateTime or instant as a point, a Period as its
+ * bounds, a Timing as the span of its event times. Date values are kept as FHIR wrote them; turning partial dates
+ * into ranges is the store's.
  */
-import type { CodeableConcept, Period, Timing } from 'fhir/r4';
+import type { CodeableConcept, Coding, Identifier, Period, Timing } from 'fhir/r4';
+import { type R4SearchParameter } from './definitions';
+import { valuesAt } from './patient-of';
+import { R4 } from './r4-definitions.generated';
 import { type StoredResource } from './validate';
 
 export interface SearchToken {
@@ -30,70 +33,61 @@ export interface SearchIndex {
   dates: SearchDate[];
 }
 
+/** The token and date parameters records offers for a stored type, by name (the reference ones aside). */
+export function searchParametersOf(resourceType: string): { tokens: string[]; dates: string[] } | undefined {
+  const parameters = R4.searchParameters[resourceType];
+  if (!parameters) return undefined;
+  const named = (type: R4SearchParameter['type']) => parameters.filter((p) => p.type === type).map((p) => p.name);
+  return { tokens: named('token'), dates: named('date') };
+}
+
 export function searchIndex(resource: StoredResource): SearchIndex {
-  switch (resource.resourceType) {
-    case 'Observation':
-      return {
-        tokens: [...tokens('code', resource.code), ...status('status', resource.status)],
-        dates: moment(
-          'date',
-          resource.effectiveDateTime ?? resource.effectiveInstant,
-          resource.effectivePeriod,
-          resource.effectiveTiming,
-        ),
-      };
-    case 'Condition':
-      return {
-        tokens: [...tokens('code', resource.code), ...tokens('clinical-status', resource.clinicalStatus)],
-        dates: [
-          ...moment('onset-date', resource.onsetDateTime, resource.onsetPeriod),
-          ...moment('recorded-date', resource.recordedDate),
-        ],
-      };
-    case 'MedicationStatement':
-      return {
-        tokens: [...tokens('code', resource.medicationCodeableConcept), ...status('status', resource.status)],
-        dates: moment('effective', resource.effectiveDateTime, resource.effectivePeriod),
-      };
-    case 'AllergyIntolerance':
-      return {
-        tokens: [
-          ...tokens('code', resource.code),
-          ...(resource.reaction ?? []).flatMap((r) => tokens('code', r.substance)),
-          ...tokens('clinical-status', resource.clinicalStatus),
-        ],
-        dates: moment('date', resource.recordedDate),
-      };
-    case 'DocumentReference':
-      return {
-        tokens: [...tokens('type', resource.type), ...status('status', resource.status)],
-        dates: moment('date', resource.date),
-      };
-    case 'Patient':
-      return { tokens: [], dates: moment('birthdate', resource.birthDate) };
+  const index: SearchIndex = { tokens: [], dates: [] };
+  for (const parameter of R4.searchParameters[resource.resourceType] ?? []) {
+    for (const path of parameter.paths) {
+      for (const value of valuesAt(resource, path.keys)) {
+        if (parameter.type === 'token') index.tokens.push(...tokens(parameter.name, path.type, value));
+        else if (parameter.type === 'date') index.dates.push(...moment(parameter.name, path.type, value));
+      }
+    }
+  }
+  return index;
+}
+
+function tokens(param: string, type: string, value: unknown): SearchToken[] {
+  const token = (system: string | undefined, code: string | undefined): SearchToken[] =>
+    code === undefined ? [] : [system === undefined ? { param, code } : { param, system, code }];
+  switch (type) {
+    case 'code':
+      return typeof value === 'string' ? token(undefined, value) : [];
+    case 'Coding':
+      return token((value as Coding).system, (value as Coding).code);
+    case 'CodeableConcept':
+      return ((value as CodeableConcept).coding ?? []).flatMap((c) => token(c.system, c.code));
+    case 'Identifier':
+      return token((value as Identifier).system, (value as Identifier).value);
+    default:
+      return [];
   }
 }
 
-/** A `code` element (Observation.status…) as a token without system. */
-function status(param: string, code: string | undefined): SearchToken[] {
-  return code === undefined ? [] : [{ param, code }];
-}
-
-function tokens(param: string, concept: CodeableConcept | undefined): SearchToken[] {
-  return (concept?.coding ?? []).flatMap((c) =>
-    c.code === undefined
-      ? []
-      : [c.system === undefined ? { param, code: c.code } : { param, system: c.system, code: c.code }],
-  );
-}
-
-function moment(param: string, point?: string, period?: Period, timing?: Timing): SearchDate[] {
-  if (point !== undefined) return [{ param, start: point, end: point }];
-  if (period && (period.start !== undefined || period.end !== undefined)) {
-    return [{ param, ...(period.start && { start: period.start }), ...(period.end && { end: period.end }) }];
+function moment(param: string, type: string, value: unknown): SearchDate[] {
+  switch (type) {
+    case 'date':
+    case 'dateTime':
+    case 'instant':
+      return typeof value === 'string' ? [{ param, start: value, end: value }] : [];
+    case 'Period': {
+      const period = value as Period;
+      if (period.start === undefined && period.end === undefined) return [];
+      return [{ param, ...(period.start && { start: period.start }), ...(period.end && { end: period.end }) }];
+    }
+    case 'Timing': {
+      // SPEC: a Timing indexes as the span of its event times.
+      const events = [...((value as Timing).event ?? [])].sort();
+      return events.length > 0 ? [{ param, start: events[0], end: events[events.length - 1] }] : [];
+    }
+    default:
+      return [];
   }
-  // SPEC: a Timing indexes as the span of its event times.
-  const events = [...(timing?.event ?? [])].sort();
-  if (events.length > 0) return [{ param, start: events[0], end: events[events.length - 1] }];
-  return [];
 }

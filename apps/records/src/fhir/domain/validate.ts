@@ -7,12 +7,29 @@
  */
 import type {
   AllergyIntolerance,
+  CarePlan,
+  CareTeam,
+  ClinicalImpression,
   Condition,
+  Device,
+  DiagnosticReport,
   DocumentReference,
+  Encounter,
+  FamilyMemberHistory,
+  Goal,
+  ImagingStudy,
+  Immunization,
+  MedicationAdministration,
+  MedicationDispense,
+  MedicationRequest,
   MedicationStatement,
   Observation,
   OperationOutcome,
   Patient,
+  Procedure,
+  Provenance,
+  ServiceRequest,
+  Specimen,
 } from 'fhir/r4';
 import { type R4Element, type R4Type } from './definitions';
 import { checkInvariants } from './invariants';
@@ -25,7 +42,24 @@ export type StoredResource =
   | Condition
   | MedicationStatement
   | AllergyIntolerance
-  | DocumentReference;
+  | DocumentReference
+  | Encounter
+  | MedicationRequest
+  | Procedure
+  | DiagnosticReport
+  | Immunization
+  | CarePlan
+  | CareTeam
+  | Device
+  | Provenance
+  | Goal
+  | ServiceRequest
+  | Specimen
+  | MedicationAdministration
+  | MedicationDispense
+  | FamilyMemberHistory
+  | ClinicalImpression
+  | ImagingStudy;
 export type StoredResourceType = StoredResource['resourceType'];
 
 export type ValidationResult = { ok: true; resource: StoredResource } | { ok: false; outcome: OperationOutcome };
@@ -260,10 +294,30 @@ function matches(type: string, value: string): boolean {
   let regex = regexCache.get(type);
   if (regex === undefined) {
     const source = R4.primitives[type]?.regex;
-    regex = source === undefined ? null : new RegExp(`^(?:${source})$`);
+    regex = source === undefined ? null : new RegExp(`^(?:${javaWhitespace(source)})$`);
     regexCache.set(type, regex);
   }
   return regex === null || regex.test(value);
+}
+
+// SPEC: the R4 regexes are Java's (the HL7 validator's): \s is [ \t\n\x0B\f\r] only. JavaScript's \s also takes
+// Unicode spaces, so a string with a no-break space (HL7's DiagnosticReport-gingival-mass) would fail `[ \r\n\t\S]+`.
+const JAVA_SPACE = ' \\t\\n\\x0B\\f\\r';
+
+/** A spec regex with \s and \S as Java reads them (in a character class, \S becomes an alternative). */
+export function javaWhitespace(source: string): string {
+  return source.replace(
+    /\[(\^?)((?:\\.|[^\]\\])*)\]|\\[sS]|\\./g,
+    (token, negated: string | undefined, body?: string) => {
+      if (token === '\\s') return `[${JAVA_SPACE}]`;
+      if (token === '\\S') return `[^${JAVA_SPACE}]`;
+      if (body === undefined) return token;
+      const spaced = body.replace(/\\s/g, JAVA_SPACE);
+      if (!spaced.includes('\\S')) return `[${negated ?? ''}${spaced}]`;
+      if (negated) throw new Error(`unsupported regex class ${token}`);
+      return `(?:[${spaced.replace(/\\S/g, '')}]|[^${JAVA_SPACE}])`;
+    },
+  );
 }
 
 /**

@@ -1,5 +1,22 @@
-import { searchIndex } from '../../fhir/domain';
-import { dateRange, matches, parseSearch } from './search-query';
+import { searchIndex, STORED_TYPES } from '../../fhir/domain';
+import { RESOURCE_TYPES } from './resource-types';
+import { dateRange, matches, parseSearch, SEARCH_PARAMETERS } from './search-query';
+
+describe('the types served', () => {
+  it('are the stored types of the generated tables and Consent, each searchable but Patient', () => {
+    // The routes take libs/contracts' list (its events name the type); fhir/domain validates the generated one.
+    expect([...RESOURCE_TYPES].sort()).toEqual([...STORED_TYPES, 'Consent'].sort());
+    expect(Object.keys(SEARCH_PARAMETERS).sort()).toEqual(RESOURCE_TYPES.filter((t) => t !== 'Patient').sort());
+  });
+
+  it('offers the R4 parameters the issue names for the new types', () => {
+    expect(SEARCH_PARAMETERS.Encounter).toEqual({ tokens: ['type', 'status'], dates: ['date'] });
+    expect(SEARCH_PARAMETERS.Procedure).toEqual({ tokens: ['code', 'status'], dates: ['date'] });
+    expect(SEARCH_PARAMETERS.MedicationRequest).toEqual({ tokens: ['code', 'status'], dates: ['authoredon'] });
+    expect(SEARCH_PARAMETERS.Immunization).toEqual({ tokens: ['vaccine-code', 'status'], dates: ['date'] });
+    expect(SEARCH_PARAMETERS.DiagnosticReport).toEqual({ tokens: ['code', 'status'], dates: ['date'] });
+  });
+});
 
 const P = '6f1c1a52-2f43-4c55-9b3e-0c6c3a2f7e10';
 

@@ -5,17 +5,21 @@
  * SPEC: FHIR R4 §3.1.1.5.7 token, §3.1.1.5.3 date (prefixes, implicit ranges from precision). Dates without a
  * zone are read as UTC.
  */
-import type { SearchIndex } from '../../fhir/domain';
+import { searchParametersOf, STORED_TYPES, type SearchIndex } from '../../fhir/domain';
 
-/** The search parameters of each searchable type, besides `patient`/`subject` (SPEC: R4 SearchParameter). */
-export const SEARCH_PARAMETERS: Readonly<Record<string, { tokens: readonly string[]; dates: readonly string[] }>> = {
-  Observation: { tokens: ['code', 'status'], dates: ['date'] },
-  Condition: { tokens: ['code', 'clinical-status'], dates: ['onset-date', 'recorded-date'] },
-  MedicationStatement: { tokens: ['code', 'status'], dates: ['effective'] },
-  AllergyIntolerance: { tokens: ['code', 'clinical-status'], dates: ['date'] },
-  DocumentReference: { tokens: ['type', 'status'], dates: ['date'] },
-  Consent: { tokens: [], dates: [] },
-};
+/**
+ * The search parameters of each searchable type, besides `patient`/`subject`: R4's, generated from HL7's
+ * SearchParameter definitions (fhir/domain searchParametersOf). A Patient is not searched (a search is within one
+ * patient's record: it is read); a Consent only by patient, `_id` and `_lastUpdated`.
+ */
+export const SEARCH_PARAMETERS: Readonly<Record<string, { tokens: readonly string[]; dates: readonly string[] }>> =
+  Object.fromEntries([
+    ...STORED_TYPES.filter((type) => type !== 'Patient').map((type) => [
+      type,
+      searchParametersOf(type) ?? { tokens: [], dates: [] },
+    ]),
+    ['Consent', { tokens: [], dates: [] }],
+  ]) as Record<string, { tokens: readonly string[]; dates: readonly string[] }>;
 
 /**
  * Parameters of every type (SPEC: FHIR R4 §3.1.1.4.1): `_id` (token, the resource's id), `_lastUpdated` (date, its
