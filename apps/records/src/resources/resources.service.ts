@@ -13,9 +13,14 @@ import {
   type TransactionalSql,
 } from '@medledger/event-store';
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
-import { AccessService, requestedData, type AccessQuery, type Permit } from '../access/access.service';
+import {
+  AccessService,
+  requestedData,
+  type AccessContext,
+  type AccessQuery,
+  type Permit,
+} from '../access/access.service';
 import { AuditService } from '../audit/audit.service';
-import type { AuditInteraction } from '../audit/domain/audit';
 import { validateConsent } from '../consent/domain/validate-consent';
 import { MAX_JSON_DEPTH, patientOf, searchIndex, tooDeep, validateResource, type StoredResource } from '../fhir/domain';
 import { refuse } from '../http/operation-outcome';
@@ -31,6 +36,7 @@ import {
   type ResourceCommand,
   type ResourceError,
   type ResourceEvent,
+  type ResourceState,
   type ResourceVersionData,
 } from './domain/resource';
 import { UUID } from './domain/resource-types';
@@ -80,6 +86,33 @@ export interface ResourceView {
   eventId?: string;
   /** Why the access was allowed (`break-glass` is flagged to the client). */
   basis?: Permit['basis'];
+}
+
+/** A create or an update as asked (a single write's route, or an entry of a Bundle). */
+export type WriteRequest = {
+  kind: 'create' | 'update';
+  resourceType: string;
+  /** A create's new id, or the resource an update changes. */
+  id: string;
+  resource: unknown;
+  ifMatchVersion?: number;
+};
+
+/** A write validated and placed in its record, with the access question it raises (ResourcesService.prepare). */
+interface PreparedWrite {
+  command: ResourceCommand;
+  storedPatientId: string;
+  query: AccessQuery;
+}
+
+/** A write of a transaction Bundle failed: `index` is its entry's place in the Bundle, `error` what it got. */
+export class EntryFailed extends Error {
+  constructor(
+    readonly index: number,
+    readonly error: unknown,
+  ) {
+    super(`Bundle.entry[${index}]: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function view(state: PresentResource, extra: { eventId?: string; basis?: Permit['basis'] } = {}): ResourceView {
@@ -159,11 +192,8 @@ export class ResourcesService {
   ) {}
 
   async create(actor: AuthenticatedActor, resourceType: string, body: unknown, purpose?: string) {
-    const resource = validated(resourceType, body);
-    const id = randomUUID();
-    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
-    const data = [requestedData({ resource, id, lastUpdated: new Date().toISOString() })];
-    return this.write(actor, { kind: 'Create', resourceType, id, patientId, resource }, purpose, patientId, data);
+    const write = await this.prepare({ kind: 'create', resourceType, id: randomUUID(), resource: body }, purpose);
+    return this.write(actor, write);
   }
 
   async update(
@@ -174,7 +204,35 @@ export class ResourcesService {
     ifMatchVersion?: number,
     purpose?: string,
   ) {
-    const resource = validated(resourceType, body);
+    const write = await this.prepare(
+      { kind: 'update', resourceType, id, resource: body, ...(ifMatchVersion !== undefined && { ifMatchVersion }) },
+      purpose,
+    );
+    return this.write(actor, write);
+  }
+
+  /**
+   * What a create or an update is, before anyone is asked: the body validated (400 with an OperationOutcome), the
+   * record it belongs in found (422 for none), the command, and the access question with the data a consent bound
+   * to data decides on. `registering`: Patients a Bundle creates, whose records take nothing yet (see bundles/).
+   */
+  private async prepare(
+    request: WriteRequest,
+    purpose: string | undefined,
+    registering: ReadonlySet<string> = new Set(),
+  ): Promise<PreparedWrite> {
+    const { kind, resourceType, id } = request;
+    const resource = validated(resourceType, request.resource);
+    if (kind === 'create') {
+      const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource, registering);
+      return {
+        command: { kind: 'Create', resourceType, id, patientId, resource },
+        storedPatientId: patientId,
+        query: this.writeQuery('create', resourceType, id, patientId, purpose, [
+          requestedData({ resource, id, lastUpdated: new Date().toISOString() }),
+        ]),
+      };
+    }
     // SPEC: FHIR R4 §3.1.0.5 update: an id in the body that disagrees with the URL's is a 400. A body without id
     // is taken as the URL's resource (lenient where R4 asks for a 400: clients that omit it mean the URL).
     const bodyId = resource['id'];
@@ -192,27 +250,35 @@ export class ResourcesService {
       });
     const located = await this.repository.require(this.client, resourceType, id);
     // The patient the new version names (a change is refused by decide()); access is decided on the stored one.
-    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
+    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource, registering);
     // A consent bound to data must permit correcting both what is stored and what it becomes.
     const { state: stored } = await this.repository.current(this.client, located.streamId);
-    const data = [
-      ...(stored.status === 'present' ? [requestedData(stored)] : []),
-      requestedData({ resource, id, lastUpdated: new Date().toISOString() }),
-    ];
-    return this.write(
-      actor,
-      {
+    return {
+      command: {
         kind: 'Update',
         resourceType,
         id,
         patientId,
         resource,
-        ...(ifMatchVersion !== undefined && { ifMatchVersion }),
+        ...(request.ifMatchVersion !== undefined && { ifMatchVersion: request.ifMatchVersion }),
       },
-      purpose,
-      located.patientId,
-      data,
-    );
+      storedPatientId: located.patientId,
+      query: this.writeQuery('update', resourceType, id, located.patientId, purpose, [
+        ...(stored.status === 'present' ? [requestedData(stored)] : []),
+        requestedData({ resource, id, lastUpdated: new Date().toISOString() }),
+      ]),
+    };
+  }
+
+  private writeQuery(
+    interaction: 'create' | 'update',
+    resourceType: string,
+    id: string,
+    patientId: string,
+    purpose: string | undefined,
+    data: AccessQuery['data'],
+  ): AccessQuery {
+    return { patientId, interaction, resourceType, resourceId: id, ...(purpose && { purpose }), ...(data && { data }) };
   }
 
   async read(actor: AuthenticatedActor, resourceType: string, id: string, purpose?: string): Promise<ResourceView> {
@@ -354,43 +420,169 @@ export class ResourcesService {
     };
   }
 
+  /**
+   * Writes of a transaction Bundle, all or nothing, in the order given (R4's processing order: the caller's): each
+   * validated, placed and authorized as a single write is, then every event, public event and AuditEvent in ONE
+   * database transaction. A failure throws {@link EntryFailed} naming the entry; nothing is stored then (a refusal's
+   * or a failed attempt's own audit excepted, as for a single write).
+   */
+  async transaction(
+    actor: AuthenticatedActor,
+    writes: ReadonlyArray<WriteRequest & { index: number }>,
+    purpose?: string,
+  ): Promise<ResourceView[]> {
+    const registering = new Set(
+      writes.filter((w) => w.kind === 'create' && w.resourceType === 'Patient').map((w) => w.id),
+    );
+    const prepared: Array<PreparedWrite & { index: number }> = [];
+    for (const write of writes) {
+      try {
+        prepared.push({ ...(await this.prepare(write, purpose, registering)), index: write.index });
+      } catch (error) {
+        throw new EntryFailed(write.index, error);
+      }
+    }
+    // Each entry is decided alone, as its single write would be; a patient's consents are read once per Bundle.
+    const contexts = new Map<string, AccessContext>();
+    const permits: Permit[] = [];
+    for (const write of prepared) {
+      try {
+        const { patientId } = write.query;
+        let context = contexts.get(patientId);
+        if (!context) {
+          context = await this.access.contextFor(actor, write.query);
+          if (context) contexts.set(patientId, context);
+        }
+        permits.push(await this.access.authorize(actor, write.query, context));
+      } catch (error) {
+        throw new EntryFailed(write.index, error);
+      }
+    }
+    /** The update that failed inside the transaction (its place in `prepared`), to audit once it rolled back. */
+    let failed: { i: number; error: unknown } | undefined;
+    try {
+      return await this.store.transact(this.client, async (tx) => {
+        const now = new Date().toISOString();
+        const states = new Map<number, ResourceState>();
+        const eventIds = new Map<number, string>();
+        const events: Array<StoredEvent<ResourceEvent>> = [];
+        const applied = (i: number, before: ResourceState, stored: Array<StoredEvent<ResourceEvent>>) => {
+          events.push(...stored);
+          states.set(i, stored.reduce(fold, before));
+          const last = stored.at(-1);
+          if (last) eventIds.set(i, last.eventId);
+        };
+        // Creates start new streams, one event each: a few statements for all of them, whatever their number.
+        const created = [...prepared.entries()].filter(([, write]) => write.command.kind === 'Create');
+        const appended = await this.store.appendNew(
+          tx,
+          created.map(([, write]) => ({
+            streamId: resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId),
+            streamType: write.command.resourceType,
+            event: this.withMetadata(actor, write, this.decided(write.command, ABSENT, now)[0] as ResourceEvent),
+          })),
+        );
+        appended.forEach((event, n) => applied((created[n] as [number, PreparedWrite])[0], ABSENT, [event]));
+        for (const [i, write] of prepared.entries()) {
+          if (write.command.kind !== 'Update') continue;
+          const streamId = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
+          try {
+            const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
+            const stored = await this.store.append(tx, {
+              streamId,
+              streamType: write.command.resourceType,
+              expectedVersion: version,
+              events: this.decided(write.command, state, now).map((event) => this.withMetadata(actor, write, event)),
+            });
+            applied(i, state, stored);
+          } catch (error) {
+            failed = { i, error };
+            throw error;
+          }
+        }
+        await this.store.enqueue(tx, events.map(publicEvent));
+        const views = prepared.map((_write, i) => {
+          const state = states.get(i);
+          if (state?.status !== 'present') throw new Error('a write left no resource');
+          const eventId = eventIds.get(i);
+          return view(state, { basis: (permits[i] as Permit).basis, ...(eventId && { eventId }) });
+        });
+        await this.audit.recordAll(
+          tx,
+          actor,
+          prepared.map((write, i) => this.auditOf(write.query, permits[i] as Permit, String(views[i]?.version))),
+        );
+        return views;
+      });
+    } catch (error) {
+      if (!failed) throw error;
+      const write = prepared[failed.i] as PreparedWrite & { index: number };
+      await this.auditFailedWrite(actor, write.query, permits[failed.i] as Permit, error);
+      throw new EntryFailed(write.index, error);
+    }
+  }
+
+  /** decide() for a prepared write, its refusal (409, 412, 422) as the ProblemException a single write answers. */
+  private decided(command: ResourceCommand, state: ResourceState, now: string): ResourceEvent[] {
+    const decision = decide(command, state, now, randomCommitments);
+    if (!Array.isArray(decision))
+      throw new ProblemException(ERROR_STATUS[decision.code], decision.code, 'Command refused', {
+        detail: decision.message,
+      });
+    return decision;
+  }
+
+  /** An event to append, with the ids (no PHI) in its metadata, which stays readable after an erasure. */
+  private withMetadata(
+    actor: AuthenticatedActor,
+    write: Pick<PreparedWrite, 'command' | 'storedPatientId'>,
+    event: ResourceEvent,
+  ) {
+    return {
+      ...event,
+      eventId: randomUUID(),
+      metadata: {
+        resourceType: write.command.resourceType,
+        id: write.command.id,
+        patientId: write.storedPatientId,
+        at: event.data.at,
+        // Whose entry this version is: the retention rule of a patient's erasure (domain/erasure.ts).
+        authorRole: actor.role,
+      },
+    };
+  }
+
   private async write(
     actor: AuthenticatedActor,
-    command: ResourceCommand,
-    purpose: string | undefined,
-    storedPatientId: string,
-    data: AccessQuery['data'],
+    { command, query, storedPatientId }: PreparedWrite,
   ): Promise<ResourceView> {
-    const interaction: AuditInteraction = command.kind === 'Create' ? 'create' : 'update';
-    const query: AccessQuery = {
-      patientId: storedPatientId,
-      interaction,
-      resourceType: command.resourceType,
-      resourceId: command.id,
-      ...(purpose && { purpose }),
-      ...(data && { data }),
-    };
     const permit = await this.access.authorize(actor, query);
     const streamId = resourceStreamId(command.resourceType, command.id, storedPatientId);
     try {
       return await this.commitWrite(actor, command, query, permit, streamId, storedPatientId);
     } catch (error) {
-      // A write that was allowed but failed (409 exists or conflicts, 412 stale, 422 patient changed) is audited
-      // too, as a minor failure with its reason: the attempt is part of the record's accounting.
-      const status = error instanceof ProblemException ? error.getStatus() : error instanceof VersionConflict ? 409 : 0;
-      if (status === 409 || status === 412 || status === 422)
-        await this.audit.recordAlone(actor, {
-          ...this.auditOf(query, permit),
-          outcome: '4',
-          reason:
-            error instanceof ProblemException
-              ? `${error.code}: ${error.extras.detail ?? error.title}`
-              : error instanceof Error
-                ? error.message
-                : String(error),
-        });
+      await this.auditFailedWrite(actor, query, permit, error);
       throw error;
     }
+  }
+
+  /**
+   * A write that was allowed but failed (409 exists or conflicts, 412 stale, 422 patient changed) is audited too, as
+   * a minor failure with its reason: the attempt is part of the record's accounting.
+   */
+  private async auditFailedWrite(actor: AuthenticatedActor, query: AccessQuery, permit: Permit, error: unknown) {
+    const status = error instanceof ProblemException ? error.getStatus() : error instanceof VersionConflict ? 409 : 0;
+    if (status === 409 || status === 412 || status === 422)
+      await this.audit.recordAlone(actor, {
+        ...this.auditOf(query, permit),
+        outcome: '4',
+        reason:
+          error instanceof ProblemException
+            ? `${error.code}: ${error.extras.detail ?? error.title}`
+            : error instanceof Error
+              ? error.message
+              : String(error),
+      });
   }
 
   private commitWrite(
@@ -403,28 +595,13 @@ export class ResourcesService {
   ): Promise<ResourceView> {
     return this.store.transact(this.client, async (tx) => {
       const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
-      const decision = decide(command, state, new Date().toISOString(), randomCommitments);
-      if (!Array.isArray(decision))
-        throw new ProblemException(ERROR_STATUS[decision.code], decision.code, 'Command refused', {
-          detail: decision.message,
-        });
       const stored = await this.store.append(tx, {
         streamId,
         streamType: command.resourceType,
         expectedVersion: version,
-        // The ids (no PHI) also go to the metadata, which stays readable when the patient's key is destroyed.
-        events: decision.map((event) => ({
-          ...event,
-          eventId: randomUUID(),
-          metadata: {
-            resourceType: command.resourceType,
-            id: command.id,
-            patientId: storedPatientId,
-            at: event.data.at,
-            // Whose entry this version is: the retention rule of a patient's erasure (domain/erasure.ts).
-            authorRole: actor.role,
-          },
-        })),
+        events: this.decided(command, state, new Date().toISOString()).map((event) =>
+          this.withMetadata(actor, { command, storedPatientId }, event),
+        ),
       });
       await this.store.enqueue(tx, stored.map(publicEvent));
       const next = stored.reduce(fold, state);
@@ -469,12 +646,25 @@ export class ResourcesService {
   }
 
   /** The patient whose record a (non-Patient) resource belongs in: it must name one that exists here. */
-  private async recordOf(resource: FhirResource): Promise<string> {
+  private async recordOf(resource: FhirResource, registering: ReadonlySet<string> = new Set()): Promise<string> {
     const reference =
       resource.resourceType === 'Consent'
         ? (resource['patient'] as { reference?: string } | undefined)?.reference
         : patientOf(resource as unknown as StoredResource);
     const id = reference?.slice('Patient/'.length);
+    // A Patient this same Bundle registers has no consent yet: nobody but its patient may write in its record
+    // (README, who may do what), and nobody is that patient before the Bundle commits.
+    if (id !== undefined && registering.has(id.toLowerCase()))
+      throw refuse(422, RecordsErrorCode.UNKNOWN_PATIENT, {
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code: 'business-rule',
+            diagnostics: `Patient/${id} is registered by this Bundle: a new patient's record takes entries from the patient, or under their consent, once registered`,
+          },
+        ],
+      });
     if (id === undefined)
       throw refuse(422, RecordsErrorCode.NOT_IN_A_PATIENT_RECORD, {
         resourceType: 'OperationOutcome',
