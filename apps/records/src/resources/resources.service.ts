@@ -98,6 +98,15 @@ export type WriteRequest = {
   ifMatchVersion?: number;
 };
 
+/**
+ * What the entries of one transaction Bundle share: the Patients it registers (their records take nothing yet), and
+ * the records its entries name, each looked up once (a whole record names one patient a thousand times).
+ */
+interface BundleScope {
+  registering: ReadonlySet<string>;
+  records: Map<string, string>;
+}
+
 /** A write validated and placed in its record, with the access question it raises (ResourcesService.prepare). */
 interface PreparedWrite {
   command: ResourceCommand;
@@ -214,17 +223,17 @@ export class ResourcesService {
   /**
    * What a create or an update is, before anyone is asked: the body validated (400 with an OperationOutcome), the
    * record it belongs in found (422 for none), the command, and the access question with the data a consent bound
-   * to data decides on. `registering`: Patients a Bundle creates, whose records take nothing yet (see bundles/).
+   * to data decides on. `bundle`: what the other entries of a transaction Bundle tell (see {@link BundleScope}).
    */
   private async prepare(
     request: WriteRequest,
     purpose: string | undefined,
-    registering: ReadonlySet<string> = new Set(),
+    bundle: BundleScope = { registering: new Set(), records: new Map() },
   ): Promise<PreparedWrite> {
     const { kind, resourceType, id } = request;
     const resource = validated(resourceType, request.resource);
     if (kind === 'create') {
-      const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource, registering);
+      const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource, bundle);
       return {
         command: { kind: 'Create', resourceType, id, patientId, resource },
         storedPatientId: patientId,
@@ -250,7 +259,7 @@ export class ResourcesService {
       });
     const located = await this.repository.require(this.client, resourceType, id);
     // The patient the new version names (a change is refused by decide()); access is decided on the stored one.
-    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource, registering);
+    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource, bundle);
     // A consent bound to data must permit correcting both what is stored and what it becomes.
     const { state: stored } = await this.repository.current(this.client, located.streamId);
     return {
@@ -431,13 +440,14 @@ export class ResourcesService {
     writes: ReadonlyArray<WriteRequest & { index: number }>,
     purpose?: string,
   ): Promise<ResourceView[]> {
-    const registering = new Set(
-      writes.filter((w) => w.kind === 'create' && w.resourceType === 'Patient').map((w) => w.id),
-    );
+    const bundle: BundleScope = {
+      registering: new Set(writes.filter((w) => w.kind === 'create' && w.resourceType === 'Patient').map((w) => w.id)),
+      records: new Map(),
+    };
     const prepared: Array<PreparedWrite & { index: number }> = [];
     for (const write of writes) {
       try {
-        prepared.push({ ...(await this.prepare(write, purpose, registering)), index: write.index });
+        prepared.push({ ...(await this.prepare(write, purpose, bundle)), index: write.index });
       } catch (error) {
         throw new EntryFailed(write.index, error);
       }
@@ -646,7 +656,10 @@ export class ResourcesService {
   }
 
   /** The patient whose record a (non-Patient) resource belongs in: it must name one that exists here. */
-  private async recordOf(resource: FhirResource, registering: ReadonlySet<string> = new Set()): Promise<string> {
+  private async recordOf(
+    resource: FhirResource,
+    { registering, records }: BundleScope = { registering: new Set(), records: new Map() },
+  ): Promise<string> {
     const reference =
       resource.resourceType === 'Consent'
         ? (resource['patient'] as { reference?: string } | undefined)?.reference
@@ -683,6 +696,8 @@ export class ResourcesService {
       });
     // A Patient of records has a UUID id: any other id (`Patient/example`) names no patient here. The patient's
     // id as stored (lower case) is the one keys and streams use, however the reference spelled it.
+    const known = records.get(id.toLowerCase());
+    if (known !== undefined) return known;
     const patient = UUID.test(id) ? await this.repository.locate(this.client, 'Patient', id) : undefined;
     if (!patient) {
       if (UUID.test(id)) throw unknownPatient(id);
@@ -697,6 +712,7 @@ export class ResourcesService {
         ],
       });
     }
+    records.set(id.toLowerCase(), patient.patientId);
     return patient.patientId;
   }
 }
