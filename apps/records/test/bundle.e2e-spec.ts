@@ -463,6 +463,21 @@ describe('records: a record imported as a FHIR Bundle', () => {
     );
   });
 
+  it('refuses an import into an erased record (410), naming the entry', async () => {
+    const patientId = await newPatient();
+    const me = patient(patientId);
+    await json(await call(me, 'POST', `/fhir/Patient/${patientId}/$erase`), 200);
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [entry(urn(), observation(`Patient/${patientId}`))],
+    };
+    expect((await json<Outcome>(await call(me, 'POST', '/fhir', bundle), 410)).issue[0]).toMatchObject({
+      expression: ['Bundle.entry[0]'],
+      details: { coding: [{ code: 'RECORDS.PATIENT_ERASED' }] },
+    });
+  });
+
   it('says so in its CapabilityStatement', async () => {
     const statement = (await (await fetch(`${records.baseUrl}/fhir/metadata`)).json()) as {
       rest: Array<{ interaction?: Array<{ code: string }> }>;

@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { createEnvelope, PUBLIC_EVENT_TOPICS, type RECORDS_RESOURCE_TYPES } from '@medledger/contracts';
 import {
+  COMMAND_TIMEOUT_MS,
+  ErasedEventData,
   EVENT_STORE,
   EVENT_STORE_SQL,
   EventStore,
@@ -48,6 +50,13 @@ import {
   type PresentResource,
   type ResourceVersion,
 } from './resource.repository';
+
+/**
+ * What a transaction Bundle's database transaction may take beyond a single command's, per entry: its events, public
+ * events and AuditEvents are encoded and inserted inside it. 10 ms is about five times what an entry took on the
+ * shared two-core machine (docs/perf.md, records import), so 5,000 entries get 65 s.
+ */
+const BUNDLE_TIMEOUT_MS_PER_ENTRY = 10;
 
 const randomCommitments: Commitments = {
   commit(resource) {
@@ -471,60 +480,72 @@ export class ResourcesService {
     /** The update that failed inside the transaction (its place in `prepared`), to audit once it rolled back. */
     let failed: { i: number; error: unknown } | undefined;
     try {
-      return await this.store.transact(this.client, async (tx) => {
-        const now = new Date().toISOString();
-        const states = new Map<number, ResourceState>();
-        const eventIds = new Map<number, string>();
-        const events: Array<StoredEvent<ResourceEvent>> = [];
-        const applied = (i: number, before: ResourceState, stored: Array<StoredEvent<ResourceEvent>>) => {
-          events.push(...stored);
-          states.set(i, stored.reduce(fold, before));
-          const last = stored.at(-1);
-          if (last) eventIds.set(i, last.eventId);
-        };
-        // Creates start new streams, one event each: a few statements for all of them, whatever their number.
-        const created = [...prepared.entries()].filter(([, write]) => write.command.kind === 'Create');
-        const appended = await this.store.appendNew(
-          tx,
-          created.map(([, write]) => ({
-            streamId: resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId),
-            streamType: write.command.resourceType,
-            event: this.withMetadata(actor, write, this.decided(write.command, ABSENT, now)[0] as ResourceEvent),
-          })),
-        );
-        appended.forEach((event, n) => applied((created[n] as [number, PreparedWrite])[0], ABSENT, [event]));
-        for (const [i, write] of prepared.entries()) {
-          if (write.command.kind !== 'Update') continue;
-          const streamId = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
-          try {
-            const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
-            const stored = await this.store.append(tx, {
-              streamId,
+      return await this.store.transact(
+        this.client,
+        async (tx) => {
+          const now = new Date().toISOString();
+          const states = new Map<number, ResourceState>();
+          const eventIds = new Map<number, string>();
+          const events: Array<StoredEvent<ResourceEvent>> = [];
+          const applied = (i: number, before: ResourceState, stored: Array<StoredEvent<ResourceEvent>>) => {
+            events.push(...stored);
+            states.set(i, stored.reduce(fold, before));
+            const last = stored.at(-1);
+            if (last) eventIds.set(i, last.eventId);
+          };
+          // Creates start new streams, one event each: a few statements for all of them, whatever their number.
+          const created = [...prepared.entries()].filter(([, write]) => write.command.kind === 'Create');
+          const appended = await this.store.appendNew(
+            tx,
+            created.map(([, write]) => ({
+              streamId: resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId),
               streamType: write.command.resourceType,
-              expectedVersion: version,
-              events: this.decided(write.command, state, now).map((event) => this.withMetadata(actor, write, event)),
-            });
-            applied(i, state, stored);
-          } catch (error) {
-            failed = { i, error };
-            throw error;
+              event: this.withMetadata(actor, write, this.decided(write.command, ABSENT, now)[0] as ResourceEvent),
+            })),
+          );
+          appended.forEach((event, n) => applied((created[n] as [number, PreparedWrite])[0], ABSENT, [event]));
+          for (const [i, write] of prepared.entries()) {
+            if (write.command.kind !== 'Update') continue;
+            const streamId = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
+            try {
+              const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
+              const stored = await this.store.append(tx, {
+                streamId,
+                streamType: write.command.resourceType,
+                expectedVersion: version,
+                events: this.decided(write.command, state, now).map((event) => this.withMetadata(actor, write, event)),
+              });
+              applied(i, state, stored);
+            } catch (error) {
+              failed = { i, error };
+              throw error;
+            }
           }
-        }
-        await this.store.enqueue(tx, events.map(publicEvent));
-        const views = prepared.map((_write, i) => {
-          const state = states.get(i);
-          if (state?.status !== 'present') throw new Error('a write left no resource');
-          const eventId = eventIds.get(i);
-          return view(state, { basis: (permits[i] as Permit).basis, ...(eventId && { eventId }) });
-        });
-        await this.audit.recordAll(
-          tx,
-          actor,
-          prepared.map((write, i) => this.auditOf(write.query, permits[i] as Permit, String(views[i]?.version))),
-        );
-        return views;
-      });
+          await this.store.enqueue(tx, events.map(publicEvent));
+          const views = prepared.map((_write, i) => {
+            const state = states.get(i);
+            if (state?.status !== 'present') throw new Error('a write left no resource');
+            const eventId = eventIds.get(i);
+            return view(state, { basis: (permits[i] as Permit).basis, ...(eventId && { eventId }) });
+          });
+          await this.audit.recordAll(
+            tx,
+            actor,
+            prepared.map((write, i) => this.auditOf(write.query, permits[i] as Permit, String(views[i]?.version))),
+          );
+          return views;
+        },
+        { timeoutMs: COMMAND_TIMEOUT_MS + prepared.length * BUNDLE_TIMEOUT_MS_PER_ENTRY },
+      );
     } catch (error) {
+      // A create into an erased record (410: its key is gone) fails in appendNew, naming the record's key (the
+      // record's own stream); a conflict names the stream. Either names the first entry it concerns.
+      const streamId = error instanceof ErasedEventData || error instanceof VersionConflict ? error.streamId : '';
+      const at = prepared.findIndex((write) => {
+        const stream = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
+        return stream === streamId || stream.startsWith(`${streamId}/`);
+      });
+      if (!failed && at !== -1) throw new EntryFailed((prepared[at] as { index: number }).index, error);
       if (!failed) throw error;
       const write = prepared[failed.i] as PreparedWrite & { index: number };
       await this.auditFailedWrite(actor, write.query, permits[failed.i] as Permit, error);
