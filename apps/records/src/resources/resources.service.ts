@@ -477,80 +477,86 @@ export class ResourcesService {
         throw new EntryFailed(write.index, error);
       }
     }
-    /** The update that failed inside the transaction (its place in `prepared`), to audit once it rolled back. */
-    let failed: { i: number; error: unknown } | undefined;
     try {
-      return await this.store.transact(
-        this.client,
-        async (tx) => {
-          const now = new Date().toISOString();
-          const states = new Map<number, ResourceState>();
-          const eventIds = new Map<number, string>();
-          const events: Array<StoredEvent<ResourceEvent>> = [];
-          const applied = (i: number, before: ResourceState, stored: Array<StoredEvent<ResourceEvent>>) => {
-            events.push(...stored);
-            states.set(i, stored.reduce(fold, before));
-            const last = stored.at(-1);
-            if (last) eventIds.set(i, last.eventId);
-          };
-          // Creates start new streams, one event each: a few statements for all of them, whatever their number.
-          const created = [...prepared.entries()].filter(([, write]) => write.command.kind === 'Create');
-          const appended = await this.store.appendNew(
-            tx,
-            created.map(([, write]) => ({
-              streamId: resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId),
-              streamType: write.command.resourceType,
-              event: this.withMetadata(actor, write, this.decided(write.command, ABSENT, now)[0] as ResourceEvent),
-            })),
-          );
-          appended.forEach((event, n) => applied((created[n] as [number, PreparedWrite])[0], ABSENT, [event]));
-          for (const [i, write] of prepared.entries()) {
-            if (write.command.kind !== 'Update') continue;
-            const streamId = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
-            try {
-              const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
-              const stored = await this.store.append(tx, {
-                streamId,
-                streamType: write.command.resourceType,
-                expectedVersion: version,
-                events: this.decided(write.command, state, now).map((event) => this.withMetadata(actor, write, event)),
-              });
-              applied(i, state, stored);
-            } catch (error) {
-              failed = { i, error };
-              throw error;
-            }
-          }
-          await this.store.enqueue(tx, events.map(publicEvent));
-          const views = prepared.map((_write, i) => {
-            const state = states.get(i);
-            if (state?.status !== 'present') throw new Error('a write left no resource');
-            const eventId = eventIds.get(i);
-            return view(state, { basis: (permits[i] as Permit).basis, ...(eventId && { eventId }) });
-          });
-          await this.audit.recordAll(
-            tx,
-            actor,
-            prepared.map((write, i) => this.auditOf(write.query, permits[i] as Permit, String(views[i]?.version))),
-          );
-          return views;
-        },
-        { timeoutMs: COMMAND_TIMEOUT_MS + prepared.length * BUNDLE_TIMEOUT_MS_PER_ENTRY },
-      );
+      return await this.store.transact(this.client, (tx) => this.commitAll(tx, actor, prepared, permits), {
+        timeoutMs: COMMAND_TIMEOUT_MS + prepared.length * BUNDLE_TIMEOUT_MS_PER_ENTRY,
+      });
     } catch (error) {
+      if (error instanceof EntryFailed) {
+        // An update allowed but refused (409, 412, 422) is audited as its single write's attempt is.
+        const i = prepared.findIndex((write) => write.index === error.index);
+        await this.auditFailedWrite(actor, (prepared[i] as PreparedWrite).query, permits[i] as Permit, error.error);
+        throw error;
+      }
       // A create into an erased record (410: its key is gone) fails in appendNew, naming the record's key (the
       // record's own stream); a conflict names the stream. Either names the first entry it concerns.
       const streamId = error instanceof ErasedEventData || error instanceof VersionConflict ? error.streamId : '';
-      const at = prepared.findIndex((write) => {
+      const concerned = prepared.find((write) => {
         const stream = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
         return stream === streamId || stream.startsWith(`${streamId}/`);
       });
-      if (!failed && at !== -1) throw new EntryFailed((prepared[at] as { index: number }).index, error);
-      if (!failed) throw error;
-      const write = prepared[failed.i] as PreparedWrite & { index: number };
-      await this.auditFailedWrite(actor, write.query, permits[failed.i] as Permit, error);
-      throw new EntryFailed(write.index, error);
+      throw concerned ? new EntryFailed(concerned.index, error) : error;
     }
+  }
+
+  /** A transaction Bundle's writes, all in `tx`: the views of what they stored, in the order given. */
+  private async commitAll(
+    tx: Sql,
+    actor: AuthenticatedActor,
+    prepared: ReadonlyArray<PreparedWrite & { index: number }>,
+    permits: readonly Permit[],
+  ): Promise<ResourceView[]> {
+    const now = new Date().toISOString();
+    const states = new Map<number, ResourceState>();
+    const eventIds = new Map<number, string>();
+    const events: Array<StoredEvent<ResourceEvent>> = [];
+    const applied = (i: number, before: ResourceState, stored: Array<StoredEvent<ResourceEvent>>) => {
+      events.push(...stored);
+      states.set(i, stored.reduce(fold, before));
+      const last = stored.at(-1);
+      if (last) eventIds.set(i, last.eventId);
+    };
+    // Creates start new streams, one event each: a few statements for all of them, whatever their number.
+    const created = [...prepared.entries()].filter(([, write]) => write.command.kind === 'Create');
+    const appended = await this.store.appendNew(
+      tx,
+      created.map(([, write]) => ({
+        streamId: resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId),
+        streamType: write.command.resourceType,
+        event: this.withMetadata(actor, write, this.decided(write.command, ABSENT, now)[0] as ResourceEvent),
+      })),
+    );
+    appended.forEach((event, n) => applied((created[n] as [number, PreparedWrite])[0], ABSENT, [event]));
+    // Updates: each folded and appended at the version it read (a concurrent write is a 409, as alone).
+    for (const [i, write] of prepared.entries()) {
+      if (write.command.kind !== 'Update') continue;
+      const streamId = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
+      try {
+        const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
+        const stored = await this.store.append(tx, {
+          streamId,
+          streamType: write.command.resourceType,
+          expectedVersion: version,
+          events: this.decided(write.command, state, now).map((event) => this.withMetadata(actor, write, event)),
+        });
+        applied(i, state, stored);
+      } catch (error) {
+        throw new EntryFailed(write.index, error);
+      }
+    }
+    await this.store.enqueue(tx, events.map(publicEvent));
+    const views = prepared.map((_write, i) => {
+      const state = states.get(i);
+      if (state?.status !== 'present') throw new Error('a write left no resource');
+      const eventId = eventIds.get(i);
+      return view(state, { basis: (permits[i] as Permit).basis, ...(eventId && { eventId }) });
+    });
+    await this.audit.recordAll(
+      tx,
+      actor,
+      prepared.map((write, i) => this.auditOf(write.query, permits[i] as Permit, String(views[i]?.version))),
+    );
+    return views;
   }
 
   /** decide() for a prepared write, its refusal (409, 412, 422) as the ProblemException a single write answers. */
