@@ -357,6 +357,17 @@ describe('records: a record imported as a FHIR Bundle', () => {
       expression: ['Bundle.entry[0]'],
       details: { coding: [{ code: 'RECORDS.VERSION_MISMATCH' }] },
     });
+    // The refused update is in the audit trail, as a single write's failed attempt is (outcome 4, its reason).
+    const trail = await json<{ entry: Array<{ resource: { outcome: string; outcomeDesc?: string } }> }>(
+      await call(me, 'GET', `/fhir/AuditEvent?patient=Patient/${patientId}&_count=1000`),
+      200,
+    );
+    expect(trail.entry.map((e) => e.resource)).toContainEqual(
+      expect.objectContaining({
+        outcome: '4',
+        outcomeDesc: expect.stringContaining('RECORDS.VERSION_MISMATCH') as string,
+      }),
+    );
 
     expect(await count('Observation')).toBe(0);
     expect(await count('Condition')).toBe(0);
