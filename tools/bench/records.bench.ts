@@ -14,6 +14,7 @@
  *   --warmup N        unmeasured seconds at that rate first (5)
  *   --concurrency N   reads in flight in the saturation phase (8)
  *   --reads N         reads of the saturation phase (5000)
+ *   --import N        resources in the transaction Bundle of the import phase (1000)
  *   --build | --no-build, --cpu-prof, --keep (as bench:outbox)
  *
  * Method: one records process, a fresh database, Kafka and PostgreSQL real, on this machine. The fixed-rate phase
@@ -24,8 +25,16 @@
  * measuring, the database is vacuumed and analysed (what autovacuum does to a live one), then the service warms
  * up at the measured rate for --warmup seconds (its connection pool grows, V8 compiles the hot paths).
  * Reads go over node:http keep-alive connections (undici's fetch cost the load generator 0.5 ms per request).
+ *
+ * Then the import (issue 16 item 18): one practitioner, whom the first patient's consent permits to correct the
+ * record, POSTs a transaction Bundle of --import resources (the Patient updated, the five clinical types created,
+ * urn:uuid references between them) to `POST /fhir`, after an unmeasured one of 100 (the first import also
+ * compiles the import's code paths, as the reads' warm-up does theirs). Timed from the request to its 200, when every resource and its
+ * AuditEvent is committed (one database transaction), then until the outbox relay has published every public event
+ * of it to Kafka. Anchoring is not awaited: the bench runs no ledger (LEDGER_URL points nowhere), so what it times
+ * ends where a single write's work ends too, with the events on Kafka for the ledger to seal.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, get as httpGet } from 'node:http';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -43,13 +52,19 @@ const SECONDS = options.number('seconds', 30);
 const WARMUP_SECONDS = options.number('warmup', 5);
 const CONCURRENCY = options.number('concurrency', 8);
 const READS = options.number('reads', 5_000);
+const IMPORT_RESOURCES = options.number('import', 1_000);
+/** Resources of the unmeasured import before it (the first import also compiles its code paths). */
+const IMPORT_WARMUP = 100;
 /** The issue's target: p99 of consent-checked reads at 200 reads/s. */
 const TARGET_P99_MS = 20;
+/** The issue's target for the import of a 1,000-resource transaction Bundle, stored and audited. */
+const TARGET_IMPORT_MS = 2_000;
 /** Every tenth read of the fixed-rate phase is by a practitioner no consent permits. */
 const DENIED_EVERY = 10;
 
 const AUTH_SEED = randomBytes(32);
 const READER = 'Practitioner/bench-reader';
+const IMPORTER = 'Practitioner/bench-importer';
 const STRANGER = 'Practitioner/bench-stranger';
 
 function token(sub: string, role: ActorRole): Promise<string> {
@@ -68,7 +83,7 @@ async function post(baseUrl: string, path: string, authorization: string, body: 
   return answer.id;
 }
 
-function consent(patientId: string, actor: string, type: 'permit' | 'deny') {
+function consent(patientId: string, actor: string, type: 'permit' | 'deny', actions = ['access']) {
   return {
     resourceType: 'Consent',
     status: 'active',
@@ -89,9 +104,107 @@ function consent(patientId: string, actor: string, type: 'permit' | 'deny') {
           reference: { reference: actor },
         },
       ],
-      action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
+      action: actions.map((code) => ({
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code }],
+      })),
     },
   };
+}
+
+/**
+ * A patient's record as a transaction Bundle of `size` resources: the Patient (updated; its urn:uuid is what the
+ * others name as subject) and, in turn, Observations, Conditions (evidence: the Observation before), medications
+ * (reason: the Condition before), allergies and documents (related: the Observation before).
+ */
+function recordBundle(patientId: string, size: number) {
+  const urn = () => `urn:uuid:${randomUUID()}`;
+  const patient = urn();
+  const subject = { reference: patient };
+  const entry = (fullUrl: string, resource: Record<string, unknown>) => ({
+    fullUrl,
+    resource,
+    request: { method: 'POST', url: resource['resourceType'] as string },
+  });
+  const coding = (system: string, code: string) => ({ coding: [{ system, code }] });
+  const entries: unknown[] = [
+    {
+      fullUrl: patient,
+      resource: { resourceType: 'Patient', id: patientId, name: [{ family: 'Bench-0', given: ['Import'] }] },
+      request: { method: 'PUT', url: `Patient/${patientId}` },
+    },
+  ];
+  let observation = patient;
+  let condition = patient;
+  for (let i = 1; i < size; i++) {
+    const day = new Date(Date.UTC(2020, 0, 1 + i)).toISOString();
+    const fullUrl = urn();
+    switch (i % 5) {
+      case 1:
+        observation = fullUrl;
+        entries.push(
+          entry(fullUrl, {
+            resourceType: 'Observation',
+            status: 'final',
+            code: coding('http://loinc.org', '2339-0'),
+            subject,
+            effectiveDateTime: day,
+            valueQuantity: { value: 4 + (i % 7), unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
+          }),
+        );
+        break;
+      case 2:
+        condition = fullUrl;
+        entries.push(
+          entry(fullUrl, {
+            resourceType: 'Condition',
+            clinicalStatus: coding('http://terminology.hl7.org/CodeSystem/condition-clinical', 'active'),
+            code: coding('http://snomed.info/sct', '44054006'),
+            subject,
+            onsetDateTime: day.slice(0, 10),
+            evidence: [{ detail: [{ reference: observation }] }],
+          }),
+        );
+        break;
+      case 3:
+        entries.push(
+          entry(fullUrl, {
+            resourceType: 'MedicationStatement',
+            status: 'active',
+            medicationCodeableConcept: coding('http://www.nlm.nih.gov/research/umls/rxnorm', '860975'),
+            subject,
+            effectiveDateTime: day,
+            reasonReference: [{ reference: condition }],
+          }),
+        );
+        break;
+      case 4:
+        entries.push(
+          entry(fullUrl, {
+            resourceType: 'AllergyIntolerance',
+            clinicalStatus: coding('http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', 'active'),
+            code: coding('http://snomed.info/sct', '227493005'),
+            patient: subject,
+            recordedDate: day,
+          }),
+        );
+        break;
+      default:
+        entries.push(
+          entry(fullUrl, {
+            resourceType: 'DocumentReference',
+            status: 'current',
+            type: coding('http://loinc.org', '11506-3'),
+            subject,
+            date: day,
+            content: [
+              { attachment: { contentType: 'text/plain', data: Buffer.from(`Visit ${i}`).toString('base64') } },
+            ],
+            context: { related: [{ reference: observation }] },
+          }),
+        );
+    }
+  }
+  return { resourceType: 'Bundle', type: 'transaction', entry: entries };
 }
 
 /** Patients, their Observations and their consents (the last permits READER), as the patients write them. */
@@ -125,10 +238,16 @@ async function seed(baseUrl: string): Promise<string[]> {
         consent(patientId, last ? READER : `Practitioner/other-${c}`, last ? 'permit' : 'deny'),
       );
     }
+    // The first patient also lets the importer write their record (the import phase).
+    if (p === 0) {
+      firstPatient = patientId;
+      await post(baseUrl, '/fhir/Consent', own, consent(patientId, IMPORTER, 'permit', ['access', 'correct']));
+    }
     if ((p + 1) % 50 === 0) say(`  seeded ${p + 1}/${PATIENTS} patients`);
   }
   return observations;
 }
+let firstPatient = '';
 
 // node:http with keep-alive rather than fetch: undici's own cost per request (about 0.5 ms of this machine's two
 // cores) is the load generator's, and it competes with the service it measures.
@@ -230,6 +349,65 @@ async function main(): Promise<void> {
     const closed = summary(saturated);
     say(`  ${readsPerSecond} reads/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms`);
 
+    // 3. The import: one transaction Bundle, then its events on Kafka.
+    say(`import: a transaction Bundle of ${IMPORT_RESOURCES} resources into one patient's record`);
+    const importer = `Bearer ${await token(IMPORTER, 'practitioner')}`;
+    const importBundle = (body: string) =>
+      fetch(`${baseUrl}/fhir`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', authorization: importer },
+        body,
+      });
+    // Unmeasured first, as the reads warm up: a small import compiles the import's paths (validation of five
+    // types, reference rewriting); its time is printed too (cold).
+    const warmStart = performance.now();
+    const warm = await importBundle(JSON.stringify(recordBundle(firstPatient, IMPORT_WARMUP)));
+    if (warm.status !== 200) throw new Error(`warm-up POST /fhir -> ${warm.status} ${await warm.text()}`);
+    const warmupMs = round(performance.now() - warmStart);
+    say(`  warm-up: ${IMPORT_WARMUP} resources in ${warmupMs} ms, not measured`);
+    const bundle = JSON.stringify(recordBundle(firstPatient, IMPORT_RESOURCES));
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    const importedAt = new Date();
+    const importStart = performance.now();
+    const imported = await importBundle(bundle);
+    const answer = (await imported.json()) as {
+      entry?: Array<{ response: { status: string; extension?: Array<{ valueId: string }> } }>;
+    };
+    const importMs = round(performance.now() - importStart);
+    if (imported.status !== 200 || answer.entry?.length !== IMPORT_RESOURCES)
+      throw new Error(`POST /fhir -> ${imported.status} ${JSON.stringify(answer).slice(0, 2000)}`);
+    const eventIds = answer.entry.map((e) => e.response.extension?.[0]?.valueId as string);
+    // Every resource audited: the importer's AuditEvents of this import, committed with the 200.
+    const [counts] = (
+      await db.query<{ audited: string }>(
+        `SELECT count(*) AS audited FROM audit_log
+          WHERE patient_id = $1::uuid AND actor = $2 AND outcome = '0' AND interaction IN ('create', 'update')
+            AND recorded >= $3::timestamptz`,
+        [firstPatient, IMPORTER, importedAt.toISOString()],
+      )
+    ).rows;
+    const audited = Number(counts?.audited);
+    // Then the relay: every public event of the import (the resources' and their AccessAudited) published.
+    for (const deadline = performance.now() + 60_000; ; await sleep(5)) {
+      const { rows } = await db.query<{ waiting: string }>(
+        `SELECT count(*) AS waiting FROM es_outbox WHERE published_at IS NULL`,
+      );
+      if (Number(rows[0]?.waiting) === 0) break;
+      if (performance.now() > deadline) throw new Error(`the outbox still holds ${rows[0]?.waiting} events after 60 s`);
+    }
+    const publishedMs = round(performance.now() - importStart);
+    const [published] = (
+      await db.query<{ n: string }>(
+        'SELECT count(*) AS n FROM es_outbox WHERE event_id = ANY($1::text[]) AND published_at IS NOT NULL',
+        [eventIds],
+      )
+    ).rows;
+    await db.end();
+    say(
+      `  ${IMPORT_RESOURCES} resources stored and audited in ${importMs} ms (${audited} AuditEvents); their events on Kafka after ${publishedMs} ms; anchoring not awaited (no ledger in this bench)`,
+    );
+
     const result = {
       bench: 'records',
       machine: { cpus: cpus().length, node: process.version },
@@ -243,7 +421,21 @@ async function main(): Promise<void> {
         errors,
       },
       saturation: { concurrency: CONCURRENCY, readsPerSecond, latencyMs: closed },
-      target: { p99Ms: TARGET_P99_MS, met: fixed.p99 <= TARGET_P99_MS && errors === 0 },
+      import: {
+        resources: IMPORT_RESOURCES,
+        warmup: { resources: IMPORT_WARMUP, ms: warmupMs },
+        storedAndAuditedMs: importMs,
+        audited,
+        resourceEventsPublished: Number(published?.n),
+        allEventsOnKafkaMs: publishedMs,
+        anchoringAwaited: false,
+      },
+      target: {
+        p99Ms: TARGET_P99_MS,
+        met: fixed.p99 <= TARGET_P99_MS && errors === 0,
+        importMs: TARGET_IMPORT_MS,
+        importMet: importMs <= TARGET_IMPORT_MS && audited === IMPORT_RESOURCES,
+      },
     };
     process.stdout.write(
       [
@@ -254,6 +446,8 @@ async function main(): Promise<void> {
         `| refused reads in that phase, p50 / p99 | ${refusals.p50} / ${refusals.p99} ms |`,
         `| achieved rate, errors | ${result.fixedRate.achievedPerSecond} reads/s, ${errors} |`,
         `| saturation (${CONCURRENCY} in flight) | ${readsPerSecond} reads/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms |`,
+        `| import of a ${IMPORT_RESOURCES}-resource transaction Bundle, stored and audited | ${importMs} ms, ${audited} AuditEvents (target ≤ ${TARGET_IMPORT_MS} ms: ${result.target.importMet ? 'met' : 'MISSED'}) |`,
+        `| … until all its events are on Kafka (anchoring not awaited: no ledger here) | ${publishedMs} ms |`,
         '',
         '',
       ].join('\n'),

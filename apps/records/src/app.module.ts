@@ -5,6 +5,9 @@ import { AuthModule, PlatformModule, ServiceConfig } from '@medledger/platform';
 import { PrismaClient } from './generated/prisma/client';
 import { AccessService } from './access/access.service';
 import { AuditService } from './audit/audit.service';
+import { BundlesController } from './bundles/bundles.controller';
+import { BundlesService } from './bundles/bundles.service';
+import { BUNDLE_BODY_LIMIT } from './bundles/domain/bundle';
 import { DecryptionMetrics, MeteredCodec } from './resources/infra/metered-codec';
 import { PatientKeyCodec } from './resources/infra/patient-keys';
 import { auditLogProjection, breakGlassProjection, resourceIndexProjection } from './resources/infra/projections';
@@ -38,6 +41,8 @@ export class RecordsModule implements NestModule {
           config,
           prisma: (adapter) => new PrismaClient({ adapter }),
           topics: [PUBLIC_EVENT_TOPICS.records, ...EVENT_STORE_TOPICS],
+          // A whole record in one transaction or batch Bundle (bundles/).
+          bodyLimits: [{ method: 'POST', path: '/fhir', limit: BUNDLE_BODY_LIMIT }],
         }),
         // Every records route needs a bearer token (health, metrics, docs and diagnostics excepted).
         AuthModule.forRoot('records', env),
@@ -49,7 +54,7 @@ export class RecordsModule implements NestModule {
         }),
       ],
       // PatientRecordController first: its fixed paths (AuditEvent, $break-glass) win over /fhir/:type.
-      controllers: [MetadataController, PatientRecordController, ResourcesController],
+      controllers: [MetadataController, PatientRecordController, ResourcesController, BundlesController],
       providers: [
         { provide: PatientKeyCodec, useValue: keys },
         { provide: MeteredCodec, useValue: codec },
@@ -58,6 +63,7 @@ export class RecordsModule implements NestModule {
         AuditService,
         AccessService,
         ResourcesService,
+        BundlesService,
         ErasureService,
       ],
     };

@@ -101,7 +101,7 @@ const REBUILD_PAGE_SIZE = 500;
 /** A rebuild runs in one transaction so readers never see a half-built model; it may take a while. */
 const REBUILD_TIMEOUT_MS = 10 * 60_000;
 /** Interactive transactions of commands: Prisma's default (5 s) is short for a loaded machine. */
-const COMMAND_TIMEOUT_MS = 15_000;
+export const COMMAND_TIMEOUT_MS = 15_000;
 
 /**
  * The columns of a stored event (es_event aliased `e`), for a service query that loads events together with rows
@@ -178,10 +178,17 @@ export class EventStore<Tx extends Sql = Sql> {
 
   /**
    * Runs a command in one transaction: load, decide, append. The outbox relay is woken once it commits.
-   * A {@link VersionConflict} thrown inside rolls everything back.
+   * A {@link VersionConflict} thrown inside rolls everything back. `timeoutMs`: for a command known to be large (a
+   * records transaction Bundle of thousands of resources); COMMAND_TIMEOUT_MS otherwise.
    */
-  async transact<R>(client: TransactionalSql, fn: (tx: Tx) => Promise<R>): Promise<R> {
-    const result = await client.$transaction((tx) => fn(tx as Tx), { timeout: COMMAND_TIMEOUT_MS });
+  async transact<R>(
+    client: TransactionalSql,
+    fn: (tx: Tx) => Promise<R>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<R> {
+    const result = await client.$transaction((tx) => fn(tx as Tx), {
+      timeout: options.timeoutMs ?? COMMAND_TIMEOUT_MS,
+    });
     for (const listener of this.committedListeners) listener();
     return result;
   }

@@ -1,4 +1,4 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { DIAGNOSTICS_TOPIC } from '@medledger/contracts';
 import { randomUUID } from 'node:crypto';
@@ -7,7 +7,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { ServiceConfig } from './config/config';
 import { DiagnosticsController } from './diagnostics/diagnostics.controller';
 import { DiagnosticsPrisma, PING_STORE, PrismaPingStore } from './diagnostics/ping-store';
-import { jsonBodyParser } from './http/json-body';
+import { jsonBodyParser, type BodyLimit } from './http/json-body';
 import { requestLogSerializer } from './http/request-log';
 import { HealthController } from './health/health.controller';
 import { KAFKA_TOPICS, KafkaGateway } from './kafka/kafka.gateway';
@@ -48,7 +48,11 @@ export interface PlatformOptions {
   prisma: (adapter: PrismaPg) => PrismaClientLike & DiagnosticsPrisma;
   /** Topics the service publishes to or consumes besides the platform's own. */
   topics?: readonly string[];
+  /** Routes whose JSON bodies may be larger than HTTP_BODY_LIMIT (records' `POST /fhir` Bundles). */
+  bodyLimits?: readonly BodyLimit[];
 }
+
+const BODY_LIMITS = Symbol('BODY_LIMITS');
 
 /**
  * What every medledger service has: validated config, JSON logs with a request id, /health, /metrics,
@@ -81,6 +85,7 @@ export class PlatformModule implements NestModule {
       controllers: [HealthController, MetricsController, DiagnosticsController],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
+        { provide: BODY_LIMITS, useValue: options.bodyLimits ?? [] },
         { provide: KAFKA_TOPICS, useValue: [DIAGNOSTICS_TOPIC, ...(options.topics ?? [])] },
         KafkaGateway,
         ConsumerLifecycle,
@@ -96,7 +101,9 @@ export class PlatformModule implements NestModule {
     };
   }
 
+  constructor(@Inject(BODY_LIMITS) private readonly bodyLimits: readonly BodyLimit[]) {}
+
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(requestIdMiddleware, HttpMetricsMiddleware, jsonBodyParser).forRoutes('*');
+    consumer.apply(requestIdMiddleware, HttpMetricsMiddleware, jsonBodyParser(this.bodyLimits)).forRoutes('*');
   }
 }

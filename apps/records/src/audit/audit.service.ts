@@ -93,6 +93,15 @@ export class AuditService {
     return prepared.entry;
   }
 
+  /** Audits several accesses in the caller's transaction (a transaction Bundle's writes): a few statements for all. */
+  async recordAll(tx: Sql, actor: AuthenticatedActor, inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+    // One after another: each reads its patient's pseudonym key in the caller's transaction (cached after the first).
+    const prepared: PreparedAudit[] = [];
+    for (const input of inputs) prepared.push(await this.prepareIn(tx, actor, input));
+    await this.write(tx, prepared);
+    return prepared.map((p) => p.entry);
+  }
+
   /**
    * Audits an access that changed nothing else (a read, a search, a refusal); resolves once its AuditEvent is
    * committed, so the caller answers only then. Concurrent calls commit together (group commit): one statement

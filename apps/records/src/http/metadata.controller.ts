@@ -1,6 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '@medledger/platform';
+import { BUNDLE_MAX_ENTRIES } from '../bundles/domain/bundle';
 import { RESOURCE_TYPES } from '../resources/domain/resource-types';
 import { COMMON_PARAMETERS, SEARCH_PARAMETERS } from '../resources/domain/search-query';
 import { FHIR_CONTENT_TYPE } from './operation-outcome';
@@ -27,6 +28,11 @@ export function capabilityStatement() {
           description:
             "Bearer tokens (EdDSA JWTs); every access is decided by the patient's Consents and audited; a refusal answers as an unknown id.",
         },
+        // `POST /fhir` (bundles/): POST and PUT entries, at most BUNDLE_MAX_ENTRIES.
+        interaction: [
+          { code: 'transaction', documentation: `POST and PUT entries, at most ${BUNDLE_MAX_ENTRIES}, all or nothing` },
+          { code: 'batch', documentation: `POST and PUT entries, at most ${BUNDLE_MAX_ENTRIES}, each on its own` },
+        ],
         resource: RESOURCE_TYPES.map((type) => {
           const known = SEARCH_PARAMETERS[type];
           return {

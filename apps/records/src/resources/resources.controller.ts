@@ -60,7 +60,7 @@ function ifMatchVersion(header: string | undefined): number | undefined {
 }
 
 /** The v3 PurposeOfUse code a caller declares (TREAT, ETREAT, HPAYMT…); consents may permit only some. */
-function purposeOf(header: string | undefined): string | undefined {
+export function purposeOf(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   if (!/^[A-Z]{2,20}$/.test(header.trim()))
     throw new ProblemException(400, 'RECORDS.INVALID_PURPOSE', 'Invalid X-Purpose-Of-Use', {
@@ -69,7 +69,11 @@ function purposeOf(header: string | undefined): string | undefined {
   return header.trim();
 }
 
-const PURPOSE_HEADER = { name: 'X-Purpose-Of-Use', required: false, description: 'v3 PurposeOfUse code (TREAT…)' };
+export const PURPOSE_HEADER = {
+  name: 'X-Purpose-Of-Use',
+  required: false,
+  description: 'v3 PurposeOfUse code (TREAT…)',
+};
 
 function flag(response: Response, basis: string | undefined): void {
   if (basis) response.setHeader('X-Medledger-Access-Basis', basis);

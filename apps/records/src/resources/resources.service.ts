@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { createEnvelope, PUBLIC_EVENT_TOPICS, type RECORDS_RESOURCE_TYPES } from '@medledger/contracts';
 import {
+  COMMAND_TIMEOUT_MS,
+  ErasedEventData,
   EVENT_STORE,
   EVENT_STORE_SQL,
   EventStore,
@@ -13,9 +15,14 @@ import {
   type TransactionalSql,
 } from '@medledger/event-store';
 import { ProblemException, type AuthenticatedActor } from '@medledger/platform';
-import { AccessService, requestedData, type AccessQuery, type Permit } from '../access/access.service';
+import {
+  AccessService,
+  requestedData,
+  type AccessContext,
+  type AccessQuery,
+  type Permit,
+} from '../access/access.service';
 import { AuditService } from '../audit/audit.service';
-import type { AuditInteraction } from '../audit/domain/audit';
 import { validateConsent } from '../consent/domain/validate-consent';
 import {
   MAX_JSON_DEPTH,
@@ -39,6 +46,7 @@ import {
   type ResourceCommand,
   type ResourceError,
   type ResourceEvent,
+  type ResourceState,
   type ResourceVersionData,
 } from './domain/resource';
 import { UUID } from './domain/resource-types';
@@ -52,6 +60,13 @@ import {
   type PresentResource,
   type ResourceVersion,
 } from './resource.repository';
+
+/**
+ * What a transaction Bundle's database transaction may take beyond a single command's, per entry: its events, public
+ * events and AuditEvents are encoded and inserted inside it. 10 ms is about five times what an entry took on the
+ * shared two-core machine (docs/perf.md, records import), so 5,000 entries get 65 s.
+ */
+const BUNDLE_TIMEOUT_MS_PER_ENTRY = 10;
 
 const randomCommitments: Commitments = {
   commit(resource) {
@@ -90,6 +105,42 @@ export interface ResourceView {
   eventId?: string;
   /** Why the access was allowed (`break-glass` is flagged to the client). */
   basis?: Permit['basis'];
+}
+
+/** A create or an update as asked (a single write's route, or an entry of a Bundle). */
+export type WriteRequest = {
+  kind: 'create' | 'update';
+  resourceType: string;
+  /** A create's new id, or the resource an update changes. */
+  id: string;
+  resource: unknown;
+  ifMatchVersion?: number;
+};
+
+/**
+ * What the entries of one transaction Bundle share: the Patients it registers (their records take nothing yet), and
+ * the records its entries name, each looked up once (a whole record names one patient a thousand times).
+ */
+interface BundleScope {
+  registering: ReadonlySet<string>;
+  records: Map<string, string>;
+}
+
+/** A write validated and placed in its record, with the access question it raises (ResourcesService.prepare). */
+interface PreparedWrite {
+  command: ResourceCommand;
+  storedPatientId: string;
+  query: AccessQuery;
+}
+
+/** A write of a transaction Bundle failed: `index` is its entry's place in the Bundle, `error` what it got. */
+export class EntryFailed extends Error {
+  constructor(
+    readonly index: number,
+    readonly error: unknown,
+  ) {
+    super(`Bundle.entry[${index}]: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function view(state: PresentResource, extra: { eventId?: string; basis?: Permit['basis'] } = {}): ResourceView {
@@ -171,11 +222,8 @@ export class ResourcesService {
   ) {}
 
   async create(actor: AuthenticatedActor, resourceType: string, body: unknown, purpose?: string) {
-    const resource = validated(resourceType, body);
-    const id = randomUUID();
-    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
-    const data = [requestedData({ resource, id, lastUpdated: new Date().toISOString() })];
-    return this.write(actor, { kind: 'Create', resourceType, id, patientId, resource }, purpose, patientId, data);
+    const write = await this.prepare({ kind: 'create', resourceType, id: randomUUID(), resource: body }, purpose);
+    return this.write(actor, write);
   }
 
   async update(
@@ -186,7 +234,35 @@ export class ResourcesService {
     ifMatchVersion?: number,
     purpose?: string,
   ) {
-    const resource = validated(resourceType, body);
+    const write = await this.prepare(
+      { kind: 'update', resourceType, id, resource: body, ...(ifMatchVersion !== undefined && { ifMatchVersion }) },
+      purpose,
+    );
+    return this.write(actor, write);
+  }
+
+  /**
+   * What a create or an update is, before anyone is asked: the body validated (400 with an OperationOutcome), the
+   * record it belongs in found (422 for none), the command, and the access question with the data a consent bound
+   * to data decides on. `bundle`: what the other entries of a transaction Bundle tell (see {@link BundleScope}).
+   */
+  private async prepare(
+    request: WriteRequest,
+    purpose: string | undefined,
+    bundle: BundleScope = { registering: new Set(), records: new Map() },
+  ): Promise<PreparedWrite> {
+    const { kind, resourceType, id } = request;
+    const resource = validated(resourceType, request.resource);
+    if (kind === 'create') {
+      const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource, bundle);
+      return {
+        command: { kind: 'Create', resourceType, id, patientId, resource },
+        storedPatientId: patientId,
+        query: this.writeQuery('create', resourceType, id, patientId, purpose, [
+          requestedData({ resource, id, lastUpdated: new Date().toISOString() }),
+        ]),
+      };
+    }
     // SPEC: FHIR R4 §3.1.0.5 update: an id in the body that disagrees with the URL's is a 400. A body without id
     // is taken as the URL's resource (lenient where R4 asks for a 400: clients that omit it mean the URL).
     const bodyId = resource['id'];
@@ -204,27 +280,35 @@ export class ResourcesService {
       });
     const located = await this.repository.require(this.client, resourceType, id);
     // The patient the new version names (a change is refused by decide()); access is decided on the stored one.
-    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource);
+    const patientId = resourceType === 'Patient' ? id : await this.recordOf(resource, bundle);
     // A consent bound to data must permit correcting both what is stored and what it becomes.
     const { state: stored } = await this.repository.current(this.client, located.streamId);
-    const data = [
-      ...(stored.status === 'present' ? [requestedData(stored)] : []),
-      requestedData({ resource, id, lastUpdated: new Date().toISOString() }),
-    ];
-    return this.write(
-      actor,
-      {
+    return {
+      command: {
         kind: 'Update',
         resourceType,
         id,
         patientId,
         resource,
-        ...(ifMatchVersion !== undefined && { ifMatchVersion }),
+        ...(request.ifMatchVersion !== undefined && { ifMatchVersion: request.ifMatchVersion }),
       },
-      purpose,
-      located.patientId,
-      data,
-    );
+      storedPatientId: located.patientId,
+      query: this.writeQuery('update', resourceType, id, located.patientId, purpose, [
+        ...(stored.status === 'present' ? [requestedData(stored)] : []),
+        requestedData({ resource, id, lastUpdated: new Date().toISOString() }),
+      ]),
+    };
+  }
+
+  private writeQuery(
+    interaction: 'create' | 'update',
+    resourceType: string,
+    id: string,
+    patientId: string,
+    purpose: string | undefined,
+    data: AccessQuery['data'],
+  ): AccessQuery {
+    return { patientId, interaction, resourceType, resourceId: id, ...(purpose && { purpose }), ...(data && { data }) };
   }
 
   async read(actor: AuthenticatedActor, resourceType: string, id: string, purpose?: string): Promise<ResourceView> {
@@ -376,43 +460,188 @@ export class ResourcesService {
     };
   }
 
+  /**
+   * Writes of a transaction Bundle, all or nothing, in the order given (R4's processing order: the caller's): each
+   * validated, placed and authorized as a single write is, then every event, public event and AuditEvent in ONE
+   * database transaction. A failure throws {@link EntryFailed} naming the entry; nothing is stored then (a refusal's
+   * or a failed attempt's own audit excepted, as for a single write).
+   */
+  async transaction(
+    actor: AuthenticatedActor,
+    writes: ReadonlyArray<WriteRequest & { index: number }>,
+    purpose?: string,
+  ): Promise<ResourceView[]> {
+    const bundle: BundleScope = {
+      registering: new Set(writes.filter((w) => w.kind === 'create' && w.resourceType === 'Patient').map((w) => w.id)),
+      records: new Map(),
+    };
+    const prepared: Array<PreparedWrite & { index: number }> = [];
+    for (const write of writes) {
+      try {
+        prepared.push({ ...(await this.prepare(write, purpose, bundle)), index: write.index });
+      } catch (error) {
+        throw new EntryFailed(write.index, error);
+      }
+    }
+    // Each entry is decided alone, as its single write would be; a patient's consents are read once per Bundle.
+    const contexts = new Map<string, AccessContext>();
+    const permits: Permit[] = [];
+    for (const write of prepared) {
+      try {
+        const { patientId } = write.query;
+        let context = contexts.get(patientId);
+        if (!context) {
+          context = await this.access.contextFor(actor, write.query);
+          if (context) contexts.set(patientId, context);
+        }
+        permits.push(await this.access.authorize(actor, write.query, context));
+      } catch (error) {
+        throw new EntryFailed(write.index, error);
+      }
+    }
+    try {
+      return await this.store.transact(this.client, (tx) => this.commitAll(tx, actor, prepared, permits), {
+        timeoutMs: COMMAND_TIMEOUT_MS + prepared.length * BUNDLE_TIMEOUT_MS_PER_ENTRY,
+      });
+    } catch (error) {
+      if (error instanceof EntryFailed) {
+        // An update allowed but refused (409, 412, 422) is audited as its single write's attempt is.
+        const i = prepared.findIndex((write) => write.index === error.index);
+        await this.auditFailedWrite(actor, (prepared[i] as PreparedWrite).query, permits[i] as Permit, error.error);
+        throw error;
+      }
+      // A create into an erased record (410: its key is gone) fails in appendNew, naming the record's key (the
+      // record's own stream); a conflict names the stream. Either names the first entry it concerns.
+      const streamId = error instanceof ErasedEventData || error instanceof VersionConflict ? error.streamId : '';
+      const concerned = prepared.find((write) => {
+        const stream = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
+        return stream === streamId || stream.startsWith(`${streamId}/`);
+      });
+      throw concerned ? new EntryFailed(concerned.index, error) : error;
+    }
+  }
+
+  /** A transaction Bundle's writes, all in `tx`: the views of what they stored, in the order given. */
+  private async commitAll(
+    tx: Sql,
+    actor: AuthenticatedActor,
+    prepared: ReadonlyArray<PreparedWrite & { index: number }>,
+    permits: readonly Permit[],
+  ): Promise<ResourceView[]> {
+    const now = new Date().toISOString();
+    const states = new Map<number, ResourceState>();
+    const eventIds = new Map<number, string>();
+    const events: Array<StoredEvent<ResourceEvent>> = [];
+    const applied = (i: number, before: ResourceState, stored: Array<StoredEvent<ResourceEvent>>) => {
+      events.push(...stored);
+      states.set(i, stored.reduce(fold, before));
+      const last = stored.at(-1);
+      if (last) eventIds.set(i, last.eventId);
+    };
+    // Creates start new streams, one event each: a few statements for all of them, whatever their number.
+    const created = [...prepared.entries()].filter(([, write]) => write.command.kind === 'Create');
+    const appended = await this.store.appendNew(
+      tx,
+      created.map(([, write]) => ({
+        streamId: resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId),
+        streamType: write.command.resourceType,
+        event: this.withMetadata(actor, write, this.decided(write.command, ABSENT, now)[0] as ResourceEvent),
+      })),
+    );
+    appended.forEach((event, n) => applied((created[n] as [number, PreparedWrite])[0], ABSENT, [event]));
+    // Updates: each folded and appended at the version it read (a concurrent write is a 409, as alone).
+    for (const [i, write] of prepared.entries()) {
+      if (write.command.kind !== 'Update') continue;
+      const streamId = resourceStreamId(write.command.resourceType, write.command.id, write.storedPatientId);
+      try {
+        const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
+        const stored = await this.store.append(tx, {
+          streamId,
+          streamType: write.command.resourceType,
+          expectedVersion: version,
+          events: this.decided(write.command, state, now).map((event) => this.withMetadata(actor, write, event)),
+        });
+        applied(i, state, stored);
+      } catch (error) {
+        throw new EntryFailed(write.index, error);
+      }
+    }
+    await this.store.enqueue(tx, await this.publicEvents(tx, events));
+    const views = prepared.map((_write, i) => {
+      const state = states.get(i);
+      if (state?.status !== 'present') throw new Error('a write left no resource');
+      const eventId = eventIds.get(i);
+      return view(state, { basis: (permits[i] as Permit).basis, ...(eventId && { eventId }) });
+    });
+    await this.audit.recordAll(
+      tx,
+      actor,
+      prepared.map((write, i) => this.auditOf(write.query, permits[i] as Permit, String(views[i]?.version))),
+    );
+    return views;
+  }
+
+  /** decide() for a prepared write, its refusal (409, 412, 422) as the ProblemException a single write answers. */
+  private decided(command: ResourceCommand, state: ResourceState, now: string): ResourceEvent[] {
+    const decision = decide(command, state, now, randomCommitments);
+    if (!Array.isArray(decision))
+      throw new ProblemException(ERROR_STATUS[decision.code], decision.code, 'Command refused', {
+        detail: decision.message,
+      });
+    return decision;
+  }
+
+  /** An event to append, with the ids (no PHI) in its metadata, which stays readable after an erasure. */
+  private withMetadata(
+    actor: AuthenticatedActor,
+    write: Pick<PreparedWrite, 'command' | 'storedPatientId'>,
+    event: ResourceEvent,
+  ) {
+    return {
+      ...event,
+      eventId: randomUUID(),
+      metadata: {
+        resourceType: write.command.resourceType,
+        id: write.command.id,
+        patientId: write.storedPatientId,
+        at: event.data.at,
+        // Whose entry this version is: the retention rule of a patient's erasure (domain/erasure.ts).
+        authorRole: actor.role,
+      },
+    };
+  }
+
   private async write(
     actor: AuthenticatedActor,
-    command: ResourceCommand,
-    purpose: string | undefined,
-    storedPatientId: string,
-    data: AccessQuery['data'],
+    { command, query, storedPatientId }: PreparedWrite,
   ): Promise<ResourceView> {
-    const interaction: AuditInteraction = command.kind === 'Create' ? 'create' : 'update';
-    const query: AccessQuery = {
-      patientId: storedPatientId,
-      interaction,
-      resourceType: command.resourceType,
-      resourceId: command.id,
-      ...(purpose && { purpose }),
-      ...(data && { data }),
-    };
     const permit = await this.access.authorize(actor, query);
     const streamId = resourceStreamId(command.resourceType, command.id, storedPatientId);
     try {
       return await this.commitWrite(actor, command, query, permit, streamId, storedPatientId);
     } catch (error) {
-      // A write that was allowed but failed (409 exists or conflicts, 412 stale, 422 patient changed) is audited
-      // too, as a minor failure with its reason: the attempt is part of the record's accounting.
-      const status = error instanceof ProblemException ? error.getStatus() : error instanceof VersionConflict ? 409 : 0;
-      if (status === 409 || status === 412 || status === 422)
-        await this.audit.recordAlone(actor, {
-          ...this.auditOf(query, permit),
-          outcome: '4',
-          reason:
-            error instanceof ProblemException
-              ? `${error.code}: ${error.extras.detail ?? error.title}`
-              : error instanceof Error
-                ? error.message
-                : String(error),
-        });
+      await this.auditFailedWrite(actor, query, permit, error);
       throw error;
     }
+  }
+
+  /**
+   * A write that was allowed but failed (409 exists or conflicts, 412 stale, 422 patient changed) is audited too, as
+   * a minor failure with its reason: the attempt is part of the record's accounting.
+   */
+  private async auditFailedWrite(actor: AuthenticatedActor, query: AccessQuery, permit: Permit, error: unknown) {
+    const status = error instanceof ProblemException ? error.getStatus() : error instanceof VersionConflict ? 409 : 0;
+    if (status === 409 || status === 412 || status === 422)
+      await this.audit.recordAlone(actor, {
+        ...this.auditOf(query, permit),
+        outcome: '4',
+        reason:
+          error instanceof ProblemException
+            ? `${error.code}: ${error.extras.detail ?? error.title}`
+            : error instanceof Error
+              ? error.message
+              : String(error),
+      });
   }
 
   private commitWrite(
@@ -425,28 +654,13 @@ export class ResourcesService {
   ): Promise<ResourceView> {
     return this.store.transact(this.client, async (tx) => {
       const { state, version } = await this.store.aggregate(tx, streamId, ABSENT, fold);
-      const decision = decide(command, state, new Date().toISOString(), randomCommitments);
-      if (!Array.isArray(decision))
-        throw new ProblemException(ERROR_STATUS[decision.code], decision.code, 'Command refused', {
-          detail: decision.message,
-        });
       const stored = await this.store.append(tx, {
         streamId,
         streamType: command.resourceType,
         expectedVersion: version,
-        // The ids (no PHI) also go to the metadata, which stays readable when the patient's key is destroyed.
-        events: decision.map((event) => ({
-          ...event,
-          eventId: randomUUID(),
-          metadata: {
-            resourceType: command.resourceType,
-            id: command.id,
-            patientId: storedPatientId,
-            at: event.data.at,
-            // Whose entry this version is: the retention rule of a patient's erasure (domain/erasure.ts).
-            authorRole: actor.role,
-          },
-        })),
+        events: this.decided(command, state, new Date().toISOString()).map((event) =>
+          this.withMetadata(actor, { command, storedPatientId }, event),
+        ),
       });
       await this.store.enqueue(tx, await this.publicEvents(tx, stored));
       const next = stored.reduce(fold, state);
@@ -504,12 +718,28 @@ export class ResourcesService {
   }
 
   /** The patient whose record a (non-Patient) resource belongs in: it must name one that exists here. */
-  private async recordOf(resource: FhirResource): Promise<string> {
+  private async recordOf(
+    resource: FhirResource,
+    { registering, records }: BundleScope = { registering: new Set(), records: new Map() },
+  ): Promise<string> {
     const reference =
       resource.resourceType === 'Consent'
         ? (resource['patient'] as { reference?: string } | undefined)?.reference
         : patientOf(resource as unknown as StoredResource);
     const id = reference?.slice('Patient/'.length);
+    // A Patient this same Bundle registers has no consent yet: nobody but its patient may write in its record
+    // (README, who may do what), and nobody is that patient before the Bundle commits.
+    if (id !== undefined && registering.has(id.toLowerCase()))
+      throw refuse(422, RecordsErrorCode.UNKNOWN_PATIENT, {
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code: 'business-rule',
+            diagnostics: `Patient/${id} is registered by this Bundle: a new patient's record takes entries from the patient, or under their consent, once registered`,
+          },
+        ],
+      });
     if (id === undefined)
       throw refuse(422, RecordsErrorCode.NOT_IN_A_PATIENT_RECORD, {
         resourceType: 'OperationOutcome',
@@ -524,6 +754,8 @@ export class ResourcesService {
       });
     // A Patient of records has a UUID id: any other id (`Patient/example`) names no patient here. The patient's
     // id as stored (lower case) is the one keys and streams use, however the reference spelled it.
+    const known = records.get(id.toLowerCase());
+    if (known !== undefined) return known;
     const patient = UUID.test(id) ? await this.repository.locate(this.client, 'Patient', id) : undefined;
     if (!patient) {
       if (UUID.test(id)) throw unknownPatient(id);
@@ -538,6 +770,7 @@ export class ResourcesService {
         ],
       });
     }
+    records.set(id.toLowerCase(), patient.patientId);
     return patient.patientId;
   }
 }

@@ -31,6 +31,25 @@ export const resourceIndexProjection: Projection<Sql> = {
       state.lastUpdated,
     );
   },
+  // New streams come with their ids in the metadata (every version records writes carries them): one statement for
+  // all of a transaction Bundle's creates.
+  newStreamsSql(events) {
+    const ids = events.map(
+      (event) => event.metadata as { resourceType: string; id: string; patientId: string; at: string },
+    );
+    return {
+      text: `INSERT INTO resource_index (resource_type, resource_id, patient_id, stream_id, version_id, created_at, last_updated)
+       SELECT t, r, p, s, 1, a, a FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[]) AS x(t, r, p, s, a)
+       ON CONFLICT (resource_type, resource_id) DO UPDATE SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated`,
+      values: [
+        ids.map((i) => i.resourceType),
+        ids.map((i) => i.id),
+        ids.map((i) => i.patientId),
+        events.map((event) => event.streamId),
+        ids.map((i) => i.at),
+      ],
+    };
+  },
   async reset(tx) {
     await tx.$executeRawUnsafe('DELETE FROM resource_index');
   },
