@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import {
@@ -16,13 +15,13 @@ import {
   verifyInclusion,
 } from '@medledger/ledger-core';
 import {
+  builtLedgerEnv,
+  builtLedgerMain,
   createServiceDatabase,
   eventually,
   freePort,
-  testKafkaBrokers,
   testProducer,
   uniqueSuffix,
-  workspaceRoot,
   type TestDatabase,
 } from '@medledger/testing';
 
@@ -55,22 +54,19 @@ describe('ledger: tiles checked against the signed root', () => {
 
   function start(): ChildProcess {
     output = '';
-    const child = spawn(process.execPath, [join(workspaceRoot(), 'dist/apps/ledger/main.js')], {
+    const child = spawn(process.execPath, [builtLedgerMain()], {
       env: {
         ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: database.url,
-        KAFKA_BROKERS: testKafkaBrokers().join(','),
-        KAFKA_GROUP_ID: `ledger-diag-${suffix}`,
-        LEDGER_GROUP_ID: `ledger-${suffix}`,
-        LEDGER_TOPICS: topic,
-        LEDGER_PRODUCER_KEYS: verifierKey('supply', keys.publicKey),
-        LEDGER_SIGNING_KEY: ledgerSeed.toString('base64'),
-        LEDGER_ORIGIN: ORIGIN,
+        ...builtLedgerEnv({
+          port: port,
+          databaseUrl: database.url,
+          suffix: suffix,
+          topics: [topic],
+          producerKeys: [verifierKey('supply', keys.publicKey)],
+          signingSeed: ledgerSeed,
+          origin: ORIGIN,
+        }),
         LEDGER_BLOCK_MAX_EVENTS: '100',
-        KEYS_DIR: join(workspaceRoot(), '.data/test-keys', suffix),
-        LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

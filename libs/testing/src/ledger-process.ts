@@ -46,6 +46,47 @@ export interface LedgerProcess {
   stop(): Promise<void>;
 }
 
+/** The built ledger's entry point (its project's `build` must have run). */
+export function builtLedgerMain(): string {
+  return join(workspaceRoot(), 'dist/apps/ledger/main.js');
+}
+
+export interface BuiltLedgerEnv {
+  port: number;
+  databaseUrl: string;
+  /** Names the run's consumer groups and its development-key directory. */
+  suffix: string;
+  topics: readonly string[];
+  producerKeys: readonly string[];
+  /** LEDGER_SIGNING_KEY (base64 seed); none: the development key under KEYS_DIR. */
+  signingSeed?: Uint8Array;
+  origin?: string;
+  brokers?: readonly string[];
+}
+
+/**
+ * The environment of a built ledger process for a test: its port, database, the suite's Kafka, consumer groups of
+ * its own, the topics and producer keys it seals, and quiet logs (LOG_LEVEL, default warn). Suites that start and
+ * kill the process themselves (crash safety, tampered tiles) spawn {@link builtLedgerMain} with it.
+ */
+export function builtLedgerEnv(options: BuiltLedgerEnv): Record<string, string> {
+  return {
+    PORT: String(options.port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: options.databaseUrl,
+    KAFKA_BROKERS: (options.brokers ?? testKafkaBrokers()).join(','),
+    KAFKA_GROUP_ID: `ledger-diag-${options.suffix}`,
+    KAFKA_CLIENT_ID: `ledger-${options.suffix}`,
+    LEDGER_GROUP_ID: `ledger-${options.suffix}`,
+    LEDGER_TOPICS: options.topics.join(','),
+    LEDGER_PRODUCER_KEYS: options.producerKeys.join(','),
+    ...(options.signingSeed && { LEDGER_SIGNING_KEY: Buffer.from(options.signingSeed).toString('base64') }),
+    ...(options.origin && { LEDGER_ORIGIN: options.origin }),
+    KEYS_DIR: join(workspaceRoot(), '.data/test-keys', options.suffix),
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+  };
+}
+
 /**
  * Runs the built ledger (dist/apps/ledger/main.js; its project's `build` must have run, as the test-int targets
  * that use it declare) as a child process with a fresh database, fresh consumer groups and a fresh signing key.
@@ -61,23 +102,20 @@ export async function startLedgerProcess(options: LedgerProcessOptions): Promise
   const baseUrl = `http://127.0.0.1:${port}`;
   const root = workspaceRoot();
   let output = '';
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/apps/ledger/main.js')], {
+  const child: ChildProcess = spawn(process.execPath, [builtLedgerMain()], {
     cwd: root,
     env: {
       ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
-      KAFKA_BROKERS: (options.brokers ?? testKafkaBrokers()).join(','),
-      KAFKA_GROUP_ID: `ledger-diag-${suffix}`,
-      KAFKA_CLIENT_ID: `ledger-${suffix}`,
-      LEDGER_GROUP_ID: `ledger-${suffix}`,
-      LEDGER_TOPICS: options.topics.join(','),
-      LEDGER_PRODUCER_KEYS: options.producerKeys.join(','),
-      LEDGER_SIGNING_KEY: seed.toString('base64'),
-      LEDGER_ORIGIN: origin,
-      KEYS_DIR: join(root, '.data/test-keys', suffix),
-      LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+      ...builtLedgerEnv({
+        port,
+        databaseUrl: database.url,
+        suffix,
+        topics: options.topics,
+        producerKeys: options.producerKeys,
+        signingSeed: seed,
+        origin,
+        ...(options.brokers && { brokers: options.brokers }),
+      }),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

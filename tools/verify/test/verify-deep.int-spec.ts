@@ -10,14 +10,14 @@ import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { createSigner, generateEd25519KeyPair, OriginSigner, verifierKey } from '@medledger/ledger-core';
 import {
+  builtLedgerEnv,
+  builtLedgerMain,
   createServiceDatabase,
   eventually,
   freePort,
   runVerifyCli,
-  testKafkaBrokers,
   testProducer,
   uniqueSuffix,
-  workspaceRoot,
   type CliRun,
   type TestDatabase,
 } from '@medledger/testing';
@@ -66,22 +66,19 @@ describe('medledger-verify chain --deep: the proofs the ledger serves', () => {
   let blocks: Array<{ height: number; firstLeafIndex: number; treeSize: number }> = [];
 
   function start(): ChildProcess {
-    const child = spawn(process.execPath, [join(workspaceRoot(), 'dist/apps/ledger/main.js')], {
+    const child = spawn(process.execPath, [builtLedgerMain()], {
       env: {
         ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: database.url,
-        KAFKA_BROKERS: testKafkaBrokers().join(','),
-        KAFKA_GROUP_ID: `ledger-diag-${suffix}`,
-        LEDGER_GROUP_ID: `ledger-${suffix}`,
-        LEDGER_TOPICS: topic,
-        LEDGER_PRODUCER_KEYS: verifierKey('supply', producerKeys.publicKey),
-        LEDGER_SIGNING_KEY: ledgerSeed.toString('base64'),
-        LEDGER_ORIGIN: ORIGIN,
+        ...builtLedgerEnv({
+          port: port,
+          databaseUrl: database.url,
+          suffix: suffix,
+          topics: [topic],
+          producerKeys: [verifierKey('supply', producerKeys.publicKey)],
+          signingSeed: ledgerSeed,
+          origin: ORIGIN,
+        }),
         LEDGER_BLOCK_MAX_EVENTS: '100',
-        KEYS_DIR: join(workspaceRoot(), '.data/test-keys', suffix),
-        LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
