@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
@@ -16,7 +16,7 @@ import {
 } from '@medledger/ledger-core';
 import {
   builtLedgerEnv,
-  builtLedgerMain,
+  spawnBuiltLedger,
   createServiceDatabase,
   eventually,
   freePort,
@@ -54,13 +54,12 @@ describe('ledger: tiles checked against the signed root', () => {
 
   function start(): ChildProcess {
     output = '';
-    const child = spawn(process.execPath, [builtLedgerMain()], {
-      env: {
-        ...process.env,
+    return spawnBuiltLedger(
+      {
         ...builtLedgerEnv({
-          port: port,
+          port,
           databaseUrl: database.url,
-          suffix: suffix,
+          suffix,
           topics: [topic],
           producerKeys: [verifierKey('supply', keys.publicKey)],
           signingSeed: ledgerSeed,
@@ -68,11 +67,8 @@ describe('ledger: tiles checked against the signed root', () => {
         }),
         LEDGER_BLOCK_MAX_EVENTS: '100',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    return child;
+      (text) => (output += text),
+    );
   }
 
   async function healthy(child: ChildProcess): Promise<void> {

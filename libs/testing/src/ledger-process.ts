@@ -87,6 +87,18 @@ export function builtLedgerEnv(options: BuiltLedgerEnv): Record<string, string> 
   };
 }
 
+/** Spawns the built ledger with `env` over this process's; everything it prints goes to `onOutput`. */
+export function spawnBuiltLedger(env: Record<string, string>, onOutput: (text: string) => void): ChildProcess {
+  const child = spawn(process.execPath, [builtLedgerMain()], {
+    cwd: workspaceRoot(),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => onOutput(chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => onOutput(chunk.toString('utf8')));
+  return child;
+}
+
 /**
  * Runs the built ledger (dist/apps/ledger/main.js; its project's `build` must have run, as the test-int targets
  * that use it declare) as a child process with a fresh database, fresh consumer groups and a fresh signing key.
@@ -100,12 +112,9 @@ export async function startLedgerProcess(options: LedgerProcessOptions): Promise
   const database = await createServiceDatabase('ledger');
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const root = workspaceRoot();
   let output = '';
-  const child: ChildProcess = spawn(process.execPath, [builtLedgerMain()], {
-    cwd: root,
-    env: {
-      ...process.env,
+  const child = spawnBuiltLedger(
+    {
       ...builtLedgerEnv({
         port,
         databaseUrl: database.url,
@@ -118,10 +127,8 @@ export async function startLedgerProcess(options: LedgerProcessOptions): Promise
       }),
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    (text) => (output += text),
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');

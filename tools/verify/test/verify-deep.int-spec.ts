@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import { createSigner, generateEd25519KeyPair, OriginSigner, verifierKey } from '@medledger/ledger-core';
 import {
   builtLedgerEnv,
-  builtLedgerMain,
+  spawnBuiltLedger,
   createServiceDatabase,
   eventually,
   freePort,
@@ -66,13 +66,12 @@ describe('medledger-verify chain --deep: the proofs the ledger serves', () => {
   let blocks: Array<{ height: number; firstLeafIndex: number; treeSize: number }> = [];
 
   function start(): ChildProcess {
-    const child = spawn(process.execPath, [builtLedgerMain()], {
-      env: {
-        ...process.env,
+    return spawnBuiltLedger(
+      {
         ...builtLedgerEnv({
-          port: port,
+          port,
           databaseUrl: database.url,
-          suffix: suffix,
+          suffix,
           topics: [topic],
           producerKeys: [verifierKey('supply', producerKeys.publicKey)],
           signingSeed: ledgerSeed,
@@ -80,11 +79,8 @@ describe('medledger-verify chain --deep: the proofs the ledger serves', () => {
         }),
         LEDGER_BLOCK_MAX_EVENTS: '100',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    return child;
+      (text) => (output += text),
+    );
   }
 
   async function restart(): Promise<void> {
