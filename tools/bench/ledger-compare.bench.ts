@@ -187,6 +187,12 @@ async function progress(admin: Admin, groupId: string, topics: readonly string[]
   return { committed: committed.reduce((t, { partitions }) => t + sum(partitions), 0), end: sum(ends.flat()) };
 }
 
+/** Peers not yet seen to exit: killed if the bench itself exits (or crashes) first. */
+const peers = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of peers) child.kill('SIGKILL');
+});
+
 function startPeer(config: PeerConfig, logTo: string[]): Promise<ChildProcess> {
   // tsx as a loader in this one process (its CLI would run the script in a child, whose CPU we would not see).
   const child = spawn(
@@ -195,6 +201,8 @@ function startPeer(config: PeerConfig, logTo: string[]): Promise<ChildProcess> {
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSX_TSCONFIG_PATH: 'tsconfig.base.json' } },
   );
   child.stderr?.on('data', (chunk: Buffer) => logTo.push(chunk.toString()));
+  peers.add(child);
+  child.once('exit', () => peers.delete(child));
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve(child);

@@ -270,6 +270,12 @@ export interface LedgerProcess {
   logFile: string;
 }
 
+/** Ledgers this process started and has not seen exit: killed if the bench itself exits (or crashes) first. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function startLedger(
   env: Record<string, string>,
   logFile: string,
@@ -284,6 +290,8 @@ export function startLedger(
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return { child, url: `http://127.0.0.1:${env['PORT']}`, logFile };
 }
 
