@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Producer } from 'kafkajs';
+import { Client } from 'pg';
 import { KafkaContext } from '@nestjs/microservices';
 import { z } from 'zod';
 import { LEDGER_BLOCKS_TOPIC, type BlockSealedData } from '@medledger/contracts';
@@ -376,6 +377,64 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
       await dlq.stop();
     }
   }, 60_000);
+
+  it('waits for its own database instead of dead-lettering: a message met while the database refuses is applied once it is back', async () => {
+    const topic = `test.${uniqueSuffix()}.away`;
+    const kafka = testKafka('away');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic }, { topic: `${topic}.dlq` }], waitForLeaders: true });
+    await admin.disconnect();
+    const dlq = await recordTopics([`${topic}.dlq`]);
+    const reliable = records.app.get(ReliableConsumer);
+    const consumer = kafka.consumer({ groupId: `away-${uniqueSuffix()}`, maxWaitTimeInMs: 100 });
+    const outcomes = new Map<string, ConsumeOutcome>();
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async (payload) => {
+        const { topic: from, partition, message } = payload;
+        const context = new KafkaContext([message, partition, from, consumer, () => payload.heartbeat(), producer]);
+        const outcome = await reliable.consume(message.value, context, {
+          consumer: 'away',
+          schema: z.object({ id: z.string() }),
+          messageId: (value) => value.id,
+          handle: () => Promise.resolve(),
+        });
+        outcomes.set((jsonOf(message.value) as { id: string }).id, outcome);
+      },
+    });
+    // The service's database refuses every connection (as in a restart of PostgreSQL), longer than the handler's
+    // five attempts take (1.5 s of back-off), then comes back.
+    const server = new URL(records.database.url);
+    server.pathname = '/postgres';
+    const dba = new Client({ connectionString: server.toString() });
+    await dba.connect();
+    const refuse = async (refused: boolean) => {
+      await dba.query(`ALTER DATABASE "${records.database.name}" ALLOW_CONNECTIONS ${refused ? 'false' : 'true'}`);
+      if (refused)
+        await dba.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
+          records.database.name,
+        ]);
+    };
+    const id = randomUUID();
+    try {
+      await refuse(true);
+      await producer.send({ topic, messages: [{ value: JSON.stringify({ id }) }] });
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      expect(outcomes.has(id)).toBe(false);
+      await refuse(false);
+      await eventually(async () => (outcomes.has(id) ? true : undefined), { timeoutMs: 30_000 });
+      expect(outcomes.get(id)).toBe('applied');
+      expect(dlq.messages.filter((m) => m.message.value?.toString().includes(id))).toEqual([]);
+      await eventually(async () => ((await http('/health')).ok ? true : undefined), { timeoutMs: 30_000 });
+    } finally {
+      await refuse(false);
+      await dba.end();
+      await consumer.disconnect();
+      await dlq.stop();
+    }
+  }, 90_000);
 
   it('serves history and versions, and proves an old version is the one anchored without showing it', async () => {
     const { id } = await register();

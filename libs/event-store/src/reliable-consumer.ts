@@ -13,6 +13,8 @@ export const HANDLER_MAX_ATTEMPTS = 5;
 export const HANDLER_BACKOFF_BASE_MS = 100;
 /** A dead-letter publish that fails is retried at this pace until it succeeds: a message is never dropped. */
 const DEAD_LETTER_RETRY_MS = 1_000;
+/** While the service's own database does not answer, an attempt is retried at this pace and not counted. */
+const DATABASE_AWAY_RETRY_MS = 1_000;
 
 /**
  * Thrown by a handler for a message that must never be applied (a forged or contradicted ledger.BlockSealed): it is
@@ -44,8 +46,11 @@ export interface ConsumeOptions<S extends z.ZodType, Tx extends Sql> {
 /**
  * Consumes one Kafka message the way every medledger consumer must: validate at the edge (invalid: dead letter
  * with the reason and the original bytes), apply at most once (inbox row in the effect's transaction), retry a
- * throwing handler with back-off, then dead-letter it. It never throws, so the transport never drops a message
- * after an error; it only returns once the message is applied, known, or safely in the dead-letter topic.
+ * throwing handler with back-off, then dead-letter it. A failure while the service's own database does not answer
+ * is not the message's: it is retried until the database is back and never counts towards the dead letter (a
+ * database outage once dead-lettered every ledger.BlockSealed it lasted, and those receipts were never kept:
+ * npm run chaos, restarts). It never throws, so the transport never drops a message after an error; it only
+ * returns once the message is applied, known, or safely in the dead-letter topic.
  */
 @Injectable()
 export class ReliableConsumer {
@@ -68,7 +73,7 @@ export class ReliableConsumer {
     const value = decoded.value;
     const id = options.messageId(value);
     let lastError: unknown;
-    for (let attempt = 1; attempt <= HANDLER_MAX_ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= HANDLER_MAX_ATTEMPTS; ) {
       try {
         const outcome = await this.client.$transaction(async (tx) => {
           const inserted = await tx.$executeRawUnsafe(
@@ -86,6 +91,13 @@ export class ReliableConsumer {
         if (error instanceof MessageRejected)
           return this.deadLetter(context, options.consumer, { code: error.code, message: error.message });
         lastError = error;
+        if (!(await this.databaseAnswers())) {
+          this.logger.warn(
+            `${options.consumer}: ${id} waits for the database (not counted as an attempt): ${String(error)}`,
+          );
+          await sleep(DATABASE_AWAY_RETRY_MS);
+          continue;
+        }
         if (attempt < HANDLER_MAX_ATTEMPTS) {
           const delay = HANDLER_BACKOFF_BASE_MS * 2 ** (attempt - 1);
           this.logger.warn(
@@ -93,12 +105,23 @@ export class ReliableConsumer {
           );
           await sleep(delay);
         }
+        attempt++;
       }
     }
     return this.deadLetter(context, options.consumer, {
       code: EventStoreError.HANDLER_FAILED,
       message: `${options.consumer} failed ${HANDLER_MAX_ATTEMPTS} times: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
     });
+  }
+
+  /** Whether the service's own database answers at all (a failure then is the handler's, or the message's). */
+  private async databaseAnswers(): Promise<boolean> {
+    try {
+      await this.client.$queryRawUnsafe('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async deadLetter(context: KafkaContext, consumer: string, reason: DeadLetterReason): Promise<ConsumeOutcome> {
