@@ -436,6 +436,36 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     }
   }, 90_000);
 
+  it('outlives its connection cut inside a transaction (57P01): the transaction fails, the service stays up', async () => {
+    const sql = records.app.get<TransactionalSql>(EVENT_STORE_SQL);
+    const server = new URL(records.database.url);
+    server.pathname = '/postgres';
+    const dba = new Client({ connectionString: server.toString() });
+    await dba.connect();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let pid = 0;
+    try {
+      // The outbox relay holds its transaction while Kafka acknowledges: a restart of PostgreSQL then ends the
+      // connection between two statements.
+      const transaction = sql.$transaction(async (tx) => {
+        const [row] = await tx.$queryRawUnsafe<Array<{ pid: number }>>('SELECT pg_backend_pid() AS pid');
+        pid = row?.pid ?? -1;
+        await held;
+        await tx.$queryRawUnsafe('SELECT 1');
+      });
+      await eventually(async () => (pid !== 0 ? true : undefined));
+      await dba.query('SELECT pg_terminate_backend($1)', [pid]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      release();
+      await expect(transaction).rejects.toThrow();
+      expect((await http('/health')).status).toBe(200);
+    } finally {
+      release();
+      await dba.end();
+    }
+  });
+
   it('serves history and versions, and proves an old version is the one anchored without showing it', async () => {
     const { id } = await register();
     const updated = await asPatient(

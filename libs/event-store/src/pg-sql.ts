@@ -66,6 +66,11 @@ export class PgSql implements TransactionalSql {
    */
   async $transaction<R>(fn: (tx: Sql) => Promise<R>, options: { timeout?: number } = {}): Promise<R> {
     const client = await this.pool.connect();
+    // A connection the server ends while this transaction holds it between statements (a restart: 57P01) is
+    // reported as an 'error' event of the client, which crashed the service with no listener (npm run chaos,
+    // restarts); the next statement then fails and the transaction rolls back as for any other error.
+    const lost = (error: Error) => PgSql.logger.warn(`connection lost in a transaction: ${error.message}`);
+    client.on('error', lost);
     let broken = false;
     try {
       // One round trip (the simple query protocol takes several statements): each costs a syscall and a wake-up.
@@ -85,6 +90,7 @@ export class PgSql implements TransactionalSql {
       }
       throw error;
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }
