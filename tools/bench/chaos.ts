@@ -30,20 +30,33 @@ import { pass, say, type ChaosContext, type ScenarioResult } from './chaos/harne
 import { ledgerKill } from './chaos/ledger-kill';
 import { tamper } from './chaos/tamper';
 import { forgery } from './chaos/forgery';
+import { access } from './chaos/access';
 
 interface Scenario {
   name: string;
   /** What it checks, in the issue's words. */
   title: string;
   run?: (context: ChaosContext) => Promise<ScenarioResult>;
+  /** The built services it starts (built first when older than their sources). */
+  apps?: ReadonlyArray<'ledger' | 'records'>;
 }
 
 /** In the issue's order of priority; those without `run` are not built yet and say so (never as passing). */
 const SCENARIOS: readonly Scenario[] = [
-  { name: 'ledger-kill', title: 'kill -9 of the ledger at random instants', run: ledgerKill },
-  { name: 'tamper', title: 'single-byte changes of stored leaves, headers and tiles', run: tamper },
-  { name: 'forgery', title: 'forged notes, unknown producers, replays, reordered batches', run: forgery },
-  { name: 'access', title: 'token refusals and cross-patient reads without consent' },
+  { name: 'ledger-kill', title: 'kill -9 of the ledger at random instants', run: ledgerKill, apps: ['ledger'] },
+  { name: 'tamper', title: 'single-byte changes of stored leaves, headers and tiles', run: tamper, apps: ['ledger'] },
+  {
+    name: 'forgery',
+    title: 'forged notes, unknown producers, replays, reordered batches',
+    run: forgery,
+    apps: ['ledger'],
+  },
+  {
+    name: 'access',
+    title: 'token refusals and cross-patient reads without consent',
+    run: access,
+    apps: ['records'],
+  },
   { name: 'service-kill', title: 'kill -9 of each producing service during appends' },
   { name: 'hostile-input', title: 'generated hostile inputs per HTTP endpoint and consumed topic' },
   { name: 'restarts', title: 'Kafka stopped for 60 s and PostgreSQL restarted under load' },
@@ -84,9 +97,11 @@ async function main(): Promise<number> {
   const cleanups: ChaosContext['cleanups'] = [];
   try {
     infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
-    if (options.flag('build') || (!options.flag('no-build') && buildIsStale('ledger'))) {
-      say('building the ledger (nx build ledger)...');
-      await nxBuild('ledger', process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
+    for (const app of new Set(chosen.flatMap((s) => (s.run ? (s.apps ?? []) : [])))) {
+      if (options.flag('build') || (!options.flag('no-build') && buildIsStale(app))) {
+        say(`building ${app} (nx build ${app})...`);
+        await nxBuild(app, process.env['DATABASE_URL'] ?? infrastructure.postgresUrl);
+      }
     }
     const context: ChaosContext = {
       brokers: infrastructure.kafkaBrokers,

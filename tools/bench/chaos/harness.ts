@@ -247,53 +247,21 @@ export interface LedgerOptions {
   env?: Record<string, string>;
 }
 
-/** The built ledger (dist/apps/ledger/main.js) on a fixed port, database and consumer group, across restarts. */
-export class LedgerUnderTest {
-  readonly signer: NoteSigner;
+/** A built service (dist/apps/<app>/main.js) on a fixed port: launched, SIGKILLed and launched again alike. */
+export class AppProcess {
   readonly baseUrl: string;
   readonly logPath: string;
   private child: ChildProcess | undefined;
-  private readonly seed = randomBytes(32);
-  private readonly env: Record<string, string>;
 
-  private constructor(
+  constructor(
+    readonly app: 'ledger' | 'records' | 'trials' | 'supply',
     readonly port: number,
-    readonly options: LedgerOptions,
+    protected readonly env: Record<string, string>,
     suffix: string,
   ) {
-    this.signer = createSigner(options.origin, this.seed);
     this.baseUrl = `http://127.0.0.1:${port}`;
     mkdirSync(join(ROOT, '.data/chaos'), { recursive: true });
-    this.logPath = join(ROOT, `.data/chaos/ledger-${suffix}.log`);
-    this.env = {
-      NODE_ENV: 'development',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: options.databaseUrl,
-      KAFKA_GROUP_ID: `chaos-ledger-diag-${suffix}`,
-      KAFKA_CLIENT_ID: `chaos-ledger-${suffix}`,
-      LEDGER_GROUP_ID: `chaos-ledger-${suffix}`,
-      LEDGER_TOPICS: options.topics.join(','),
-      LEDGER_PRODUCER_KEYS: options.producerKeys.join(','),
-      LEDGER_SIGNING_KEY: this.seed.toString('base64'),
-      LEDGER_ORIGIN: options.origin,
-      KEYS_DIR: join(ROOT, '.data/chaos/keys', suffix),
-      LOG_LEVEL: process.env['CHAOS_LOG_LEVEL'] ?? 'warn',
-      ...options.env,
-    };
-  }
-
-  static async start(context: ChaosContext, name: string, options: LedgerOptions): Promise<LedgerUnderTest> {
-    const ledger = new LedgerUnderTest(await freePortInRange(), options, `${name}-${context.suffix}`);
-    ledger.env['KAFKA_BROKERS'] = context.brokers.join(',');
-    context.cleanups.push(() => ledger.stop());
-    await ledger.launch();
-    return ledger;
-  }
-
-  /** The ledger's own verifier key, to pin (the verifier's keyring, receipts). */
-  get verifierKey(): string {
-    return verifierKey(this.signer.name, this.signer.publicKey);
+    this.logPath = join(ROOT, `.data/chaos/${app}-${suffix}.log`);
   }
 
   get pid(): number | undefined {
@@ -302,7 +270,7 @@ export class LedgerUnderTest {
 
   async launch(): Promise<void> {
     const log = openSync(this.logPath, 'a');
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/ledger/main.js')], {
+    const child = spawn(process.execPath, [join(ROOT, `dist/apps/${this.app}/main.js`)], {
       cwd: ROOT,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', log, log],
@@ -311,13 +279,13 @@ export class LedgerUnderTest {
     this.child = child;
     const deadline = Date.now() + HEALTH_TIMEOUT_MS;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the ledger exited with ${child.exitCode}:\n${this.output()}`);
+      if (child.exitCode !== null) throw new Error(`${this.app} exited with ${child.exitCode}:\n${this.output()}`);
       try {
         if ((await fetch(`${this.baseUrl}/health`)).ok) return;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`the ledger did not become healthy:\n${this.output()}`);
+      if (Date.now() > deadline) throw new Error(`${this.app} did not become healthy:\n${this.output()}`);
       await sleep(100);
     }
   }
@@ -352,6 +320,74 @@ export class LedgerUnderTest {
     const response = await fetch(`${this.baseUrl}${path}`);
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
+  }
+}
+
+/** Starts `app` on a port of the chaos range with `env` (plus PORT, HOST, KAFKA_BROKERS) and waits for /health. */
+export async function startApp(
+  context: ChaosContext,
+  app: AppProcess['app'],
+  name: string,
+  env: Record<string, string>,
+): Promise<AppProcess> {
+  const port = await freePortInRange();
+  const service = new AppProcess(app, port, chaosEnv(context, port, env), `${name}-${context.suffix}`);
+  context.cleanups.push(() => service.stop());
+  await service.launch();
+  return service;
+}
+
+function chaosEnv(context: ChaosContext, port: number, env: Record<string, string>): Record<string, string> {
+  return {
+    NODE_ENV: 'development',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    KAFKA_BROKERS: context.brokers.join(','),
+    LOG_LEVEL: process.env['CHAOS_LOG_LEVEL'] ?? 'warn',
+    ...env,
+  };
+}
+
+/** The built ledger on a fixed port, database and consumer group, across restarts. */
+export class LedgerUnderTest extends AppProcess {
+  readonly signer: NoteSigner;
+
+  private constructor(
+    port: number,
+    readonly options: LedgerOptions,
+    seed: Uint8Array,
+    env: Record<string, string>,
+    suffix: string,
+  ) {
+    super('ledger', port, env, suffix);
+    this.signer = createSigner(options.origin, seed);
+  }
+
+  static async start(context: ChaosContext, name: string, options: LedgerOptions): Promise<LedgerUnderTest> {
+    const port = await freePortInRange();
+    const suffix = `${name}-${context.suffix}`;
+    const seed = randomBytes(32);
+    const env = chaosEnv(context, port, {
+      DATABASE_URL: options.databaseUrl,
+      KAFKA_GROUP_ID: `chaos-ledger-diag-${suffix}`,
+      KAFKA_CLIENT_ID: `chaos-ledger-${suffix}`,
+      LEDGER_GROUP_ID: `chaos-ledger-${suffix}`,
+      LEDGER_TOPICS: options.topics.join(','),
+      LEDGER_PRODUCER_KEYS: options.producerKeys.join(','),
+      LEDGER_SIGNING_KEY: Buffer.from(seed).toString('base64'),
+      LEDGER_ORIGIN: options.origin,
+      KEYS_DIR: join(ROOT, '.data/chaos/keys', suffix),
+      ...options.env,
+    });
+    const ledger = new LedgerUnderTest(port, options, seed, env, suffix);
+    context.cleanups.push(() => ledger.stop());
+    await ledger.launch();
+    return ledger;
+  }
+
+  /** The ledger's own verifier key, to pin (the verifier's keyring, receipts). */
+  get verifierKey(): string {
+    return verifierKey(this.signer.name, this.signer.publicKey);
   }
 
   /** The latest checkpoint's tree size; 0 when empty or unreachable (killed). */
