@@ -31,6 +31,7 @@ import { ledgerKill } from './chaos/ledger-kill';
 import { tamper } from './chaos/tamper';
 import { forgery } from './chaos/forgery';
 import { access } from './chaos/access';
+import { forgedAnnouncement } from './chaos/forged-announcement';
 
 interface Scenario {
   name: string;
@@ -50,6 +51,12 @@ const SCENARIOS: readonly Scenario[] = [
     title: 'forged notes, unknown producers, replays, reordered batches',
     run: forgery,
     apps: ['ledger'],
+  },
+  {
+    name: 'forged-announcement',
+    title: 'forged ledger.BlockSealed at a producing service (records)',
+    run: forgedAnnouncement,
+    apps: ['ledger', 'records'],
   },
   {
     name: 'access',
@@ -114,7 +121,7 @@ async function main(): Promise<number> {
     for (const scenario of chosen) {
       if (!scenario.run) {
         results[scenario.name] = { pass: null };
-        lines.push(`${scenario.name.padEnd(14)} NOT BUILT  ${scenario.title}`);
+        lines.push(`${scenario.name.padEnd(20)} NOT BUILT  ${scenario.title}`);
         continue;
       }
       say(`--- ${scenario.name}: ${scenario.title}`);
@@ -122,12 +129,12 @@ async function main(): Promise<number> {
       try {
         const result = await scenario.run(context);
         results[scenario.name] = { pass: result.pass, figures: result.figures };
-        lines.push(`${scenario.name.padEnd(14)} ${pass(result.pass).padEnd(10)} ${result.summary}`);
-        for (const note of result.notes ?? []) lines.push(`${''.padEnd(25)} ${note}`);
+        lines.push(`${scenario.name.padEnd(20)} ${pass(result.pass).padEnd(10)} ${result.summary}`);
+        for (const note of result.notes ?? []) lines.push(`${''.padEnd(31)} ${note}`);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         results[scenario.name] = { pass: false, error: message.slice(0, 2_000) };
-        lines.push(`${scenario.name.padEnd(14)} ${'FAIL'.padEnd(10)} error: ${message.split('\n')[0] ?? ''}`);
+        lines.push(`${scenario.name.padEnd(20)} ${'FAIL'.padEnd(10)} error: ${message.split('\n')[0] ?? ''}`);
         process.stderr.write(`${error instanceof Error ? (error.stack ?? message) : message}\n`);
       } finally {
         // Each scenario's processes, topics and databases go before the next one starts.
