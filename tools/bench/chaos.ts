@@ -12,7 +12,7 @@
  *   --kills N          ledger-kill: SIGKILLs at random instants (20; short 2)
  *   --rate N           ledger-kill: events/s published (default: the stream lasts about as long as the kills)
  *   --flips N          tamper: single-byte changes (1000; short 100)
- *   --tamper-events N  tamper: events in the tampered log (2000; short 600)
+ *   --tamper-events N  tamper: events in the tampered log (1000; short 600)
  *   --forgeries N      forgery: forged events of each kind (200; short 50)
  *
  * Infrastructure comes from startInfrastructure (KAFKA_BROKERS + DATABASE_URL, else Docker, else the local broker
@@ -32,6 +32,7 @@ import { tamper } from './chaos/tamper';
 import { forgery } from './chaos/forgery';
 import { access } from './chaos/access';
 import { forgedAnnouncement } from './chaos/forged-announcement';
+import { serviceKill } from './chaos/service-kill';
 
 interface Scenario {
   name: string;
@@ -64,7 +65,12 @@ const SCENARIOS: readonly Scenario[] = [
     run: access,
     apps: ['records'],
   },
-  { name: 'service-kill', title: 'kill -9 of each producing service during appends' },
+  {
+    name: 'service-kill',
+    title: 'kill -9 of a producing service (records) during appends',
+    run: serviceKill,
+    apps: ['ledger', 'records'],
+  },
   { name: 'hostile-input', title: 'generated hostile inputs per HTTP endpoint and consumed topic' },
   { name: 'restarts', title: 'Kafka stopped for 60 s and PostgreSQL restarted under load' },
 ];
@@ -126,10 +132,14 @@ async function main(): Promise<number> {
       }
       say(`--- ${scenario.name}: ${scenario.title}`);
       const scenarioCleanups = cleanups.length;
+      const scenarioStarted = performance.now();
       try {
         const result = await scenario.run(context);
-        results[scenario.name] = { pass: result.pass, figures: result.figures };
-        lines.push(`${scenario.name.padEnd(20)} ${pass(result.pass).padEnd(10)} ${result.summary}`);
+        const seconds = round((performance.now() - scenarioStarted) / 1000);
+        results[scenario.name] = { pass: result.pass, figures: { ...result.figures, totalSeconds: seconds } };
+        lines.push(
+          `${scenario.name.padEnd(20)} ${pass(result.pass).padEnd(10)} ${result.summary} (${seconds} s in all)`,
+        );
         for (const note of result.notes ?? []) lines.push(`${''.padEnd(31)} ${note}`);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

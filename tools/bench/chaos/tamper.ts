@@ -92,7 +92,7 @@ function otherDigit(original: string): string {
 
 export async function tamper(context: ChaosContext): Promise<ScenarioResult> {
   const flips = context.number('flips', context.short ? 100 : 1_000);
-  const eventCount = context.number('tamper-events', context.short ? 600 : 2_000);
+  const eventCount = context.number('tamper-events', context.short ? 600 : 1_000);
   const name = 'tamper';
   const topics = topicsOf(`chaos.${context.suffix}.${name}`);
   const producers = createProducers();
