@@ -6,7 +6,7 @@
  *
  *   npm run chaos -- [--short] [--only <scenario>[,<scenario>]] [size options]
  *
- *   --short            CI-sized: 2 kills during 5,000 events, 100 byte changes, ...
+ *   --short            CI-sized: 2 kills during 5,000 events, 100 byte changes, 50 forgeries of each kind, ...
  *   --only a,b         run only these scenarios (names below)
  *   --events N         ledger-kill: events streamed (100000; short 5000)
  *   --kills N          ledger-kill: SIGKILLs at random instants (20; short 2)
@@ -14,6 +14,11 @@
  *   --flips N          tamper: single-byte changes (1000; short 100)
  *   --tamper-events N  tamper: events in the tampered log (1000; short 600)
  *   --forgeries N      forgery: forged events of each kind (200; short 50)
+ *   --announcements N  forged-announcement: forged announcements of each kind (50; short 10)
+ *   --token-repeats N  access: tokens of each hostile kind (50; short 5)
+ *   --patients N       access: patients whose records are read without consent (20; short 3)
+ *   --service-kills N  service-kill: SIGKILLs of records (10; short 2)
+ *   --build | --no-build  always / never build the services first (default: when older than their sources)
  *
  * Infrastructure comes from startInfrastructure (KAFKA_BROKERS + DATABASE_URL, else Docker, else the local broker
  * through Maven, KAFKA_PORT for its port); every scenario makes its own databases and topics and drops them. The
@@ -104,6 +109,8 @@ async function main(): Promise<number> {
   }
   const chosen = SCENARIOS.filter((s) => !only || only.includes(s.name));
   const started = performance.now();
+  // Taken before anything runs: the code measured is the code checked out now.
+  const measured = commit();
   let infrastructure: Infrastructure | undefined;
   const results: Record<string, { pass: boolean | null; figures?: ScenarioResult['figures']; error?: string }> = {};
   const lines: string[] = [];
@@ -160,7 +167,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${lines.join('\n')}\n`);
   const failed = Object.values(results).some((r) => r.pass === false);
   const summary = {
-    ...commit(),
+    ...measured,
     short,
     machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
     kafka: infrastructure?.mode,
