@@ -18,6 +18,8 @@
  *   --token-repeats N  access: tokens of each hostile kind (50; short 5)
  *   --patients N       access: patients whose records are read without consent (20; short 3)
  *   --service-kills N  service-kill: SIGKILLs of records (10; short 2)
+ *   --kafka-outage S   restarts: seconds the broker is stopped (60; short 10); only this checkout's local broker
+ *   --pg-outage S      restarts: seconds the ledger's and records' databases refuse connections (20; short 5)
  *   --build | --no-build  always / never build the services first (default: when older than their sources)
  *
  * Infrastructure comes from startInfrastructure (KAFKA_BROKERS + DATABASE_URL, else Docker, else the local broker
@@ -38,6 +40,7 @@ import { forgery } from './chaos/forgery';
 import { access } from './chaos/access';
 import { forgedAnnouncement } from './chaos/forged-announcement';
 import { serviceKill } from './chaos/service-kill';
+import { restarts } from './chaos/restarts';
 
 interface Scenario {
   name: string;
@@ -77,7 +80,12 @@ const SCENARIOS: readonly Scenario[] = [
     apps: ['ledger', 'records'],
   },
   { name: 'hostile-input', title: 'generated hostile inputs per HTTP endpoint and consumed topic' },
-  { name: 'restarts', title: 'Kafka stopped for 60 s and PostgreSQL restarted under load' },
+  {
+    name: 'restarts',
+    title: 'Kafka stopped for 60 s, a PostgreSQL outage, under load',
+    run: restarts,
+    apps: ['ledger', 'records'],
+  },
 ];
 
 function option(argv: readonly string[], name: string): string | undefined {

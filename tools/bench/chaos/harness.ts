@@ -251,7 +251,11 @@ export interface LedgerOptions {
 export class AppProcess {
   readonly baseUrl: string;
   readonly logPath: string;
+  /** Exits nobody asked for, each with the reason the process logged last. */
+  readonly exits: string[] = [];
   private child: ChildProcess | undefined;
+  private expectedExit = false;
+  private supervised = false;
 
   constructor(
     readonly app: 'ledger' | 'records' | 'trials' | 'supply',
@@ -268,7 +272,16 @@ export class AppProcess {
     return this.child?.pid;
   }
 
+  /**
+   * From now on, an exit nobody asked for is restarted after 1 s, as the stack's supervisor (tools/scripts/
+   * supervisor.ts) and compose's restart policy do; each such exit is counted in {@link exits}.
+   */
+  supervise(): void {
+    this.supervised = true;
+  }
+
   async launch(): Promise<void> {
+    this.expectedExit = false;
     const log = openSync(this.logPath, 'a');
     const child = spawn(process.execPath, [join(ROOT, `dist/apps/${this.app}/main.js`)], {
       cwd: ROOT,
@@ -277,6 +290,11 @@ export class AppProcess {
     });
     closeSync(log);
     this.child = child;
+    child.once('exit', (code, signal) => {
+      if (this.expectedExit || this.child !== child) return;
+      this.exits.push(`exit ${code ?? signal}: ${lastReason(this.output())}`);
+      if (this.supervised) setTimeout(() => void this.launch().catch(() => undefined), 1_000);
+    });
     const deadline = Date.now() + HEALTH_TIMEOUT_MS;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${this.app} exited with ${child.exitCode}:\n${this.output()}`);
@@ -293,6 +311,7 @@ export class AppProcess {
   /** SIGKILL: no shutdown hook runs, whatever was in flight is cut off. */
   async kill(): Promise<void> {
     const child = this.child;
+    this.expectedExit = true;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
@@ -301,6 +320,8 @@ export class AppProcess {
 
   async stop(): Promise<void> {
     const child = this.child;
+    this.expectedExit = true;
+    this.supervised = false;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
@@ -321,6 +342,15 @@ export class AppProcess {
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   }
+}
+
+/** Why a process ended, from its log: the last fatal log line's message, else the first line of a thrown error. */
+function lastReason(output: string): string {
+  const fatal = [...output.matchAll(/"level":60.*?"msg":"([^"]*)"/g)].at(-1)?.[1];
+  if (fatal) return fatal;
+  const thrown = /^(\w*Error[^\n]*|error: [^\n]*)$/m.exec(output)?.[1];
+  const code = /code: '([0-9A-Z]{5})'/.exec(output)?.[1];
+  return thrown ? `${thrown.slice(0, 160)}${code ? ` (${code})` : ''}` : 'no reason logged';
 }
 
 /** Starts `app` on a port of the chaos range with `env` (plus PORT, HOST, KAFKA_BROKERS) and waits for /health. */

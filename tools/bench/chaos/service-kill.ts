@@ -9,64 +9,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Client } from 'pg';
-import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
-import { ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
-import { mintToken } from '@medledger/platform';
-import { round, sleep, startCaughtUp } from '../common';
-import {
-  connectKafka,
-  createTopics,
-  freshDatabase,
-  LedgerUnderTest,
-  say,
-  startApp,
-  type ChaosContext,
-  type ScenarioResult,
-} from './harness';
+import { round, sleep } from '../common';
+import { type connectKafka, say, type ChaosContext, type ScenarioResult } from './harness';
+import { startSealedRecords } from './sealed-records';
 
-const ISSUER = 'medledger.chaos';
 const CLIENTS = 4;
 
 export async function serviceKill(context: ChaosContext): Promise<ScenarioResult> {
   const kills = context.number('service-kills', context.short ? 2 : 10);
-  const name = 'svckill';
-  const topic = `chaos.${context.suffix}.${name}.records.events`;
-  const kafka = await connectKafka(context, `chaos-${name}-${context.suffix}`);
-  await createTopics(context, kafka.admin, [topic]);
-  const eventSeed = randomBytes(32);
-  const origin = `chaos.${context.suffix}/svckill`;
-  const ledger = await LedgerUnderTest.start(context, name, {
-    databaseUrl: await freshDatabase(context, 'ledger', name),
-    topics: [topic],
-    producerKeys: [verifierKey('records', ed25519PublicKeyFromSeed(eventSeed))],
-    origin,
-    env: { LEDGER_BLOCK_MAX_AGE_MS: '50' },
-  });
-  const authSeed = randomBytes(32);
-  const recordsUrl = await freshDatabase(context, 'records', name);
-  const groupId = `chaos-records-${name}-${context.suffix}`;
-  await startCaughtUp(context.brokers, groupId, [LEDGER_BLOCKS_TOPIC, DIAGNOSTICS_TOPIC]);
-  const records = await startApp(context, 'records', name, {
-    DATABASE_URL: recordsUrl,
-    KAFKA_GROUP_ID: groupId,
-    KAFKA_CLIENT_ID: groupId,
-    EVENT_SIGNING_KEY: eventSeed.toString('base64'),
-    RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-    PUBLIC_EVENTS_TOPIC: topic,
-    LEDGER_URL: ledger.baseUrl,
-    LEDGER_VERIFIER_KEYS: ledger.verifierKey,
-    LEDGER_ORIGIN: origin,
-    AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(authSeed)).toString('base64'),
-    AUTH_ISSUER: ISSUER,
-  });
-  const token = await mintToken(authSeed, {
-    sub: 'Practitioner/chaos-dr',
-    role: 'practitioner',
-    issuer: ISSUER,
-    audience: 'medledger-records',
-    expiresIn: '1h',
-  });
+  const stack = await startSealedRecords(context, 'svckill');
+  const { records, ledger, kafka, topic } = stack;
   const started = performance.now();
 
   // Clients append until told to stop; a request cut off by a kill is not acknowledged (and may or may not be
@@ -76,20 +28,9 @@ export async function serviceKill(context: ChaosContext): Promise<ScenarioResult
   let running = true;
   const client = async () => {
     while (running) {
-      try {
-        const response = await fetch(`${records.baseUrl}/fhir/Patient`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
-          body: JSON.stringify({ resourceType: 'Patient', birthDate: '1970-05-05' }),
-        });
-        await response.text();
-        const eventId = response.headers.get('x-medledger-event-id');
-        if (response.status === 201 && eventId) acknowledged.add(eventId);
-        else failedRequests++;
-      } catch {
-        failedRequests++;
-        await sleep(100);
-      }
+      const eventId = await stack.register();
+      if (eventId) acknowledged.add(eventId);
+      else failedRequests++;
     }
   };
   const clients = Array.from({ length: CLIENTS }, client);
@@ -109,12 +50,7 @@ export async function serviceKill(context: ChaosContext): Promise<ScenarioResult
   await Promise.all(clients);
 
   // What records committed, sealed by the ledger.
-  const pg = new Client({ connectionString: recordsUrl });
-  await pg.connect();
-  context.cleanups.push(() => pg.end());
-  const committed = new Set(
-    (await pg.query<{ event_id: string }>('SELECT event_id FROM es_outbox')).rows.map((r) => r.event_id),
-  );
+  const committed = await stack.committed();
   const lostAcknowledged = [...acknowledged].filter((id) => !committed.has(id)).length;
   await ledger.waitForTreeSize(committed.size, 120_000);
   await sleep(2_000);
@@ -128,14 +64,10 @@ export async function serviceKill(context: ChaosContext): Promise<ScenarioResult
   const republished = [...publications.values()].filter((n) => n > 1).length;
   // Receipts: every committed event proven (the receipt consumer survived the kills too).
   const deadline = Date.now() + 120_000;
-  let receipts = 0;
-  for (;;) {
-    receipts = Number(
-      (await pg.query<{ n: string }>('SELECT count(*)::text AS n FROM es_receipt WHERE verified_at IS NOT NULL'))
-        .rows[0]?.n,
-    );
-    if (receipts >= committed.size || Date.now() > deadline) break;
+  let receipts = await stack.verifiedReceipts();
+  while (receipts < committed.size && Date.now() < deadline) {
     await sleep(500);
+    receipts = await stack.verifiedReceipts();
   }
   const seconds = (performance.now() - started) / 1000;
   const ok =
