@@ -29,9 +29,11 @@
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startInfrastructure, type Infrastructure } from '@medledger/testing';
+import { startInfrastructure, stopLocalKafka, type Infrastructure } from '@medledger/testing';
 import { buildIsStale, cliOptions, nxBuild, ROOT, round } from './common';
 import { pass, say, type ChaosContext, type ScenarioResult } from './chaos/harness';
 import { ledgerKill } from './chaos/ledger-kill';
@@ -88,6 +90,17 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/** Whether `.data/kafka/kafka.pid` names a live process. */
+function localBrokerRunning(): boolean {
+  try {
+    const pid = Number(readFileSync(join(ROOT, '.data/kafka/kafka.pid'), 'utf8').trim());
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function option(argv: readonly string[], name: string): string | undefined {
   const at = argv.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
   if (at < 0) return undefined;
@@ -123,6 +136,9 @@ async function main(): Promise<number> {
   const results: Record<string, { pass: boolean | null; figures?: ScenarioResult['figures']; error?: string }> = {};
   const lines: string[] = [];
   const cleanups: ChaosContext['cleanups'] = [];
+  // Whether this checkout's local broker was already running (a developer's `npm run infra:up`): if not, the run
+  // owns it, and stops it at the end even after restarts has replaced it with a new process.
+  const brokerWasRunning = localBrokerRunning();
   try {
     infrastructure = await startInfrastructure({ rootDir: ROOT, log: say });
     for (const app of new Set(chosen.flatMap((s) => (s.run ? (s.apps ?? []) : [])))) {
@@ -171,6 +187,8 @@ async function main(): Promise<number> {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     await infrastructure?.stop();
+    if (infrastructure?.mode === 'local' && !brokerWasRunning)
+      await stopLocalKafka({ rootDir: ROOT }).catch((error: unknown) => say(`broker: ${(error as Error).message}`));
   }
   process.stdout.write(`\n${lines.join('\n')}\n`);
   const failed = Object.values(results).some((r) => r.pass === false);
