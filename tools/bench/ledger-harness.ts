@@ -115,7 +115,7 @@ export async function buildLedger(databaseUrlForPrisma: string): Promise<void> {
  * envelope is about 500 bytes before its proof of origin; the proof (note, index, batch path) adds the rest.
  */
 export type Service = 'records' | 'trials' | 'supply';
-const SERVICES: readonly Service[] = ['records', 'trials', 'supply'];
+export const SERVICES: readonly Service[] = ['records', 'trials', 'supply'];
 
 function commitment(): string {
   return createHash('sha256').update(randomBytes(16)).digest('base64');

@@ -10,16 +10,10 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import {
-  createSigner,
-  encodeSignedEvent,
-  generateEd25519KeyPair,
-  OriginSigner,
-  verifierKey,
-  type NoteSigner,
-} from '@medledger/ledger-core';
+import { createSigner, encodeSignedEvent, verifierKey, type NoteSigner } from '@medledger/ledger-core';
 import { createDatabaseFromTemplate, databaseUrl, dropDatabase, migrateServiceDatabase } from '@medledger/testing';
 import { ROOT, sleep } from '../common';
+import { SERVICES, type Producers, type Service, type Topics } from '../ledger-harness';
 
 export const say = (message: string) => process.stdout.write(`[chaos] ${message}\n`);
 
@@ -82,33 +76,8 @@ export async function freshDatabase(
 
 // ------------------------------------------------------------------------------------------------ producers
 
-export type Service = 'records' | 'trials' | 'supply';
-export const SERVICES: readonly Service[] = ['records', 'trials', 'supply'];
-
-export interface Producers {
-  signers: Record<Service, OriginSigner>;
-  /** LEDGER_PRODUCER_KEYS, and the verifier's producer keyring. */
-  verifierKeys: string[];
-}
-
-export function createProducers(): Producers {
-  const signers = {} as Record<Service, OriginSigner>;
-  const verifierKeys: string[] = [];
-  for (const service of SERVICES) {
-    const keys = generateEd25519KeyPair();
-    signers[service] = new OriginSigner(service, keys.seed);
-    verifierKeys.push(verifierKey(service, keys.publicKey));
-  }
-  return { signers, verifierKeys };
-}
-
-/** A phase's topics, one per producer: the ledger takes a service's events from its own topic only. */
-export type Topics = Readonly<Record<Service, string>>;
-export const topicsOf = (prefix: string): Topics => ({
-  records: `${prefix}.records.events`,
-  trials: `${prefix}.trials.events`,
-  supply: `${prefix}.supply.events`,
-});
+// The producers' keys and topics are the ledger benchmarks' (ledger-harness.ts).
+export { createProducers, SERVICES, topicsOf, type Producers, type Service, type Topics } from '../ledger-harness';
 
 const commitment = () => createHash('sha256').update(randomBytes(16)).digest('base64');
 
