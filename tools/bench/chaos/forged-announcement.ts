@@ -12,100 +12,30 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
-import {
-  blockSealedEnvelope,
-  DIAGNOSTICS_TOPIC,
-  LEDGER_BLOCKS_TOPIC,
-  type BlockSealedData,
-} from '@medledger/contracts';
-import {
-  createSigner,
-  ed25519PublicKeyFromSeed,
-  parseCheckpoint,
-  signCheckpoint,
-  toBase64,
-  verifierKey,
-} from '@medledger/ledger-core';
-import { mintToken } from '@medledger/platform';
-import { round, sleep, startCaughtUp } from '../common';
-import {
-  connectKafka,
-  createTopics,
-  freshDatabase,
-  LedgerUnderTest,
-  say,
-  startApp,
-  type ChaosContext,
-  type ScenarioResult,
-} from './harness';
-
-const ISSUER = 'medledger.chaos';
+import { blockSealedEnvelope, LEDGER_BLOCKS_TOPIC, type BlockSealedData } from '@medledger/contracts';
+import { createSigner, parseCheckpoint, signCheckpoint, toBase64 } from '@medledger/ledger-core';
+import { round, sleep } from '../common';
+import { say, type ChaosContext, type connectKafka, type ScenarioResult } from './harness';
+import { startSealedRecords } from './sealed-records';
 
 export async function forgedAnnouncement(context: ChaosContext): Promise<ScenarioResult> {
   const perKind = context.number('announcements', context.short ? 10 : 50);
   const name = 'announce';
-  const topic = `chaos.${context.suffix}.${name}.records.events`;
-  const kafka = await connectKafka(context, `chaos-${name}-${context.suffix}`);
-  await createTopics(context, kafka.admin, [topic]);
-  const eventSeed = randomBytes(32);
-  const origin = `chaos.${context.suffix}/announce`;
-  const ledger = await LedgerUnderTest.start(context, name, {
-    databaseUrl: await freshDatabase(context, 'ledger', name),
-    topics: [topic],
-    producerKeys: [verifierKey('records', ed25519PublicKeyFromSeed(eventSeed))],
-    origin,
-    env: { LEDGER_BLOCK_MAX_AGE_MS: '50' },
-  });
-  const authSeed = randomBytes(32);
-  const recordsUrl = await freshDatabase(context, 'records', name);
-  const groupId = `chaos-records-${name}-${context.suffix}`;
-  // A fresh group starts at the end of the shared topics: other runs' announcements are not this test's.
-  await startCaughtUp(context.brokers, groupId, [LEDGER_BLOCKS_TOPIC, DIAGNOSTICS_TOPIC]);
-  const records = await startApp(context, 'records', name, {
-    DATABASE_URL: recordsUrl,
-    KAFKA_GROUP_ID: groupId,
-    KAFKA_CLIENT_ID: groupId,
-    EVENT_SIGNING_KEY: eventSeed.toString('base64'),
-    RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
-    PUBLIC_EVENTS_TOPIC: topic,
-    LEDGER_URL: ledger.baseUrl,
-    LEDGER_VERIFIER_KEYS: ledger.verifierKey,
-    LEDGER_ORIGIN: origin,
-    AUTH_PUBLIC_KEYS: Buffer.from(ed25519PublicKeyFromSeed(authSeed)).toString('base64'),
-    AUTH_ISSUER: ISSUER,
-  });
-  const pg = new Client({ connectionString: recordsUrl });
+  // The records-sealed-by-its-ledger setup of service-kill and restarts (sealed-records.ts).
+  const sealed = await startSealedRecords(context, name);
+  const { kafka, ledger, records } = sealed;
+  const origin = `chaos.${context.suffix}/${name}`;
+  const pg = new Client({ connectionString: sealed.recordsUrl });
   await pg.connect();
   context.cleanups.push(() => pg.end());
   const started = performance.now();
 
   const register = async (count: number) => {
-    const token = await mintToken(authSeed, {
-      sub: 'Practitioner/chaos-dr',
-      role: 'practitioner',
-      issuer: ISSUER,
-      audience: 'medledger-records',
-      expiresIn: '10m',
-    });
-    for (let i = 0; i < count; i++) {
-      const response = await fetch(`${records.baseUrl}/fhir/Patient`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
-        body: JSON.stringify({ resourceType: 'Patient', birthDate: '1960-01-01' }),
-      });
-      if (response.status !== 201)
-        throw new Error(`registering a patient: ${response.status} ${await response.text()}`);
-    }
+    for (let i = 0; i < count; i++)
+      if ((await sealed.register()) === undefined) throw new Error('registering a patient was not acknowledged');
   };
-  const outbox = async () =>
-    (await pg.query<{ event_id: string }>('SELECT event_id FROM es_outbox ORDER BY position')).rows.map(
-      (r) => r.event_id,
-    );
-  const verified = async () =>
-    Number(
-      (await pg.query<{ n: string }>('SELECT count(*)::text AS n FROM es_receipt WHERE verified_at IS NOT NULL'))
-        .rows[0]?.n,
-    );
+  const outbox = async () => [...(await sealed.committed())];
+  const verified = () => sealed.verifiedReceipts();
   const waitVerified = async (count: number) => {
     const deadline = Date.now() + 120_000;
     while ((await verified()) < count) {

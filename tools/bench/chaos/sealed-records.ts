@@ -31,7 +31,7 @@ export interface SealedRecords {
   recordsUrl: string;
   /** Registers a patient; the command's event id when acknowledged (201), else undefined. Never throws. */
   register(): Promise<string | undefined>;
-  /** Event ids in records' outbox (everything it committed for publication). */
+  /** Event ids in records' outbox (everything it committed for publication), in commit order. */
   committed(): Promise<Set<string>>;
   /** Receipts records holds as verified. */
   verifiedReceipts(): Promise<number>;
@@ -104,7 +104,9 @@ export async function startSealedRecords(context: ChaosContext, name: string): P
       await client.connect();
       try {
         return new Set(
-          (await client.query<{ event_id: string }>('SELECT event_id FROM es_outbox')).rows.map((r) => r.event_id),
+          (await client.query<{ event_id: string }>('SELECT event_id FROM es_outbox ORDER BY position')).rows.map(
+            (r) => r.event_id,
+          ),
         );
       } finally {
         await client.end();
