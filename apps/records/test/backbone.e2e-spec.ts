@@ -378,6 +378,15 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     }
   }, 60_000);
 
+  /** A connection to records' PostgreSQL server (its `postgres` database), to act on records' own database. */
+  async function serverAdmin(): Promise<Client> {
+    const server = new URL(records.database.url);
+    server.pathname = '/postgres';
+    const client = new Client({ connectionString: server.toString() });
+    await client.connect();
+    return client;
+  }
+
   it('waits for its own database instead of dead-lettering: a message met while the database refuses is applied once it is back', async () => {
     const topic = `test.${uniqueSuffix()}.away`;
     const kafka = testKafka('away');
@@ -406,10 +415,7 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
     });
     // The service's database refuses every connection (as in a restart of PostgreSQL), longer than the handler's
     // five attempts take (1.5 s of back-off), then comes back.
-    const server = new URL(records.database.url);
-    server.pathname = '/postgres';
-    const dba = new Client({ connectionString: server.toString() });
-    await dba.connect();
+    const dba = await serverAdmin();
     const refuse = async (refused: boolean) => {
       await dba.query(`ALTER DATABASE "${records.database.name}" ALLOW_CONNECTIONS ${refused ? 'false' : 'true'}`);
       if (refused)
@@ -438,10 +444,7 @@ describe('records backbone: event store, outbox, ledger receipts', () => {
 
   it('outlives its connection cut inside a transaction (57P01): the transaction fails, the service stays up', async () => {
     const sql = records.app.get<TransactionalSql>(EVENT_STORE_SQL);
-    const server = new URL(records.database.url);
-    server.pathname = '/postgres';
-    const dba = new Client({ connectionString: server.toString() });
-    await dba.connect();
+    const dba = await serverAdmin();
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
     let pid = 0;
