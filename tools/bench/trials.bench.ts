@@ -14,7 +14,8 @@
  *   --warmup N        unmeasured seconds at that rate first (5)
  *   --concurrency N   visits in flight in the saturation phase (16)
  *   --count N         visits of the saturation phase (10000)
- *   --build | --no-build, --cpu-prof, --keep (as bench:records)
+ *   --build | --no-build, --cpu-prof, --keep (as bench:records); with --cpu-prof the phases' bounds are printed in
+ *                        CLOCK_MONOTONIC µs, the clock of the profile's sample times, to cut the profile by phase
  *
  * Method: as bench:records. The fixed-rate phase is open loop (visit i is sent at start + i/rate and timed from
  * then). Visits go to participants in turn, each participant's visits in schedule order, so every request is a
@@ -101,6 +102,60 @@ function post(baseUrl: string, path: string, authorization: string, body: unknow
 
 const hex = () => randomBytes(32).toString('hex');
 
+/** Phase bounds on CLOCK_MONOTONIC (process.hrtime, the clock V8 stamps profile samples with), for --cpu-prof. */
+const marks: string[] = [];
+const mark = (name: string) => marks.push(`${name} ${process.hrtime.bigint() / 1000n}`);
+
+/**
+ * The service's own view of a phase, from its /metrics (prom-client's defaults): the event loop's longest delay since
+ * the previous scrape (the metric resets on every scrape) and the time spent in garbage collection, by kind.
+ */
+async function stalls(
+  baseUrl: string,
+): Promise<{ loopMaxMs: number; loopP99Ms: number; gcMs: Record<string, number> }> {
+  const text = await new Promise<string>((resolve, reject) =>
+    httpRequest(`${baseUrl}/metrics`, { agent }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      response.on('end', () => resolve(body));
+    })
+      .on('error', reject)
+      .end(),
+  );
+  const value = (name: string) =>
+    Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2]);
+  const gcMs: Record<string, number> = {};
+  for (const match of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/gm))
+    gcMs[match[1] as string] = round(Number(match[2]) * 1000);
+  return {
+    loopMaxMs: round(value('nodejs_eventloop_lag_max_seconds') * 1000),
+    loopP99Ms: round(value('nodejs_eventloop_lag_p99_seconds') * 1000),
+    gcMs,
+  };
+}
+
+/** Sends `count` requests at RATE/s, open loop (request i sent at start + i/RATE and timed from then). */
+async function openLoop(count: number, send: () => Promise<unknown>, done: (ms: number) => void): Promise<number> {
+  let errors = 0;
+  const start = performance.now();
+  const inFlight: Array<Promise<void>> = [];
+  for (let i = 0; i < count; i++) {
+    const scheduled = start + (i * 1000) / RATE;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await sleep(wait);
+    inFlight.push(
+      send().then(
+        () => done(performance.now() - scheduled),
+        (error: unknown) => {
+          if (errors++ === 0) say(`  first error: ${String(error)}`);
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  return errors;
+}
+
 async function main(): Promise<void> {
   await withServiceProcess('trials', 'visitbench', AUTH_SEED, options, {}, async ({ records: trials, databaseUrl }) => {
     const baseUrl = trials.baseUrl;
@@ -178,40 +233,62 @@ async function main(): Promise<void> {
       };
     };
 
-    async function fixedRate(count: number, done: (ms: number) => void): Promise<number> {
-      let errors = 0;
-      const start = performance.now();
-      const inFlight: Array<Promise<void>> = [];
-      for (let i = 0; i < count; i++) {
-        const scheduled = start + (i * 1000) / RATE;
-        const wait = scheduled - performance.now();
-        if (wait > 1) await sleep(wait);
-        const visit = nextVisit();
-        inFlight.push(
-          post(baseUrl, visit.path, investigator, visit.body).then(
-            () => done(performance.now() - scheduled),
-            (error: unknown) => {
-              if (errors++ === 0) say(`  first error: ${String(error)}`);
-            },
-          ),
-        );
-      }
-      await Promise.all(inFlight);
-      return errors;
-    }
+    const fixedRate = (count: number, done: (ms: number) => void) =>
+      openLoop(
+        count,
+        () => {
+          const visit = nextVisit();
+          return post(baseUrl, visit.path, investigator, visit.body);
+        },
+        done,
+      );
 
     say(`warm-up: ${RATE} visits/s for ${WARMUP_SECONDS} s, not measured`);
     await fixedRate(RATE * WARMUP_SECONDS, () => undefined);
     const total = RATE * SECONDS;
     say(`phase 1: ${RATE} visits/s for ${SECONDS} s (${total} visits), open loop`);
     const latencies: number[] = [];
+    const beforePhase1 = await stalls(baseUrl);
+    mark('phase1');
     const phase1Start = performance.now();
     const errors = await fixedRate(total, (ms) => latencies.push(ms));
     const phase1Seconds = (performance.now() - phase1Start) / 1000;
     const fixed = summary(latencies);
     say(`  p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, max ${fixed.max} ms; errors ${errors}`);
 
+    mark('phase1-end');
+    const afterPhase1 = await stalls(baseUrl);
+
+    // The platform's floor at the same rate: the cheapest request (as phase 3) sent open loop at RATE/s, so the
+    // visits' tail can be told apart from the machine's (the service, PostgreSQL, the broker and this load
+    // generator share its cores). The relay is idle here: only phase 1's tail includes its rounds.
+    say(`phase 1b (floor at ${RATE}/s): GET /v1/trials/{id} for ${SECONDS} s, open loop`);
+    const floorAtRate: number[] = [];
+    mark('phase1b');
+    const floorAtRateErrors = await openLoop(
+      total,
+      () => get(baseUrl, `/v1/trials/${trialId}`, investigator),
+      (ms) => floorAtRate.push(ms),
+    );
+    mark('phase1b-end');
+    const afterPhase1b = await stalls(baseUrl);
+    const gcDelta = (from: Record<string, number>, to: Record<string, number>) =>
+      Object.fromEntries(Object.entries(to).map(([kind, ms]) => [kind, round(ms - (from[kind] ?? 0))]));
+    const service = {
+      visits: { loopMaxMs: afterPhase1.loopMaxMs, gcMs: gcDelta(beforePhase1.gcMs, afterPhase1.gcMs) },
+      floor: { loopMaxMs: afterPhase1b.loopMaxMs, gcMs: gcDelta(afterPhase1.gcMs, afterPhase1b.gcMs) },
+    };
+    say(
+      `  service, visits phase: event loop max delay ${service.visits.loopMaxMs} ms, GC ${JSON.stringify(service.visits.gcMs)}`,
+    );
+    say(
+      `  service, floor phase: event loop max delay ${service.floor.loopMaxMs} ms, GC ${JSON.stringify(service.floor.gcMs)}`,
+    );
+    const fixedFloor = summary(floorAtRate);
+    say(`  p50 ${fixedFloor.p50} ms, p99 ${fixedFloor.p99} ms, max ${fixedFloor.max} ms; errors ${floorAtRateErrors}`);
+
     say(`phase 2: ${COUNT} visits, ${CONCURRENCY} in flight`);
+    mark('phase2');
     const saturated: number[] = [];
     let sent = 0;
     let failures = 0;
@@ -231,6 +308,7 @@ async function main(): Promise<void> {
         }
       }),
     );
+    mark('phase2-end');
     const visitsPerSecond = round(saturated.length / ((performance.now() - phase2Start) / 1000));
     const closed = summary(saturated);
     say(`  ${visitsPerSecond} visits/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms, errors ${failures}`);
@@ -241,6 +319,7 @@ async function main(): Promise<void> {
     say(`phase 3 (floor): ${COUNT} GET /v1/trials/{id}, ${CONCURRENCY} in flight`);
     const floorTimes: number[] = [];
     let floorSent = 0;
+    mark('phase3');
     const floorStart = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -252,6 +331,8 @@ async function main(): Promise<void> {
         }
       }),
     );
+    mark('phase3-end');
+    if (options.flag('cpu-prof')) say(`phase bounds (monotonic µs): ${marks.join(', ')}`);
     const floorPerSecond = round(floorTimes.length / ((performance.now() - floorStart) / 1000));
     const floor = summary(floorTimes);
     say(`  ${floorPerSecond} requests/s, p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
@@ -267,6 +348,8 @@ async function main(): Promise<void> {
         latencyMs: fixed,
         errors,
       },
+      floorAtRate: { rate: RATE, latencyMs: fixedFloor, errors: floorAtRateErrors },
+      service,
       saturation: { concurrency: CONCURRENCY, visitsPerSecond, latencyMs: closed, errors: failures },
       floor: { concurrency: CONCURRENCY, requestsPerSecond: floorPerSecond, latencyMs: floor },
       target: {
@@ -283,6 +366,7 @@ async function main(): Promise<void> {
         '| ------- | ----- |',
         `| visits with compensation at ${RATE}/s, p50 / p99 / max | ${fixed.p50} / ${fixed.p99} / ${fixed.max} ms (target p99 ≤ ${TARGET_P99_MS} ms: ${result.target.p99Met ? 'met' : 'MISSED'}) |`,
         `| achieved rate, errors | ${result.fixedRate.achievedPerSecond} visits/s, ${errors} |`,
+        `| floor at ${RATE}/s: GET of the trial, p50 / p99 / max | ${fixedFloor.p50} / ${fixedFloor.p99} / ${fixedFloor.max} ms |`,
         `| floor: GET of the trial (${CONCURRENCY} in flight) | ${floorPerSecond} requests/s, p50 ${floor.p50} ms, p99 ${floor.p99} ms |`,
         `| saturation (${CONCURRENCY} in flight) | ${visitsPerSecond} visits/s (target ≥ ${TARGET_PER_SECOND}: ${result.target.throughputMet ? 'met' : 'MISSED'}), p50 ${closed.p50} ms, p99 ${closed.p99} ms |`,
         '',
