@@ -377,25 +377,82 @@ describe('records: a record imported as a FHIR Bundle', () => {
     ).toBe('1');
   });
 
-  it('refuses entries in the record of a Patient the same Bundle registers (no one may write there yet)', async () => {
-    const p = urn();
-    const bundle = {
+  it("imports a record with the Patient it registers, as generated records come: the registrant writes it, then the patient's consents decide", async () => {
+    const [p, o] = [urn(), urn()];
+    const registration = (...more: Array<ReturnType<typeof entry>>) => ({
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: [entry(p, { resourceType: 'Patient', name: [{ family: 'New' }] }), entry(urn(), observation(p))],
-    };
-    expect((await json<Outcome>(await call(DR_A, 'POST', '/fhir', bundle), 422)).issue[0]).toMatchObject({
-      expression: ['Bundle.entry[1]'],
-      details: { coding: [{ code: 'RECORDS.UNKNOWN_PATIENT' }] },
+      entry: [entry(p, { resourceType: 'Patient', name: [{ family: 'New' }] }), ...more],
     });
-    // The Patient alone is registered as by POST /fhir/Patient.
-    const alone = {
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [entry(p, { resourceType: 'Patient', name: [{ family: 'New' }] })],
+    // Someone who may not register a patient may not bring their record either: the Patient entry is refused.
+    const caregiver: As = { sub: 'RelatedPerson/carer', role: 'related-person' };
+    expect(
+      (await json<Outcome>(await call(caregiver, 'POST', '/fhir', registration(entry(o, observation(p)))), 403))
+        .issue[0],
+    ).toMatchObject({ expression: ['Bundle.entry[0]'] });
+    // A patient's consents are theirs to give: not in the Bundle that registers them.
+    const consent = {
+      resourceType: 'Consent',
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: p },
+      policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }] },
+      provision: {
+        type: 'permit',
+        actor: [
+          {
+            role: {
+              coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }],
+            },
+            reference: { reference: DR_A.sub },
+          },
+        ],
+      },
     };
-    const answer = await json<ResponseBundle>(await call(DR_A, 'POST', '/fhir', alone), 200);
-    expect(answer.entry[0]?.response.status).toBe('201 Created');
+    expect(
+      (await json<Outcome>(await call(DR_A, 'POST', '/fhir', registration(entry(urn(), consent))), 422)).issue[0],
+    ).toMatchObject({ expression: ['Bundle.entry[1]'], details: { coding: [{ code: 'RECORDS.UNKNOWN_PATIENT' }] } });
+
+    // The practitioner who registers the patient brings the record in the same transaction.
+    const answer = await json<ResponseBundle>(
+      await call(DR_A, 'POST', '/fhir', registration(entry(o, observation(p)), entry(urn(), condition(p, o)))),
+      200,
+    );
+    expect(answer.entry.map((e) => e.response.status)).toEqual(['201 Created', '201 Created', '201 Created']);
+    const [patientAt, observationAt, conditionAt] = answer.entry.map((e) => e.response.location as string) as [
+      string,
+      string,
+      string,
+    ];
+    const patientId = idOf(patientAt);
+    const path = (location: string) => location.replace(/\/_history\/\d+$/, '');
+    // The new patient reads their record, its references rewritten to the new ids.
+    expect(await json(await call(patient(patientId), 'GET', path(observationAt)), 200)).toMatchObject({
+      subject: { reference: `Patient/${patientId}` },
+    });
+    expect(await json(await call(patient(patientId), 'GET', path(conditionAt)), 200)).toMatchObject({
+      evidence: [{ detail: [{ reference: `Observation/${idOf(observationAt)}` }] }],
+    });
+    // From now on the patient's consents decide, for the registrant too: none yet, so no read and no more writes.
+    expect((await call(DR_A, 'GET', path(observationAt))).status).toBe(404);
+    expect((await call(DR_A, 'POST', '/fhir/Observation', observation(`Patient/${patientId}`))).status).toBe(422);
+    // Each entry is audited as the registrant's write, with the basis it was allowed on.
+    const audit = await json<{
+      entry: Array<{
+        resource: {
+          subtype: Array<{ code: string }>;
+          entity: Array<{ what: { reference: string } }>;
+          agent: Array<{ who?: { reference?: string } }>;
+        };
+      }>;
+    }>(await call(patient(patientId), 'GET', `/fhir/AuditEvent?patient=Patient/${patientId}&_count=1000`), 200);
+    const creates = audit.entry
+      .filter((e) => e.resource.subtype[0]?.code === 'create')
+      .flatMap((e) => e.resource.entity.map((entity) => entity.what.reference));
+    expect(creates).toEqual(
+      expect.arrayContaining([patientAt, observationAt, conditionAt].map((at) => at.replace(/^\/fhir\//, ''))),
+    );
   });
 
   it('answers a batch entry by entry: a bad entry and a Claim are refused, the others stored', async () => {

@@ -494,7 +494,7 @@ export class ResourcesService {
           context = await this.access.contextFor(actor, write.query);
           if (context) contexts.set(patientId, context);
         }
-        permits.push(await this.access.authorize(actor, write.query, context));
+        permits.push(await this.access.authorize(actor, registrationOf(write, bundle) ?? write.query, context));
       } catch (error) {
         throw new EntryFailed(write.index, error);
       }
@@ -727,19 +727,21 @@ export class ResourcesService {
         ? (resource['patient'] as { reference?: string } | undefined)?.reference
         : patientOf(resource as unknown as StoredResource);
     const id = reference?.slice('Patient/'.length);
-    // A Patient this same Bundle registers has no consent yet: nobody but its patient may write in its record
-    // (README, who may do what), and nobody is that patient before the Bundle commits.
-    if (id !== undefined && registering.has(id.toLowerCase()))
+    // A Patient this same Bundle registers: its record arrives with the registration (ADR 0011, decision 3), except
+    // its consents, which are the patient's alone and nobody is that patient before the Bundle commits.
+    if (id !== undefined && registering.has(id.toLowerCase())) {
+      if (resource.resourceType !== 'Consent') return id.toLowerCase();
       throw refuse(422, RecordsErrorCode.UNKNOWN_PATIENT, {
         resourceType: 'OperationOutcome',
         issue: [
           {
             severity: 'error',
             code: 'business-rule',
-            diagnostics: `Patient/${id} is registered by this Bundle: a new patient's record takes entries from the patient, or under their consent, once registered`,
+            diagnostics: `Patient/${id} is registered by this Bundle: a patient's consents are theirs to give once registered`,
           },
         ],
       });
+    }
     if (id === undefined)
       throw refuse(422, RecordsErrorCode.NOT_IN_A_PATIENT_RECORD, {
         resourceType: 'OperationOutcome',
@@ -773,6 +775,25 @@ export class ResourcesService {
     records.set(id.toLowerCase(), patient.patientId);
     return patient.patientId;
   }
+}
+
+/**
+ * An entry of a transaction Bundle that creates a resource in the record of a Patient the same Bundle registers is
+ * decided as registering that Patient is (ADR 0011, decision 3): the record arrives with its registration, written
+ * by whoever may register the patient (a practitioner or an organization admin), as a hospital that registers a
+ * patient records the care it gives. Afterwards the patient's consents decide, for the registrant too.
+ */
+function registrationOf(write: PreparedWrite, bundle: BundleScope): AccessQuery | undefined {
+  const { command, query } = write;
+  if (command.kind !== 'Create' || command.resourceType === 'Patient') return undefined;
+  if (!bundle.registering.has(query.patientId)) return undefined;
+  return {
+    patientId: query.patientId,
+    interaction: 'create',
+    resourceType: 'Patient',
+    resourceId: query.patientId,
+    ...(query.purpose && { purpose: query.purpose }),
+  };
 }
 
 /** The body as a valid resource of the route's type, or 400 with an OperationOutcome naming each problem. */
