@@ -11,6 +11,7 @@ import { BUNDLE_BODY_LIMIT } from './bundles/domain/bundle';
 import { DecryptionMetrics, MeteredCodec } from './resources/infra/metered-codec';
 import { PatientKeyCodec } from './resources/infra/patient-keys';
 import { auditLogProjection, breakGlassProjection, resourceIndexProjection } from './resources/infra/projections';
+import { SearchIndexBackfill, searchIndexProjection } from './resources/infra/search-index';
 import { ErasureService } from './resources/erasure.service';
 import { ResourceRepository } from './resources/resource.repository';
 import { PatientRecordController, ResourcesController } from './resources/resources.controller';
@@ -50,7 +51,7 @@ export class RecordsModule implements NestModule {
           service: 'records',
           env,
           codec,
-          projections: [resourceIndexProjection, breakGlassProjection, auditLogProjection],
+          projections: [resourceIndexProjection, breakGlassProjection, auditLogProjection, searchIndexProjection(keys)],
         }),
       ],
       // PatientRecordController first: its fixed paths (AuditEvent, $break-glass) win over /fhir/:type.
@@ -65,6 +66,7 @@ export class RecordsModule implements NestModule {
         ResourcesService,
         BundlesService,
         ErasureService,
+        SearchIndexBackfill,
       ],
     };
   }

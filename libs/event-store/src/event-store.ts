@@ -71,6 +71,11 @@ export interface Projection<Tx extends Sql = Sql> {
    * when it embeds the statement in a larger one). Such a projection does without the events' log positions.
    */
   newStreamsSql?(events: ReadonlyArray<NewStreamEvent>): ProjectionSql;
+  /**
+   * Optional, for a projection that cannot be one statement known in advance (it reads keys first): applies the
+   * events of several new streams ({@link EventStore.appendNew}) in as few round trips as it can.
+   */
+  applyNew?(tx: Tx, events: readonly StoredEvent[]): Promise<void>;
   /** Deletes everything the projection holds (before a rebuild). */
   reset(tx: Tx): Promise<void>;
 }
@@ -371,7 +376,8 @@ export class EventStore<Tx extends Sql = Sql> {
       if (projection.newStreamsSql) {
         const { text, values } = projection.newStreamsSql(mine);
         await tx.$executeRawUnsafe(text, ...values);
-      } else for (const event of mine) await projection.apply(tx, event);
+      } else if (projection.applyNew) await projection.applyNew(tx, mine);
+      else for (const event of mine) await projection.apply(tx, event);
     }
     return stored;
   }

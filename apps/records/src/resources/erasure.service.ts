@@ -116,6 +116,9 @@ export class ErasureService {
           now,
         );
         if (destroyed !== 2) throw new Error(`Patient/${patientId} had no live data key or pseudonym key`);
+        // The blind index's tokens were under a key derived from the pseudonym key: nobody can link them to a value
+        // any more, and they go too, so not even which resources shared a value is left (ADR 0016).
+        await tx.$executeRawUnsafe('DELETE FROM search_index WHERE patient_id = $1::uuid', patientId);
         return { status: 'erased' as const, eventId: stored.eventId };
       });
       if (done.status === 'awaiting-second-approval' && decision.kind === 'request')

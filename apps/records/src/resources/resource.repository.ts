@@ -142,17 +142,42 @@ export class ResourceRepository {
     });
   }
 
-  /** The current version of every resource of `resourceType` in a patient's record, oldest first. */
-  async ofPatient(tx: Sql, patientId: string, resourceType: string): Promise<PresentResource[]> {
-    const rows = await tx.$queryRawUnsafe<Array<{ stream_id: string }>>(
-      `SELECT stream_id FROM resource_index WHERE patient_id = $1::uuid AND resource_type = $2 ORDER BY created_at, resource_id`,
-      patientId,
-      resourceType,
+  /**
+   * The resources of `resourceType` in a patient's record that a search must decrypt, oldest first, from the clear
+   * indexes alone (no decryption): those whose ids are among each of `ids` (the `_id` criteria), and whose blind
+   * index row shares a token with each of `groups` (domain/blind-index.ts criteriaTokens). A resource without a
+   * row at its current version (written before the index, or not indexed yet) is always a candidate: the index
+   * narrows, the exact match on the decrypted resource decides.
+   */
+  async searchCandidates(
+    tx: Sql,
+    patientId: string,
+    resourceType: string,
+    ids: ReadonlyArray<readonly string[]>,
+    groups: ReadonlyArray<readonly Buffer[]>,
+  ): Promise<Array<{ streamId: string; id: string; lastUpdated: string }>> {
+    const values: unknown[] = [patientId, resourceType];
+    const parameter = (value: unknown) => `$${values.push(value)}`;
+    const byId = ids.map((one) => `AND ri.resource_id = ANY(${parameter(one)}::uuid[])`);
+    const byToken = groups.map(
+      (group) =>
+        `s.tokens && ARRAY(SELECT decode(h, 'hex') FROM unnest(${parameter(group.map((t) => t.toString('hex')))}::text[]) AS h)`,
     );
-    return this.currentOf(
-      tx,
-      rows.map((row) => row.stream_id),
+    const rows = await tx.$queryRawUnsafe<Array<{ stream_id: string; resource_id: string; last_updated: Date }>>(
+      `SELECT ri.stream_id, ri.resource_id::text, ri.last_updated
+         FROM resource_index ri
+         LEFT JOIN search_index s ON s.patient_id = ri.patient_id AND s.resource_type = ri.resource_type
+                                 AND s.resource_id = ri.resource_id AND s.version_id = ri.version_id
+        WHERE ri.patient_id = $1::uuid AND ri.resource_type = $2 ${byId.join(' ')}
+          ${byToken.length > 0 ? `AND (s.resource_id IS NULL OR (${byToken.join(' AND ')}))` : ''}
+        ORDER BY ri.created_at, ri.resource_id`,
+      ...values,
     );
+    return rows.map((row) => ({
+      streamId: row.stream_id,
+      id: row.resource_id,
+      lastUpdated: new Date(row.last_updated).toISOString(),
+    }));
   }
 
   /** The current version of each of these streams (one query). */

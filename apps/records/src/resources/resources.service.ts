@@ -52,7 +52,8 @@ import {
 import { UUID } from './domain/resource-types';
 import type { Pseudonyms } from './domain/pseudonym';
 import { PatientKeyCodec } from './infra/patient-keys';
-import { matches, parseSearch } from './domain/search-query';
+import { criteriaTokens } from './domain/blind-index';
+import { matches, parseSearch, type Criterion } from './domain/search-query';
 import {
   ResourceRepository,
   resourceNotFound,
@@ -60,6 +61,9 @@ import {
   type PresentResource,
   type ResourceVersion,
 } from './resource.repository';
+
+/** The search index of a resource with no searchable values (a Consent): only `_id` and `_lastUpdated` match it. */
+const NO_VALUES = { tokens: [], dates: [] };
 
 /**
  * What a transaction Bundle's database transaction may take beyond a single command's, per entry: its events, public
@@ -406,16 +410,7 @@ export class ResourcesService {
     // The patient's consents, read once for the search and for each of its results.
     const context = await this.access.contextFor(actor, query);
     const permit = await this.access.authorize(actor, query, context);
-    const all = await this.repository.ofPatient(this.client, patientId, resourceType);
-    const matching =
-      resourceType === 'Consent'
-        ? all
-        : all.filter((r) =>
-            matches(searchIndex(r.resource as unknown as StoredResource), criteria, {
-              id: r.id,
-              lastUpdated: r.lastUpdated,
-            }),
-          );
+    const matching = await this.matching(patientId, resourceType, criteria);
     // The search was allowed for the type; a consent bound to data may still withhold some of the results.
     const found = await this.access.screen(actor, query, matching, context);
     // The criteria (clinical values) go into the encrypted AuditEvent only; the ids returned into the entry.
@@ -425,6 +420,34 @@ export class ResourcesService {
       returned: found.map((r) => r.id),
     });
     return { resources: found.map((r) => view(r)), basis: permit.basis };
+  }
+
+  /**
+   * The current versions of `resourceType` in the record that match every criterion, oldest first, decrypting only
+   * the candidates the clear indexes select (ADR 0016): `_id` and `_lastUpdated` from the resource index, token
+   * criteria (and a date parameter's presence or year) from the blind index. Each candidate is then matched exactly,
+   * so the answer is the one a search that decrypted every resource of the type gave. A search with no criterion
+   * the indexes answer (only date ranges, or none) decrypts every resource of the type that has the date's value.
+   */
+  private async matching(patientId: string, resourceType: string, criteria: readonly Criterion[]) {
+    const key = await this.keys.existingSearchKey(this.client, patientId);
+    const ids = criteria.flatMap((c) => (c.kind === 'id' ? [c.values] : []));
+    // A patient with no index key yet has no index rows: every resource is a candidate.
+    const groups = key ? criteriaTokens(key, resourceType, criteria) : [];
+    const lastUpdated = criteria.filter((c) => c.kind === 'date' && c.param === '_lastUpdated');
+    const candidates = (
+      await this.repository.searchCandidates(this.client, patientId, resourceType, ids, groups)
+    ).filter((candidate) => matches(NO_VALUES, lastUpdated, candidate));
+    const found = await this.repository.currentOf(
+      this.client,
+      candidates.map((candidate) => candidate.streamId),
+    );
+    return found.filter((r) =>
+      matches(resourceType === 'Consent' ? NO_VALUES : searchIndex(r.resource as unknown as StoredResource), criteria, {
+        id: r.id,
+        lastUpdated: r.lastUpdated,
+      }),
+    );
   }
 
   /**

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ErasedEventData, type EventCodec, type Sql, type TransactionalSql } from '@medledger/event-store';
+import { searchIndexKey } from '../domain/blind-index';
 import { patientPseudonyms, unlinkablePseudonyms, type Pseudonyms } from '../domain/pseudonym';
 
 /** AES-256-GCM: 32-byte keys, 12-byte nonces (NIST SP 800-38D §8.2.2 recommends 96 bits), 16-byte tags. */
@@ -116,14 +117,7 @@ export class PatientKeyCodec implements EventCodec<Sql> {
    * the key is destroyed (erasure), fresh random values that link to nothing: nobody can compute the real ones.
    */
   async pseudonyms(tx: Sql, patientId: string): Promise<Pseudonyms> {
-    const owner = pseudonymKeyOwner(patientId);
-    let key = await this.cachedKey(tx, owner);
-    if (!key && !this.erased.has(owner))
-      try {
-        key = await this.createKey(tx, owner);
-      } catch (error) {
-        if (!(error instanceof ErasedEventData)) throw error;
-      }
+    const key = await this.pseudonymKey(tx, patientId);
     return key ? patientPseudonyms(key, patientId) : unlinkablePseudonyms(randomBytes);
   }
 
@@ -134,6 +128,40 @@ export class PatientKeyCodec implements EventCodec<Sql> {
     if (key) return patientPseudonyms(key, patientId);
     if (this.erased.has(owner)) return unlinkablePseudonyms(randomBytes);
     return client.$transaction((tx) => this.pseudonyms(tx, patientId));
+  }
+
+  /**
+   * The key of the patient's blind index (domain/blind-index.ts), derived from their pseudonym key, for a write in
+   * `tx`: the pseudonym key is created in `tx` when they have none yet, as for their pseudonyms. Undefined once it
+   * is destroyed (erasure): an erased record is not indexed.
+   */
+  async searchKey(tx: Sql, patientId: string): Promise<Uint8Array | undefined> {
+    const key = await this.pseudonymKey(tx, patientId);
+    return key && searchIndexKey(key);
+  }
+
+  /** The patient's pseudonym key, created in `tx` when they have none yet; undefined once destroyed. */
+  private async pseudonymKey(tx: Sql, patientId: string): Promise<Uint8Array | undefined> {
+    const owner = pseudonymKeyOwner(patientId);
+    const key = await this.cachedKey(tx, owner);
+    if (key || this.erased.has(owner)) return key;
+    try {
+      return await this.createKey(tx, owner);
+    } catch (error) {
+      if (!(error instanceof ErasedEventData)) throw error;
+      return undefined;
+    }
+  }
+
+  /**
+   * The same for a search, which creates nothing: undefined for a patient with no pseudonym key yet (nothing of
+   * their record is indexed then) or an erased one.
+   */
+  async existingSearchKey(sql: Sql, patientId: string): Promise<Uint8Array | undefined> {
+    const owner = pseudonymKeyOwner(patientId);
+    if (this.erased.has(owner)) return undefined;
+    const key = await this.cachedKey(sql, owner);
+    return key && searchIndexKey(key);
   }
 
   async encode(tx: Sql, streamId: string, data: Record<string, unknown>): Promise<unknown> {
