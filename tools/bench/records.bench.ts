@@ -15,7 +15,8 @@
  *   --concurrency N   reads in flight in the saturation phase (8)
  *   --reads N         reads of the saturation phase (5000)
  *   --import N        resources in the transaction Bundle of the import phase (1000)
- *   --build | --no-build, --cpu-prof, --keep (as bench:outbox)
+ *   --build | --no-build, --cpu-prof, --keep (as bench:outbox); with --cpu-prof the phases' bounds are printed in
+ *                     CLOCK_MONOTONIC µs, the clock of the profile's sample times, to cut the profile by phase
  *
  * Method: one records process, a fresh database, Kafka and PostgreSQL real, on this machine. The fixed-rate phase
  * is open-loop: read i is sent at start + i/rate whether or not earlier reads have answered, and its latency runs
@@ -267,6 +268,10 @@ function read(baseUrl: string, id: string, authorization: string, expected: numb
   });
 }
 
+/** Phase bounds on CLOCK_MONOTONIC (process.hrtime, the clock V8 stamps profile samples with), for --cpu-prof. */
+const marks: string[] = [];
+const mark = (name: string) => marks.push(`${name} ${process.hrtime.bigint() / 1000n}`);
+
 const pick = (ids: readonly string[]) => ids[Math.floor(Math.random() * ids.length)] as string;
 
 async function main(): Promise<void> {
@@ -320,10 +325,12 @@ async function main(): Promise<void> {
     /** The slowest read of each second: shows whether the tail is spread or comes in stalls. */
     const slowest: number[] = [];
     const start = performance.now();
+    mark('fixed-start');
     const errors = await fixedRate(total, (i, ms, second) => {
       (i % DENIED_EVERY === DENIED_EVERY - 1 ? denied : permitted).push(ms);
       slowest[second] = Math.max(slowest[second] ?? 0, ms);
     });
+    mark('fixed-end');
     const phase1Seconds = (performance.now() - start) / 1000;
     const fixed = summary(permitted);
     const refusals = summary(denied);
@@ -335,6 +342,7 @@ async function main(): Promise<void> {
     const saturated: number[] = [];
     let next = 0;
     const phase2Start = performance.now();
+    mark('saturation-start');
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < READS) {
@@ -345,6 +353,7 @@ async function main(): Promise<void> {
         }
       }),
     );
+    mark('saturation-end');
     const readsPerSecond = round(READS / ((performance.now() - phase2Start) / 1000));
     const closed = summary(saturated);
     say(`  ${readsPerSecond} reads/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms`);
@@ -370,7 +379,9 @@ async function main(): Promise<void> {
     await db.connect();
     const importedAt = new Date();
     const importStart = performance.now();
+    mark('import-start');
     const imported = await importBundle(bundle);
+    mark('import-end');
     const answer = (await imported.json()) as {
       entry?: Array<{ response: { status: string; extension?: Array<{ valueId: string }> } }>;
     };
@@ -408,6 +419,7 @@ async function main(): Promise<void> {
       `  ${IMPORT_RESOURCES} resources stored and audited in ${importMs} ms (${audited} AuditEvents); their events on Kafka after ${publishedMs} ms; anchoring not awaited (no ledger in this bench)`,
     );
 
+    if (options.flag('cpu-prof')) say(`phase bounds (monotonic µs): ${marks.join(', ')}`);
     const result = {
       bench: 'records',
       machine: { cpus: cpus().length, node: process.version },

@@ -1,4 +1,4 @@
-import { DynamicModule, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { PUBLIC_EVENT_TOPICS } from '@medledger/contracts';
 import { EVENT_STORE_TOPICS, EventStoreModule, type Sql } from '@medledger/event-store';
 import { AuthModule, PlatformModule, ServiceConfig } from '@medledger/platform';
@@ -18,15 +18,9 @@ import { PatientRecordController, ResourcesController } from './resources/resour
 import { ResourcesService } from './resources/resources.service';
 import { loadMasterKey, loadRecordsConfig } from './records.config';
 import { MetadataController } from './http/metadata.controller';
-import { requestContextMiddleware } from './http/request-context';
 
 @Module({})
-export class RecordsModule implements NestModule {
-  /** Every request carries its client's address to the audit trail (http/request-context.ts). */
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(requestContextMiddleware).forRoutes('*');
-  }
-
+export class RecordsModule {
   /** `env`: the records and event-store settings (default process.env; tests pass their own). */
   static forRoot(
     config: ServiceConfig,

@@ -15,7 +15,6 @@ import type { AuthenticatedActor } from '@medledger/platform';
 import { commitment, COMMITMENT_SALT_BYTES } from '../resources/domain/commitment';
 import type { Pseudonyms } from '../resources/domain/pseudonym';
 import { PatientKeyCodec } from '../resources/infra/patient-keys';
-import { requestContext } from '../http/request-context';
 import {
   auditQueryStreamId,
   auditStreamId,
@@ -29,7 +28,7 @@ import {
 
 /**
  * What a caller says about one access; the service adds the id, the time, the actor's role, organization and
- * token id, and the client's address. `query` (a search's parameters) goes into the encrypted AuditEvent only.
+ * token id, and the client's address (all but the first two from the AuthenticatedActor). `query` (a search's parameters) goes into the encrypted AuditEvent only.
  */
 export type AuditInput = Omit<
   AuditEntry,
@@ -158,7 +157,7 @@ export class AuditService {
   /** The AuditEvent and its public event, which names the patient, the actor and the resource by pseudonyms. */
   private prepare(actor: AuthenticatedActor, input: AuditInput, pseudonyms: Pseudonyms): PreparedAudit {
     const { query, ...fields } = input;
-    const clientAddress = requestContext.getStore()?.clientAddress;
+    const { clientAddress } = actor;
     const entry: AuditEntry = {
       ...fields,
       auditEventId: randomUUID(),

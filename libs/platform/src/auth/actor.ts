@@ -79,4 +79,9 @@ export interface AuthenticatedActor {
   organization?: string;
   /** The token's id (`jti`), for the audit trail. */
   tokenId?: string;
+  /**
+   * The client's network address (express's `req.ip`: the socket's peer, or the proxy chain's when trusted), for
+   * the audit trail. Set per request by AuthGuard, never from the token.
+   */
+  clientAddress?: string;
 }

@@ -66,7 +66,9 @@ export class AuthGuard implements CanActivate {
         detail: `role ${verdict.actor.role} may not call this route (allowed: ${roles.join(', ')})`,
       });
     }
-    request.actor = verdict.actor;
+    // A copy per request: the verified actor is cached per token, the address is this request's.
+    const clientAddress = request.ip ?? request.socket.remoteAddress;
+    request.actor = clientAddress === undefined ? verdict.actor : { ...verdict.actor, clientAddress };
     return true;
   }
 }
