@@ -26,7 +26,8 @@
  * Infrastructure comes from startInfrastructure (KAFKA_BROKERS + DATABASE_URL, else Docker, else the local broker
  * through Maven, KAFKA_PORT for its port); every scenario makes its own databases and topics and drops them. The
  * ledger is the built one (dist/apps/ledger, built first when its sources are newer); its HTTP ports are taken
- * from 3700–3799.
+ * from 3700–3799. A service started or restarted must answer /health within 90 s (CHAOS_HEALTH_TIMEOUT_MS: more on a
+ * machine loaded by other work).
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -29,7 +29,9 @@ export async function serviceKill(context: ChaosContext): Promise<ScenarioResult
     say(`service-kill: ${service}`);
     const cleanups = context.cleanups.length;
     try {
-      results.push(await killService(context, service, kills));
+      const result = await killService(context, service, kills);
+      say(`service-kill: ${result.pass ? 'PASS' : 'FAIL'} ${result.summary}`);
+      results.push(result);
     } finally {
       // One service's processes and databases go before the next one's start (the machine is small).
       for (const cleanup of context.cleanups.splice(cleanups).reverse())
