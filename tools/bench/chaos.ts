@@ -17,7 +17,8 @@
  *   --announcements N  forged-announcement: forged announcements of each kind (50; short 10)
  *   --token-repeats N  access: tokens of each hostile kind (50; short 5)
  *   --patients N       access: patients whose records are read without consent (20; short 3)
- *   --service-kills N  service-kill: SIGKILLs of records (10; short 2)
+ *   --service-kills N  service-kill: SIGKILLs of each producing service (10; short 2)
+ *   --services a,b     service-kill: the producing services killed (records,trials,supply)
  *   --kafka-outage S   restarts: seconds the broker is stopped (60; short 10); only this checkout's local broker
  *   --pg-outage S      restarts: seconds the ledger's and records' databases refuse connections (20; short 5)
  *   --build | --no-build  always / never build the services first (default: when older than their sources)
@@ -25,7 +26,8 @@
  * Infrastructure comes from startInfrastructure (KAFKA_BROKERS + DATABASE_URL, else Docker, else the local broker
  * through Maven, KAFKA_PORT for its port); every scenario makes its own databases and topics and drops them. The
  * ledger is the built one (dist/apps/ledger, built first when its sources are newer); its HTTP ports are taken
- * from 3700–3799.
+ * from 3700–3799. A service started or restarted must answer /health within 90 s (CHAOS_HEALTH_TIMEOUT_MS: more on a
+ * machine loaded by other work).
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -50,7 +52,7 @@ interface Scenario {
   title: string;
   run?: (context: ChaosContext) => Promise<ScenarioResult>;
   /** The built services it starts (built first when older than their sources). */
-  apps?: ReadonlyArray<'ledger' | 'records'>;
+  apps?: ReadonlyArray<'ledger' | 'records' | 'trials' | 'supply'>;
 }
 
 /** In the issue's order of priority; those without `run` are not built yet and say so (never as passing). */
@@ -77,9 +79,9 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'service-kill',
-    title: 'kill -9 of a producing service (records) during appends',
+    title: 'kill -9 of each producing service (records, trials, supply) during appends',
     run: serviceKill,
-    apps: ['ledger', 'records'],
+    apps: ['ledger', 'records', 'trials', 'supply'],
   },
   { name: 'hostile-input', title: 'generated hostile inputs per HTTP endpoint and consumed topic' },
   {
@@ -153,6 +155,7 @@ async function main(): Promise<number> {
       suffix: randomBytes(3).toString('hex'),
       short,
       number: (name, fallback) => options.number(name, fallback),
+      text: (name) => option(argv, name),
       cleanups,
     };
     for (const scenario of chosen) {
