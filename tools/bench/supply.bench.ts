@@ -59,6 +59,7 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { mintToken, type ActorRole } from '@medledger/platform';
+import { sglnUri, sgtinUri as sgtin, withCheckDigit } from './gs1';
 import { cliOptions, round, run, say, sleep, summary, withServiceProcess } from './common';
 
 const options = cliOptions();
@@ -88,19 +89,8 @@ const UNKNOWN_SHARE = 0.1;
 const EXPIRY = '2030-06-30';
 const OUTBOX_DRAIN_TIMEOUT_MS = 30 * 60_000;
 
-// SPEC: GS1 General Specifications §7.9.1: the check digit of a GTIN or GLN (weights 3, 1 from the right).
-function withCheckDigit(digits: string): string {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) sum += Number(digits[digits.length - 1 - i]) * (i % 2 === 0 ? 3 : 1);
-  return `${digits}${(10 - (sum % 10)) % 10}`;
-}
-// SPEC: TDS 2.x §6.3.1 (SGTIN: company prefix . indicator digit + item reference . serial) and §6.3.3 (SGLN with
-// extension 0). Built here, as a trading partner's system would, not with the service's own formatter; the service
-// refuses anything malformed, so a mistake shows as errors. Serials are alphanumeric: nothing to escape.
-const sgtinUri = (gtin: string, serial: string) =>
-  `urn:epc:id:sgtin:${gtin.slice(1, 1 + COMPANY_PREFIX_LENGTH)}.${gtin[0]}${gtin.slice(1 + COMPANY_PREFIX_LENGTH, 13)}.${serial}`;
-const sgln = (gln: string) =>
-  `urn:epc:id:sgln:${gln.slice(0, COMPANY_PREFIX_LENGTH)}.${gln.slice(COMPANY_PREFIX_LENGTH, 12)}.0`;
+const sgtinUri = (gtin: string, serial: string) => sgtin(gtin, serial, COMPANY_PREFIX_LENGTH);
+const sgln = (gln: string) => sglnUri(gln, COMPANY_PREFIX_LENGTH);
 
 const AUTH_SEED = randomBytes(32);
 const COMPANY_PREFIX_LENGTH = 7;

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { sleep } from '../common';
+import { sglnUri, sgtinUri, withCheckDigit } from '../gs1';
 import { say } from './harness';
 import type { SealedRecords } from './sealed-records';
 import type { SealedService } from './sealed-service';
@@ -185,18 +186,11 @@ export async function trialsAppender(stack: SealedService): Promise<Appender> {
 
 // ------------------------------------------------------------------------------------------------ supply
 
-// SPEC: GS1 General Specifications §7.9.1 (check digit), TDS 2.x §6.3.1 (SGTIN) and §6.3.3 (SGLN), as in
-// tools/bench/supply.bench.ts: built as a trading partner's system would, not with the service's formatter.
-function withCheckDigit(digits: string): string {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) sum += Number(digits[digits.length - 1 - i]) * (i % 2 === 0 ? 3 : 1);
-  return `${digits}${(10 - (sum % 10)) % 10}`;
-}
 const COMPANY_PREFIX = '0614141';
 const MAKER = withCheckDigit(`${COMPANY_PREFIX}00001`);
-const MAKER_SGLN = `urn:epc:id:sgln:${MAKER.slice(0, 7)}.${MAKER.slice(7, 12)}.0`;
+const MAKER_SGLN = sglnUri(MAKER, COMPANY_PREFIX.length);
 const GTIN = withCheckDigit(`0${COMPANY_PREFIX}10000`);
-const sgtin = (serial: string) => `urn:epc:id:sgtin:${GTIN.slice(1, 8)}.${GTIN[0]}${GTIN.slice(8, 13)}.${serial}`;
+const sgtin = (serial: string) => sgtinUri(GTIN, serial, COMPANY_PREFIX.length);
 const EVENTS_PER_DOCUMENT = 5;
 const PACKS_PER_EVENT = 2;
 
