@@ -27,11 +27,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   blockHash,
@@ -47,10 +45,14 @@ import {
   toBase64,
   verifierKey,
 } from '@medledger/ledger-core';
-import { bundleChunks } from '../verify/src/bundle';
-import { type BlockRecord } from '../verify/src/chain-verifier';
 import { cliOptions, gitCommit, machine, ROOT, round, run, say } from './common';
 import { createProducers, envelope, SERVICES, type Service } from './ledger-harness';
+
+/** A block as a bundle carries it (tools/verify: BlockRecord): the signed header, its hash and its checkpoint. */
+type BlockRecord = ReturnType<typeof signHeader> & { hash: string; checkpoint: string };
+
+/** The bundle format `export` writes (tools/verify/src/bundle.ts, BUNDLE_FORMAT and bundleChunks). */
+const BUNDLE_FORMAT = 'medledger-bundle/1';
 
 /** Bump when what the generator writes changes: cached bundles of another version are not reused. */
 const BUNDLE_VERSION = 1;
@@ -93,8 +95,11 @@ async function generateBundle(
   const range = CompactRange.empty();
   let previousHash = GENESIS_PREVIOUS_HASH;
   let pending: string[] = [];
+  let written = 0;
   const flush = () => {
-    if (pending.length > 0) writeSync(out, `${pending.join('\n')}\n`);
+    // Laid out as bundleChunks lays out a list: "\n" before the first element, ",\n" before each other.
+    if (pending.length > 0) writeSync(out, `${written === 0 ? '\n' : ',\n'}${pending.join(',\n')}`);
+    written += pending.length;
     pending = [];
   };
   const seal = (lastIndex: number) => {
@@ -154,20 +159,17 @@ async function generateBundle(
     closeSync(out);
   }
 
-  async function* leafLines(): AsyncGenerator<unknown> {
-    const lines = createInterface({ input: createReadStream(leafFile, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of lines) yield JSON.parse(line) as unknown;
-  }
-  async function* blockList(): AsyncGenerator<unknown> {
-    yield* blocks;
-  }
+  // The layout `export` writes (bundleChunks): a header line, then one block or leaf per line, so that
+  // `chain --bundle` streams it.
   const partial = `${files.bundle}.partial`;
-  const header = { origin: ORIGIN, keys: [verifierKey(ledgerKey.name, ledgerKey.publicKey)], checkpoint: null };
-  const last = blocks.at(-1);
-  await pipeline(
-    Readable.from(bundleChunks({ ...header, checkpoint: last?.checkpoint ?? null }, blockList(), leafLines())),
-    createWriteStream(partial),
-  );
+  const header = { origin: ORIGIN, keys: [verifierKey(ledgerKey.name, ledgerKey.publicKey)] };
+  const head = JSON.stringify({ format: BUNDLE_FORMAT, ...header, checkpoint: blocks.at(-1)?.checkpoint ?? null });
+  const blockLines = blocks.map((block, i) => `${i === 0 ? '\n' : ',\n'}${JSON.stringify(block)}`).join('');
+  const target = createWriteStream(partial);
+  target.write(`${head.slice(0, -1)},\n"blocks":[${blockLines}\n],\n"leaves":[`);
+  await pipeline(createReadStream(leafFile), target, { end: false });
+  target.end('\n]\n}\n');
+  await once(target, 'close');
   await rm(leafFile);
   const keysFile = (lines: readonly string[]) => `${lines.join('\n')}\n`;
   const write = (path: string, text: string) => {
