@@ -2,10 +2,11 @@
  * What the service benchmarks share: options, percentiles, building a service only when its sources changed, and
  * running the built service as a child process (as in production) until it answers /health.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
@@ -26,6 +27,21 @@ const HEALTH_TIMEOUT_MS = 60_000;
 export const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+
+/** The commit measured, and whether tracked files differ from it (a figure from a dirty tree is not that commit's). */
+export function gitCommit(): { commit: string; dirty: boolean } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  try {
+    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no').length > 0 };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}
+
+/** The machine, for a bench's JSON line: cores, CPU model, memory. */
+export function machine(): string {
+  return `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30, 1)} GiB`;
+}
 
 /** `--name N` / `--name=N` (positive numbers) and `--flag` from the command line. */
 export function cliOptions(argv: readonly string[] = process.argv.slice(2)) {

@@ -121,7 +121,7 @@ function commitment(): string {
   return createHash('sha256').update(randomBytes(16)).digest('base64');
 }
 
-function envelope(service: Service, n: number): Record<string, unknown> {
+export function envelope(service: Service, n: number): Record<string, unknown> {
   const common = {
     specversion: '1.0',
     id: randomUUID(),

@@ -25,6 +25,8 @@ export interface BundleHeader {
 
 export interface OpenedBundle extends ChainStreams {
   readonly header: BundleHeader;
+  /** `lines`: laid out one block or leaf per line and streamed; `whole`: any other layout, parsed whole. */
+  readonly layout: 'lines' | 'whole';
 }
 
 /** The bundle's text, in chunks: the header line, then one line per block, then one line per leaf. */
@@ -51,7 +53,7 @@ export async function* bundleChunks(
   }
 }
 
-function bundleError(message: string): CliError {
+export function bundleError(message: string): CliError {
   return new CliError(CliErrorCode.BUNDLE, message);
 }
 
@@ -74,7 +76,7 @@ function checkHeader(value: unknown, where: string): BundleHeader {
 }
 
 /** An element line's value; a line that is not JSON is handed on as text, for the verifier to refuse. */
-function element(line: string): unknown {
+export function element(line: string): unknown {
   const text = line.endsWith(',') ? line.slice(0, -1) : line;
   try {
     return JSON.parse(text) as unknown;
@@ -160,6 +162,7 @@ export async function openBundle(path: string): Promise<OpenedBundle> {
   if (header) {
     return {
       header,
+      layout: 'lines',
       blocks: sectionOf(fileLines(path), 'blocks', path),
       leaves: sectionOf(fileLines(path), 'leaves', path),
     };
@@ -172,5 +175,10 @@ export async function openBundle(path: string): Promise<OpenedBundle> {
   }
   const { blocks, leaves } = (whole ?? {}) as { blocks?: unknown; leaves?: unknown };
   if (!Array.isArray(blocks) || !Array.isArray(leaves)) throw bundleError(`${path}: blocks and leaves must be lists`);
-  return { header: checkHeader(whole, path), blocks: fromArray(blocks), leaves: fromArray(leaves) };
+  return {
+    header: checkHeader(whole, path),
+    layout: 'whole',
+    blocks: fromArray(blocks),
+    leaves: fromArray(leaves),
+  };
 }

@@ -5,7 +5,6 @@ import {
   CompactRange,
   fail,
   fromBase64,
-  leafHash,
   toBase64,
   verifyChainLink,
   verifyCheckpoint,
@@ -17,7 +16,7 @@ import {
 } from '@medledger/ledger-core';
 import { finding, VerifyCode, type Finding } from './codes';
 import { type TrustedKeys } from './keys';
-import { checkLeaf } from './leaf';
+import { checkLeaves, isCheckedLeaves, type CheckedLeaves } from './checked-leaf';
 import { type ProducerCheck } from './producers';
 
 /** A block as `GET /v1/blocks` and bundles carry it: the signed header plus `hash` and `checkpoint`. */
@@ -40,8 +39,11 @@ export interface ChainInput {
   readonly checkpoint: string | undefined;
   /** Blocks from height 0, in order. Untrusted: every field is checked. */
   readonly blocks: AsyncIterable<unknown>;
-  /** Leaves from index 0, in order. Untrusted. Consumed as the blocks need them, so memory stays O(log n). */
-  readonly leaves: AsyncIterable<unknown>;
+  /**
+   * Leaves from index 0, in order. Untrusted. Consumed as the blocks need them, so memory stays O(log n). Or the
+   * same leaves already checked one by one (checkLeafAt, e.g. on worker threads: leaf-pool.ts), with `producers`.
+   */
+  readonly leaves: AsyncIterable<unknown> | CheckedLeaves;
   /** The log's origin, when the caller pins it; otherwise the latest checkpoint's origin is used. */
   readonly origin?: string;
   /** Pinned producer keys: every leaf's proof of origin is checked against them. Without, it is not checked. */
@@ -121,7 +123,9 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
     origin ??= anchor.origin;
   }
 
-  const leaves = input.leaves[Symbol.asyncIterator]();
+  const leaves = (isCheckedLeaves(input.leaves) ? input.leaves.checked : checkLeaves(input.leaves, producers))[
+    Symbol.asyncIterator
+  ]();
   const range = CompactRange.empty();
   const eventIds = new Set<string>();
   /** The root recomputed at the recorded tree size, until the block that covers it is verified. */
@@ -139,10 +143,10 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
 
     const extra = await leaves.next();
     if (!extra.done) {
-      const index = (extra.value as { index?: unknown } | null)?.index;
+      const index = extra.value.ok ? String(range.size) : extra.value.listedIndex;
       return finding(
         VerifyCode.EXTRA_LEAVES,
-        `leaf ${String(index)}: after the last block (tree size ${range.size}), sealed by no block`,
+        `leaf ${index}: after the last block (tree size ${range.size}), sealed by no block`,
         { leafIndex: range.size },
       );
     }
@@ -238,6 +242,7 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
       }
     }
 
+    const sealedAt = Date.parse(header.sealedAt);
     for (let index = header.firstLeafIndex; index < header.treeSize; index++) {
       const next = await leaves.next();
       if (next.done) {
@@ -247,7 +252,7 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
           { ...at, leafIndex: index },
         );
       }
-      const leaf = checkLeaf(next.value, index);
+      const leaf = next.value;
       if (!leaf.ok) return finding(leaf.code, `block ${h}: leaf ${index}: ${leaf.reason}`, { ...at, leafIndex: index });
       if (eventIds.has(leaf.eventId)) {
         return finding(
@@ -256,25 +261,22 @@ export async function verifyChain(input: ChainInput): Promise<ChainReport> {
           { ...at, leafIndex: index },
         );
       }
-      if (Date.parse(leaf.receivedAt) > Date.parse(header.sealedAt)) {
+      if (Date.parse(leaf.receivedAt) > sealedAt) {
         return finding(
           VerifyCode.RECEIVED_AFTER_SEALED,
           `block ${h}: leaf ${index}: received at ${leaf.receivedAt}, after the block was sealed at ${header.sealedAt}`,
           { ...at, leafIndex: index },
         );
       }
-      if (producers) {
-        const origin = producers.check(leaf.event, leaf.topic);
-        if (!origin.ok) {
-          return finding(
-            origin.code,
-            `block ${h}: leaf ${index}: event ${JSON.stringify(leaf.eventId)}: proof of origin fails (${origin.reason})`,
-            { ...at, leafIndex: index },
-          );
-        }
+      if (leaf.origin) {
+        return finding(
+          leaf.origin.code,
+          `block ${h}: leaf ${index}: event ${JSON.stringify(leaf.eventId)}: proof of origin fails (${leaf.origin.reason})`,
+          { ...at, leafIndex: index },
+        );
       }
       eventIds.add(leaf.eventId);
-      range.append(leafHash(leaf.data));
+      range.append(leaf.hash);
       if (recorded && range.size === recorded.size) rootAtRecorded = range.root();
     }
 

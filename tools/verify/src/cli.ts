@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -12,6 +12,8 @@ import { DeepRecorder, parseSample, sampleLeaves, verifyServedProofs } from './d
 import { checkAge, datedCheckpoint, parseMaxAge } from './freshness';
 import { parseProducerKeys, ProducerCheck } from './producers';
 import { LedgerClient, MAX_PAGE } from './http';
+import { defaultWorkers, poolBundleLeaves } from './leaf-pool';
+import { type CheckedLeaves } from './checked-leaf';
 import { httpChainSource } from './http-source';
 import { verifyEventInclusion } from './inclusion';
 import { verifyStatement } from './statement';
@@ -31,11 +33,13 @@ export interface CliIo {
 export const USAGE = `usage: medledger-verify <command> [options]
 
   chain        --url <ledger> | --bundle <file>  [--keyring <file>] [--producer-keys <file>] [--state <file>]
-               [--max-age <age>] [--allow-empty] [--batch 1000] [--deep [--sample <n>|all]]
+               [--max-age <age>] [--allow-empty] [--batch 1000] [--deep [--sample <n>|all]] [--workers <n>]
                every block, signature, chain link, leaf and checkpoint, roots recomputed from the leaves;
                --deep (with --url): also the proofs the ledger serves, against the signed roots: consistency
                from each block to the next, and inclusion of every leaf (--sample: of n random leaves; by
-               default all of a log of up to 10000 leaves, 10000 random ones of a larger log)
+               default all of a log of up to 10000 leaves, 10000 random ones of a larger log);
+               --workers (with --bundle): threads that check the leaves (default: one per core for a bundle
+               of 16 MiB or more; 0: none, all on the main thread)
   inclusion    --url <ledger> | --bundle <file>  --event <id> [--keyring <file>] [--producer-keys <file>]
                [--state <file>] [--max-age <age>]
                one event's inclusion proof against the latest signed checkpoint
@@ -81,6 +85,7 @@ const OPTIONS = {
   sample: { type: 'string' },
   out: { type: 'string' },
   quiet: { type: 'boolean' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -105,6 +110,7 @@ const COMMANDS = {
     'quorum',
     'deep',
     'sample',
+    'workers',
   ],
   inclusion: [
     'url',
@@ -157,6 +163,14 @@ function batchOf(options: Options): number {
   const batch = Number(options.batch);
   if (!/^\d+$/.test(options.batch) || batch < 1 || batch > MAX_PAGE) throw usage(`--batch must be 1..${MAX_PAGE}`);
   return batch;
+}
+
+/** `--workers`: threads that check a bundle's leaves (0: all on the main thread); undefined: the default. */
+function workersOf(options: Options): number | undefined {
+  if (options.workers === undefined) return undefined;
+  const workers = Number(options.workers);
+  if (!/^\d+$/.test(options.workers) || workers > 64) throw usage('--workers must be 0..64');
+  return workers;
 }
 
 /** Exactly one of --url and --bundle (or --url alone where bundles make no sense). */
@@ -262,6 +276,8 @@ async function chain(options: Options, io: CliIo): Promise<number> {
   if (options.deep === true && !('url' in source)) {
     throw usage('--deep checks the proofs a ledger serves: it needs --url (a bundle serves none)');
   }
+  const workers = workersOf(options);
+  if (options.workers !== undefined && !('bundle' in source)) throw usage('--workers goes with --bundle');
   const recorded = await recordedState(options.state);
   const producers = await producerCheck(options);
   const witnesses = await witnessPolicy(options);
@@ -269,6 +285,7 @@ async function chain(options: Options, io: CliIo): Promise<number> {
   let checkpoint: string | undefined;
   let client: LedgerClient | undefined;
   let streams: { blocks: AsyncIterable<unknown>; leaves: AsyncIterable<unknown> };
+  let checkedLeaves: CheckedLeaves | undefined;
   let origin = options.origin ?? recorded?.checkpoint.origin;
   if ('url' in source) {
     const ledger = (client = new LedgerClient(source.url));
@@ -289,6 +306,11 @@ async function chain(options: Options, io: CliIo): Promise<number> {
     checkpoint = opened.bundle.header.checkpoint ?? undefined;
     origin ??= opened.bundle.header.origin ?? undefined;
     streams = opened.bundle;
+    // A bundle laid out one leaf per line is checked on worker threads (see leaf-pool.ts); any other is read whole.
+    const threads = workers ?? defaultWorkers((await stat(source.bundle)).size);
+    if (threads > 0 && opened.bundle.layout === 'lines') {
+      checkedLeaves = poolBundleLeaves(source.bundle, threads, producers?.keys);
+    }
   }
   const unwitnessed = witnesses && checkWitnessed(checkpoint, witnesses);
   if (unwitnessed) return fail(io, unwitnessed);
@@ -300,7 +322,8 @@ async function chain(options: Options, io: CliIo): Promise<number> {
   const report = await verifyChain({
     keys,
     checkpoint,
-    ...streams,
+    blocks: streams.blocks,
+    leaves: checkedLeaves ?? streams.leaves,
     origin,
     producers,
     recorded: recorded?.checkpoint,

@@ -1,4 +1,4 @@
-import { canonicalize, fromBase64 } from '@medledger/ledger-core';
+import { canonicalize, fromBase64, isCanonicalJson } from '@medledger/ledger-core';
 import { VerifyCode } from './codes';
 
 /** A leaf as `GET /v1/leaves` and bundles carry it. */
@@ -59,11 +59,15 @@ export function checkLeaf(record: unknown, expectedIndex: number): LeafCheck {
   } catch {
     return invalid('leafData is not UTF-8 JSON');
   }
-  let canonical: string | undefined;
-  try {
-    canonical = canonicalize(leaf);
-  } catch {
-    canonical = undefined;
+  // isCanonicalJson is true only when canonicalize(leaf) === text, at a fraction of its cost (one native
+  // JSON.stringify); when false, canonicalize decides.
+  let canonical: string | undefined = isCanonicalJson(text, leaf) ? text : undefined;
+  if (canonical === undefined) {
+    try {
+      canonical = canonicalize(leaf);
+    } catch {
+      canonical = undefined;
+    }
   }
   if (canonical !== text) {
     return { ok: false, code: VerifyCode.LEAF_NOT_CANONICAL, reason: 'leafData is not RFC 8785 canonical JSON' };
