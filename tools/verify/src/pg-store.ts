@@ -41,12 +41,13 @@ export class PostgresStore implements StoreReader {
     return rows[0]?.checkpoint;
   }
 
+  // Ordered by the columns, not by their text aliases: "10" sorts before "2".
   async *blocks(): AsyncGenerator<unknown> {
     for (let from = '0'; ; ) {
       const rows = await this.query<BlockRow>(
         `SELECT height::text AS height, previous_hash, first_leaf_index::text AS first_leaf_index, leaf_count,
                 tree_size::text AS tree_size, root, sealed_at, key_id, key_change, signature, hash, checkpoint
-         FROM block WHERE height >= $1::bigint ORDER BY height LIMIT $2`,
+         FROM block WHERE height >= $1::bigint ORDER BY block.height LIMIT $2`,
         [from, this.batch],
       );
       for (const row of rows) yield presentBlock(row);
@@ -58,7 +59,7 @@ export class PostgresStore implements StoreReader {
   async *leaves(): AsyncGenerator<unknown> {
     for (let from = '0'; ; ) {
       const rows = await this.query<{ index: string; event_id: string; data: Buffer }>(
-        'SELECT index::text AS index, event_id, data FROM leaf WHERE index >= $1::bigint ORDER BY index LIMIT $2',
+        'SELECT index::text AS index, event_id, data FROM leaf WHERE index >= $1::bigint ORDER BY leaf.index LIMIT $2',
         [from, this.batch],
       );
       for (const row of rows) {
