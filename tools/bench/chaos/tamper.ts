@@ -1,14 +1,17 @@
 /**
  * Scenario `tamper`: single-byte changes of what the ledger stores (a leaf's bytes, one field of a block header, a
  * tile's hashes) made directly in its PostgreSQL database, as an operator or an intruder with database access
- * could; medledger-verify `chain` (in this process, with the ledger's and the producers' keys pinned) runs after
- * each, then the byte is restored and the restoration checked. Figures: the share detected, and whether the
- * verdict names the block that was changed (for a header of the newest block, the latest checkpoint may fail
- * first: it is read before any block).
+ * could. After each, two runs of medledger-verify (in this process, with the ledger's and the producers' keys
+ * pinned): `chain --deep` through the running ledger's API (what any party can check), and `audit` of its
+ * database (the operator's check of the store, ADR 0017); then the byte is restored and the restoration checked.
+ * Figures: the share each detects, and whether the verdict names the block that was changed (for a header of the
+ * newest block, the latest checkpoint may fail first: it is read before any block).
  *
- * Tiles hold the interior hashes inclusion and consistency proofs are served from; `chain` recomputes every root
- * from the leaves and reads no proof, so a changed tile is reported apart: it needs the verifier's `--deep` mode
- * (checking served proofs), used when this checkout's verifier has it.
+ * Tiles hold the hashes proofs are served from. `chain` recomputes every root from the leaves; `--deep` checks the
+ * proofs the ledger serves, but a running ledger serves the tiles it sealed or read from memory, so a changed row
+ * is not served until it restarts (and then refused, LEDGER.TILES_CORRUPT): the API figure for tiles is reported,
+ * and the target for tiles is the audit's, which reads the rows. Its block: the one that sealed the last leaf of
+ * the changed entry (the first block whose proofs read that hash).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +37,7 @@ import {
 
 type Kind = 'leaf' | 'header' | 'tile';
 const KINDS: readonly Kind[] = ['leaf', 'header', 'tile'];
+const PLURAL: Record<Kind, string> = { leaf: 'leaves', header: 'headers', tile: 'tiles' };
 
 /** The block table's columns that make up the stored header (schema.prisma `Block`). */
 const HEADER_FIELDS = [
@@ -59,8 +63,7 @@ interface Change {
   restore(): Promise<void>;
 }
 
-interface Tally {
-  changes: number;
+interface Counts {
   detected: number;
   named: number;
   cannotVerify: number;
@@ -68,7 +71,15 @@ interface Tally {
   misnamed: string[];
 }
 
-const tally = (): Tally => ({ changes: 0, detected: 0, named: 0, cannotVerify: 0, missed: [], misnamed: [] });
+/** Per kind of change: how `chain` through the API and `audit` of the store answered. */
+interface Tally {
+  changes: number;
+  chain: Counts;
+  audit: Counts;
+}
+
+const counts = (): Counts => ({ detected: 0, named: 0, cannotVerify: 0, missed: [], misnamed: [] });
+const tally = (): Tally => ({ changes: 0, chain: counts(), audit: counts() });
 
 const randomInt = (below: number) => Math.floor(Math.random() * below);
 
@@ -119,11 +130,14 @@ export async function tamper(context: ChaosContext): Promise<ScenarioResult> {
   writeFileSync(producerRing, `${producers.verifierKeys.join('\n')}\n`);
   const deep = await verifierHasOption('--deep');
   const args = ['chain', '--url', ledger.baseUrl, '--keyring', keyring, '--producer-keys', producerRing, '--quiet'];
-  if (deep) args.push('--deep');
+  if (deep) args.push('--deep', '--sample', 'all');
   const check = () => verify(...args);
+  const audit = () =>
+    verify('audit', '--database-url', databaseUrl, '--keyring', keyring, '--producer-keys', producerRing, '--quiet');
 
-  const clean = await check();
-  if (clean.code !== 0) throw new Error(`the untouched ledger does not verify: ${clean.stdout}${clean.stderr}`);
+  for (const clean of [await check(), await audit()]) {
+    if (clean.code !== 0) throw new Error(`the untouched ledger does not verify: ${clean.stdout}${clean.stderr}`);
+  }
 
   const pg = new Client({ connectionString: databaseUrl });
   await pg.connect();
@@ -140,75 +154,93 @@ export async function tamper(context: ChaosContext): Promise<ScenarioResult> {
   const byKind: Record<Kind, Tally> = { leaf: tally(), header: tally(), tile: tally() };
   let notRestored = 0;
   const started = performance.now();
+  const record = (into: Counts, change: Change, verdict: Awaited<ReturnType<typeof check>>) => {
+    if (verdict.code === 0) return void into.missed.push(change.where);
+    into.detected++;
+    if (verdict.code === 2) into.cannotVerify++;
+    const named = /^FAIL block (\d+):/.exec(verdict.stdout)?.[1];
+    const checkpointFirst = change.block === lastHeight && /^FAIL latest checkpoint/.test(verdict.stdout);
+    if (Number(named) === change.block || checkpointFirst) into.named++;
+    else into.misnamed.push(`${change.where}: ${(verdict.stdout || verdict.stderr).trim().slice(0, 160)}`);
+  };
   for (let n = 0; n < flips; n++) {
     const kind = KINDS[n % KINDS.length] as Kind;
     const change = await pickChange(pg, kind, eventCount, lastHeight, tiles);
     const counts = byKind[kind];
     counts.changes++;
     await change.apply();
-    let verdict: Awaited<ReturnType<typeof check>>;
+    let verdicts: Array<Awaited<ReturnType<typeof check>>>;
     try {
-      verdict = await check();
+      verdicts = [await check(), await audit()];
     } finally {
       await change.restore();
     }
-    if (verdict.code === 0) counts.missed.push(change.where);
-    else {
-      counts.detected++;
-      if (verdict.code === 2) counts.cannotVerify++;
-      const named = /^FAIL block (\d+):/.exec(verdict.stdout)?.[1];
-      const checkpointFirst = change.block === lastHeight && /^FAIL latest checkpoint/.test(verdict.stdout);
-      if (Number(named) === change.block || checkpointFirst) counts.named++;
-      else counts.misnamed.push(`${change.where}: ${(verdict.stdout || verdict.stderr).trim().slice(0, 160)}`);
-    }
+    record(counts.chain, change, verdicts[0] as Awaited<ReturnType<typeof check>>);
+    record(counts.audit, change, verdicts[1] as Awaited<ReturnType<typeof check>>);
     if ((n + 1) % 100 === 0) {
       // Restored byte for byte: the ledger verifies again.
-      if ((await check()).code !== 0) notRestored++;
+      if ((await check()).code !== 0 || (await audit()).code !== 0) notRestored++;
       say(`tamper: ${n + 1}/${flips} changes, ${round((performance.now() - started) / 1000)} s`);
     }
   }
-  const finalCheck = await check();
-  if (finalCheck.code !== 0) notRestored++;
+  if ((await check()).code !== 0 || (await audit()).code !== 0) notRestored++;
   const seconds = (performance.now() - started) / 1000;
 
-  const share = (t: Tally) => (t.changes === 0 ? 1 : t.detected / t.changes);
-  const percent = (t: Tally) => `${t.detected}/${t.changes} (${round(share(t) * 100, 1)}%)`;
-  // Leaves and headers: all of them, each naming its block. Tiles: all of them with --deep; without it, the figure
-  // is reported and does not count towards PASS (chain reads no proof).
+  const percent = (c: Counts, t: Tally) =>
+    `${c.detected}/${t.changes} (${round((t.changes === 0 ? 1 : c.detected / t.changes) * 100, 1)}%)`;
+  const all = (c: Counts, t: Tally) => c.detected === t.changes && c.named === t.changes;
+  // Leaves and headers: every one detected and its block named, through the API and in the store. Tiles: by the
+  // audit; what the API shows of them is reported (a running ledger serves the tiles it holds from memory).
   const ok =
-    byKind.leaf.detected === byKind.leaf.changes &&
-    byKind.header.detected === byKind.header.changes &&
-    byKind.leaf.named === byKind.leaf.changes &&
-    byKind.header.named === byKind.header.changes &&
-    (!deep || byKind.tile.detected === byKind.tile.changes) &&
+    all(byKind.leaf.chain, byKind.leaf) &&
+    all(byKind.header.chain, byKind.header) &&
+    all(byKind.leaf.audit, byKind.leaf) &&
+    all(byKind.header.audit, byKind.header) &&
+    all(byKind.tile.audit, byKind.tile) &&
     notRestored === 0;
-  const notes = [
-    ...byKind.leaf.missed.slice(0, 3).map((w) => `leaf missed: ${w}`),
-    ...byKind.header.missed.slice(0, 5).map((w) => `header missed: ${w}`),
-    ...byKind.leaf.misnamed.slice(0, 3).map((w) => `leaf misnamed: ${w}`),
-    ...byKind.header.misnamed.slice(0, 5).map((w) => `header misnamed: ${w}`),
-  ];
+  const notes = KINDS.flatMap((kind) =>
+    (['chain', 'audit'] as const).flatMap((by) => {
+      if (kind === 'tile' && by === 'chain') return [];
+      const c = byKind[kind][by];
+      return [
+        ...c.missed.slice(0, 3).map((w) => `${kind} missed by ${by}: ${w}`),
+        ...c.misnamed.slice(0, 3).map((w) => `${kind} misnamed by ${by}: ${w}`),
+      ];
+    }),
+  );
+  const chainName = deep ? 'chain --deep' : 'chain';
+  const line = (kind: Kind) => {
+    const t = byKind[kind];
+    return (
+      `${PLURAL[kind]}: ${chainName} detected ${percent(t.chain, t)}, block named ${t.chain.named}; ` +
+      `audit detected ${percent(t.audit, t)}, block named ${t.audit.named}`
+    );
+  };
   return {
     pass: ok,
     summary:
-      `${flips} single-byte changes: leaves detected ${percent(byKind.leaf)}, block named ${byKind.leaf.named}; ` +
-      `headers detected ${percent(byKind.header)}, block named ${byKind.header.named}; ` +
-      `tiles detected ${percent(byKind.tile)} (${deep ? 'chain --deep' : 'chain only: tiles need --deep, not in this verifier'}); ` +
+      `${flips} single-byte changes: ${line('leaf')}; ${line('header')}; ${line('tile')} ` +
+      `(through the API a running ledger serves its tiles from memory); ` +
       `restored and verifying again: ${notRestored === 0 ? 'yes' : `no (${notRestored})`}; ${round(seconds)} s`,
     figures: {
       changes: flips,
       leaves: eventCount,
       blocks: lastHeight + 1,
+      tileRows: tiles.length,
       verifierDeep: deep,
-      leafChanges: byKind.leaf.changes,
-      leafDetected: byKind.leaf.detected,
-      leafNamed: byKind.leaf.named,
-      headerChanges: byKind.header.changes,
-      headerDetected: byKind.header.detected,
-      headerNamed: byKind.header.named,
-      tileChanges: byKind.tile.changes,
-      tileDetected: byKind.tile.detected,
-      cannotVerify: byKind.leaf.cannotVerify + byKind.header.cannotVerify + byKind.tile.cannotVerify,
+      ...Object.fromEntries(
+        KINDS.flatMap((kind) => [
+          [`${kind}Changes`, byKind[kind].changes],
+          [`${kind}ChainDetected`, byKind[kind].chain.detected],
+          [`${kind}ChainNamed`, byKind[kind].chain.named],
+          [`${kind}AuditDetected`, byKind[kind].audit.detected],
+          [`${kind}AuditNamed`, byKind[kind].audit.named],
+        ]),
+      ),
+      cannotVerify: KINDS.reduce(
+        (sum, kind) => sum + byKind[kind].chain.cannotVerify + byKind[kind].audit.cannotVerify,
+        0,
+      ),
       notRestored,
       seconds: round(seconds),
     },
@@ -296,6 +328,14 @@ async function pickChange(
       const at = randomInt(original.length);
       const changed = Buffer.from(original);
       changed[at] = otherByte(original[at] as number);
+      // SPEC: C2SP tlog-tiles: entry e of tile (L, N) is the hash of leaves [(N·256+e)·256^L, (N·256+e+1)·256^L);
+      // the block that sealed its last leaf is the first whose proofs read it.
+      const span = 256 ** tile.level;
+      const lastLeaf = (Number(tile.index) * 256 + Math.floor(at / 32) + 1) * span - 1;
+      const { rows: blocks } = await pg.query<{ height: string }>(
+        'SELECT height::text AS height FROM block WHERE first_leaf_index <= $1 AND tree_size > $1',
+        [lastLeaf],
+      );
       const set = (value: Buffer) =>
         pg
           .query('UPDATE tile SET hashes = $1 WHERE level = $2 AND index = $3', [value, tile.level, tile.index])
@@ -303,8 +343,7 @@ async function pickChange(
       return {
         kind,
         where: `tile ${tile.level}/${tile.index} byte ${at}`,
-        // The block whose proofs the hash serves first: not named by chain; kept for the record.
-        block: -1,
+        block: blocks[0] ? Number(blocks[0].height) : lastHeight,
         apply: () => set(changed),
         restore: () => set(original),
       };

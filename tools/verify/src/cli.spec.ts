@@ -58,6 +58,10 @@ describe('medledger-verify arguments', () => {
     [['chain', '--url', 'http://x', '--sample', '5'], /--sample goes with --deep/],
     [['chain', '--url', 'http://x', '--deep', '--sample', '0'], /--sample must be a positive number of leaves, or all/],
     [['inclusion', '--url', 'http://x', '--event', 'e', '--deep'], /inclusion does not take --deep/],
+    [['audit', '--keyring', 'k'], /--database-url <postgresql:\/\/...> is required/],
+    [['audit', '--database-url', 'postgresql://x/y'], /audit needs --keyring <file>/],
+    [['audit', '--database-url', 'postgresql://x/y', '--url', 'http://x'], /audit does not take --url/],
+    [['chain', '--url', 'http://x', '--database-url', 'postgresql://x/y'], /chain does not take --database-url/],
   ])('%j is a usage error, exit 2', async (argv, message) => {
     const result = await cli(...argv);
     expect(result.code).toBe(EXIT.CANNOT_VERIFY);

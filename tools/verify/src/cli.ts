@@ -9,6 +9,8 @@ import { verifyChain } from './chain-verifier';
 import { CliError, CliErrorCode, finding, VerifyCode, type Finding } from './codes';
 import { checkConsistency, parseRecordedCheckpoint, type CheckpointView } from './consistency';
 import { DeepRecorder, parseSample, sampleLeaves, verifyServedProofs } from './deep';
+import { PostgresStore } from './pg-store';
+import { auditStore } from './store-audit';
 import { checkAge, datedCheckpoint, parseMaxAge } from './freshness';
 import { parseProducerKeys, ProducerCheck } from './producers';
 import { LedgerClient, MAX_PAGE } from './http';
@@ -45,6 +47,10 @@ export const USAGE = `usage: medledger-verify <command> [options]
                one event's inclusion proof against the latest signed checkpoint
   consistency  --url <ledger> --state <file> [--keyring <file>] [--max-age <age>]
                the latest checkpoint extends the one recorded in <file> (recorded on first use)
+  audit        --database-url <postgresql://...> --keyring <file> [--producer-keys <file>] [--batch 1000]
+               the operator's check of the ledger's store, read from its database: every block and leaf as
+               chain checks them, and every stored tile (the tree proofs are served from) against the tiles
+               recomputed from the leaves, byte for byte
   export       --url <ledger> --out <bundle.json> [--batch 1000]
                everything 'chain --bundle' needs, in one file
   statement    <statement.json> --keyring <file> | --url <ledger>
@@ -84,6 +90,7 @@ const OPTIONS = {
   deep: { type: 'boolean' },
   sample: { type: 'string' },
   out: { type: 'string' },
+  'database-url': { type: 'string' },
   quiet: { type: 'boolean' },
   workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -126,6 +133,7 @@ const COMMANDS = {
     'quorum',
   ],
   consistency: ['url', 'keyring', 'origin', 'state', 'max-age', 'quiet', 'witness-keys', 'quorum'],
+  audit: ['database-url', 'keyring', 'producer-keys', 'origin', 'batch', 'quiet'],
   export: ['url', 'out', 'batch', 'quiet'],
   statement: ['url', 'keyring', 'origin', 'quiet'],
 } as const satisfies Record<string, readonly (keyof Options)[]>;
@@ -741,6 +749,51 @@ async function consistency(options: Options, io: CliIo): Promise<number> {
   return EXIT.OK;
 }
 
+/**
+ * `audit`: the ledger's own database, verified (ADR 0017). The keyring is required: the store's signing_key table
+ * is whatever whoever can write to the store wrote there.
+ */
+async function audit(options: Options, io: CliIo): Promise<number> {
+  const now = io.now ?? Date.now;
+  const started = now();
+  const url = options['database-url'];
+  if (url === undefined || url === '') throw usage('--database-url <postgresql://...> is required');
+  if (options.keyring === undefined) throw usage('audit needs --keyring <file>: the store cannot vouch for its keys');
+  const batch = batchOf(options);
+  const keys = await readKeyring(options.keyring);
+  const producers = await producerCheck(options);
+  const store = await PostgresStore.open(url, batch);
+  let report;
+  let last = { blocks: 0, leaves: 0 };
+  try {
+    const checkpoint = await store.checkpoint();
+    const total = checkpoint === undefined ? 0 : (parseRecordedCheckpoint(checkpoint)?.size ?? 0);
+    const progress = new Progress(io.stderr, 'audit', total, 'leaves', now, options.quiet === true);
+    report = await auditStore({
+      keys,
+      store,
+      origin: options.origin,
+      producers,
+      onProgress: (seen) => {
+        last = seen;
+        progress.update(seen.leaves, `${seen.blocks} blocks`);
+      },
+    });
+    progress.finish(last.leaves, `${last.blocks} blocks`);
+  } finally {
+    await store.close();
+  }
+  if (!report.ok) return fail(io, report);
+  if (report.blocks === 0) return fail(io, finding(VerifyCode.EMPTY_LOG, 'audit: the store holds no block'));
+  io.stdout.write(
+    `OK audit: ${report.blocks} blocks, ${report.leaves} leaves, tree size ${report.treeSize}, root ${report.root}` +
+      `${report.origin ? `, origin ${report.origin}` : ''}; ${report.tiles} stored tiles equal to the tiles ` +
+      `recomputed from the leaves, and no other tile row; ${seconds(now() - started)} s; ` +
+      `keys: ${keys.source}${describeProducers(producers)}\n`,
+  );
+  return EXIT.OK;
+}
+
 async function exportBundle(options: Options, io: CliIo): Promise<number> {
   const now = io.now ?? Date.now;
   const started = now();
@@ -833,6 +886,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         return await inclusion(options, io);
       case 'consistency':
         return await consistency(options, io);
+      case 'audit':
+        return await audit(options, io);
       case 'export':
         return await exportBundle(options, io);
     }

@@ -97,6 +97,12 @@ export const VerifyCode = {
   SERVED_PROOF_INVALID: 'VERIFY.SERVED_PROOF_INVALID',
   /** `--deep`: the ledger refused to serve a proof for a block it signed (e.g. its own LEDGER.TILES_CORRUPT). */
   PROOF_REFUSED: 'VERIFY.PROOF_REFUSED',
+  /** `audit`: a stored tile row differs from the tile recomputed from the verified leaves (a hash or its width). */
+  TILE_MISMATCH: 'VERIFY.TILE_MISMATCH',
+  /** `audit`: a tile the tree needs has no stored row. */
+  TILE_MISSING: 'VERIFY.TILE_MISSING',
+  /** `audit`: a stored tile row that is no tile of the tree at the newest block's size. */
+  TILE_EXTRA: 'VERIFY.TILE_EXTRA',
 } as const;
 export type VerifyCode = (typeof VerifyCode)[keyof typeof VerifyCode];
 
@@ -108,6 +114,8 @@ export const CliErrorCode = {
   KEYRING: 'VERIFY.KEYRING',
   BUNDLE: 'VERIFY.BUNDLE',
   STATE: 'VERIFY.STATE',
+  /** `audit`: the ledger's database cannot be read. */
+  DATABASE: 'VERIFY.DATABASE',
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 

@@ -74,4 +74,26 @@ describe('httpChainSource', () => {
     expect(await collect(streams.leaves)).toHaveLength(0);
     expect(requests).toEqual(['leaves 0-30']);
   });
+
+  // The tamper scenario's finding (docs/reliability.md): a digit of block 3's stored first_leaf_index changed to a
+  // value at or beyond the pinned size made the source stop before block 3 as if it were sealed after the
+  // checkpoint, so the verifier reported the leaves after block 2 as sealed by no block instead of naming block 3.
+  it.each([
+    ['at the pinned size', 21],
+    ['beyond the pinned size', 917],
+    ['below its predecessor', 2],
+  ])('hands over a block whose firstLeafIndex is %s, so that the block is named', async (_, firstLeafIndex) => {
+    const changed = ledger.blocks.map((block, height) => (height === 3 ? { ...block, firstLeafIndex } : block));
+    const client = fakeClient({ ...ledger, blocks: changed }, []);
+    const streams = httpChainSource(client, { batch: 2, size: 21 });
+    const report = await verifyChain({ keys: keysOf(...ledger.signers), checkpoint: ledger.checkpoint, ...streams });
+    expect(report).toMatchObject({ ok: false, height: 3 });
+    expect(report.ok || report.message).toMatch(/^block 3: /);
+  });
+
+  it('lists nothing for an empty log, whatever the ledger sealed after the checkpoint was read', async () => {
+    const streams = httpChainSource(fakeClient(ledger, []), { batch: 100, size: 0 });
+    expect(await collect(streams.blocks)).toEqual([]);
+    expect(await collect(streams.leaves)).toEqual([]);
+  });
 });

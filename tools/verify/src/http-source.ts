@@ -27,12 +27,16 @@ export function httpChainSource(
   const bound = () => Math.max(yieldedMax, Math.min(fetchedMax, size));
 
   async function* blocks(): AsyncGenerator<unknown> {
+    // An empty log at the checkpoint: every block listed was sealed after it.
+    if (size === 0) return;
     let from = 0;
     for (;;) {
       const page = await client.blocks(from, batch);
       for (const block of page.blocks) fetchedMax = Math.max(fetchedMax, numberField(block, 'treeSize') ?? 0);
       for (const block of page.blocks) {
-        if ((numberField(block, 'firstLeafIndex') ?? 0) >= size) return;
+        // The end is where a block handed out reaches the pinned size, never a block's own claim to start beyond
+        // it: a block whose firstLeafIndex was changed must reach the verifier, which names it (a link broken, a
+        // signature failing), rather than end the list there and leave its leaves looking unsealed.
         yieldedMax = Math.max(yieldedMax, numberField(block, 'treeSize') ?? 0);
         yield block;
         if ((numberField(block, 'treeSize') ?? 0) >= size) return;
