@@ -276,7 +276,8 @@ export class AppProcess {
         if ((await fetch(`${this.baseUrl}/health`)).ok) {
           // Another process may have taken the port first and answered: this one then exits (EADDRINUSE) soon.
           await sleep(500);
-          if (child.exitCode !== null) throw new Error(`${this.app} exited with ${child.exitCode}:\n${this.output()}`);
+          // (child.exitCode is narrowed to null above, but the sleep may have changed it.)
+          if ((child.exitCode as number | null) !== null) throw new Error(`${this.app} exited:\n${this.output()}`);
           return;
         }
       } catch (error) {

@@ -358,7 +358,7 @@ function malformedJson(rng: Rng, base: unknown): Buffer {
 
 /** Replaces one field (at any depth) of a copy of `base` with `value`, or adds one if there is none. */
 function withField(rng: Rng, base: unknown, value: unknown): unknown {
-  const copy = structuredClone(base) as unknown;
+  const copy = structuredClone(base);
   const holders: Array<Record<string, unknown> | unknown[]> = [];
   const walk = (node: unknown, depth: number) => {
     if (depth > 5 || node === null || typeof node !== 'object') return;
@@ -543,6 +543,10 @@ export function hostileRequest(rng: Rng, route: Endpoint, bundleRoute: boolean):
         path = endpoint.path.replace(/\{[^}]+\}/g, () => encodeAny(rng.pick(INJECTIONS)));
       else
         query = `${rng.pick(endpoint.queryParams.length ? endpoint.queryParams : ['q'])}=${encodeAny(rng.pick(INJECTIONS))}`;
+      break;
+    case 'bad-path-param':
+    case 'bad-query':
+      // Made above, with the path and query string.
       break;
     case 'prototype-pollution':
       body = Buffer.from(pollutionBody(rng, endpoint.base));
