@@ -21,6 +21,9 @@
  *   --services a,b     service-kill: the producing services killed (records,trials,supply)
  *   --kafka-outage S   restarts: seconds the broker is stopped (60; short 10); only this checkout's local broker
  *   --pg-outage S      restarts: seconds the ledger's and records' databases refuse connections (20; short 5)
+ *   --hostile-requests N  hostile-input: hostile requests per HTTP endpoint (10000; short 12)
+ *   --hostile-messages N  hostile-input: hostile messages per consumed topic (10000; short 60)
+ *   --seed N           hostile-input: the generator's seed (random; printed, so a run can be replayed)
  *   --build | --no-build  always / never build the services first (default: when older than their sources)
  *
  * Infrastructure comes from startInfrastructure (KAFKA_BROKERS + DATABASE_URL, else Docker, else the local broker
@@ -45,6 +48,7 @@ import { access } from './chaos/access';
 import { forgedAnnouncement } from './chaos/forged-announcement';
 import { serviceKill } from './chaos/service-kill';
 import { restarts } from './chaos/restarts';
+import { hostileInput } from './chaos/hostile-input';
 
 interface Scenario {
   name: string;
@@ -83,7 +87,12 @@ const SCENARIOS: readonly Scenario[] = [
     run: serviceKill,
     apps: ['ledger', 'records', 'trials', 'supply'],
   },
-  { name: 'hostile-input', title: 'generated hostile inputs per HTTP endpoint and consumed topic' },
+  {
+    name: 'hostile-input',
+    title: 'generated hostile inputs per HTTP endpoint and consumed topic',
+    run: hostileInput,
+    apps: ['ledger', 'records', 'trials', 'supply'],
+  },
   {
     name: 'restarts',
     title: 'Kafka stopped for 60 s, a PostgreSQL outage, under load',

@@ -4,6 +4,13 @@ import { DIAGNOSTICS_EXAMPLES, DiagnosticsEvent } from './diagnostics';
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 
 describe('decodeMessage', () => {
+  it('refuses a payload that is not bytes (Nest passes the message object for a null value) instead of throwing', () => {
+    for (const payload of [{ value: null, key: null }, 'text', 1, true]) {
+      const decoded = decodeMessage(DiagnosticsEvent, payload as never);
+      expect(decoded).toMatchObject({ ok: false, code: DecodeFailure.EMPTY });
+    }
+  });
+
   it.each(Object.entries(DIAGNOSTICS_EXAMPLES))('accepts the kept example of %s', (_name, example) => {
     const text = JSON.stringify(example);
     expect(decodeMessage(DiagnosticsEvent, bytes(text))).toEqual({ ok: true, value: example, json: example, text });

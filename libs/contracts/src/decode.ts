@@ -26,7 +26,10 @@ export function decodeMessage<S extends z.ZodType>(
   bytes: Uint8Array | null | undefined,
   accepts?: (json: unknown) => boolean,
 ): Decoded<z.infer<S>> {
-  if (!bytes || bytes.length === 0) return { ok: false, code: DecodeFailure.EMPTY, message: 'message has no value' };
+  // Not bytes at all: Nest's Kafka transport hands the whole message object as the payload of a message whose value
+  // is null (a tombstone), which Buffer.from below threw on, so the consumer retried it forever (npm run chaos).
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0)
+    return { ok: false, code: DecodeFailure.EMPTY, message: 'message has no value' };
   // A view of the bytes, not a copy (Buffer.from(Uint8Array) would copy them).
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   let json: unknown;

@@ -40,6 +40,11 @@ export class EventsController {
     summary: 'The event, its block, an inclusion proof and a checkpoint, verified against the ledger key',
   })
   receipt(@Param('eventId') eventId: string) {
+    // PostgreSQL refuses a NUL in text (22021): it reached the query and answered 500 (npm run chaos, hostile-input).
+    if (eventId.includes('\u0000') || eventId.length > 256)
+      throw new ProblemException(400, 'EVENT_STORE.INVALID_PARAMETER', 'Invalid parameter', {
+        detail: 'eventId must be at most 256 characters, without NUL',
+      });
     return this.receipts.receipt(eventId);
   }
 

@@ -49,7 +49,12 @@ export interface ScenarioResult {
 }
 
 export async function freePortInRange(): Promise<number> {
-  for (let port = PORT_RANGE.from; port <= PORT_RANGE.to; port++) {
+  // From a random place in the range: several checkouts' runs on one machine share it, and two that both took its
+  // first free port would race to bind it (one service's health check then answered by the other's).
+  const size = PORT_RANGE.to - PORT_RANGE.from + 1;
+  const start = Math.floor(Math.random() * size);
+  for (let i = 0; i < size; i++) {
+    const port = PORT_RANGE.from + ((start + i) % size);
     const server = createServer();
     const free = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
@@ -271,8 +276,15 @@ export class AppProcess {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${this.app} exited with ${child.exitCode}:\n${this.output()}`);
       try {
-        if ((await fetch(`${this.baseUrl}/health`)).ok) return;
-      } catch {
+        if ((await fetch(`${this.baseUrl}/health`)).ok) {
+          // Another process may have taken the port first and answered: this one then exits (EADDRINUSE) soon.
+          await sleep(500);
+          // (child.exitCode is narrowed to null above, but the sleep may have changed it.)
+          if ((child.exitCode as number | null) !== null) throw new Error(`${this.app} exited:\n${this.output()}`);
+          return;
+        }
+      } catch (error) {
+        if (child.exitCode !== null) throw error;
         // not listening yet
       }
       if (Date.now() > deadline) throw new Error(`${this.app} did not become healthy:\n${this.output()}`);

@@ -10,6 +10,31 @@ export const KAFKA_TOPICS = Symbol('KAFKA_TOPICS');
 export const DEAD_LETTER_SUFFIX = '.dlq';
 
 /**
+ * A key or header value as bytes again. Nest's Kafka transport JSON-parses keys and headers that look like JSON
+ * (`[]`, `{"a":1}`), and a header can hold an object: produced as they came, they
+ * (a key) made kafkajs throw, so the dead letter was never written and the consumer retried the message forever, or the
+ * ledger exited on it at every restart (npm run chaos, hostile-input). Strings and buffers stay as they are.
+ */
+export function asBytes(value: unknown): Buffer | string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (Buffer.isBuffer(value) || typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+/** The original message's headers, each value as bytes; `__proto__` (which an object literal cannot carry) dropped. */
+export function originalHeaders(headers: IHeaders | undefined): IHeaders {
+  const out: IHeaders = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (name === '__proto__') continue;
+    // A repeated header (an array of buffers) kafkajs produces as it came.
+    const bytes =
+      Array.isArray(value) && value.every((v) => Buffer.isBuffer(v) || typeof v === 'string') ? value : asBytes(value);
+    if (bytes !== undefined) out[name] = bytes;
+  }
+  return out;
+}
+
+/**
  * Bytes of dead letters per produce request: half of Kafka's default `message.max.bytes` (1 MiB per record batch),
  * so one request's batch for a dead-letter partition always fits (headers counted at 512 bytes a message).
  */
@@ -99,7 +124,7 @@ export class KafkaGateway implements OnModuleInit, OnApplicationShutdown {
     const topics = new Set<string>();
     for (const { topic, partition, message, reason } of entries) {
       const headers: IHeaders = {
-        ...message.headers,
+        ...originalHeaders(message.headers),
         'dlq-reason-code': reason.code,
         'dlq-reason': reason.message,
         'dlq-original-topic': topic,
@@ -117,7 +142,7 @@ export class KafkaGateway implements OnModuleInit, OnApplicationShutdown {
         bytes = 0;
       }
       const group = byTopic.get(target) ?? { topic: target, messages: [] };
-      group.messages.push({ key: message.key, value: message.value, headers });
+      group.messages.push({ key: asBytes(message.key) ?? null, value: message.value, headers });
       byTopic.set(target, group);
       bytes += size;
     }
