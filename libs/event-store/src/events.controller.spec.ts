@@ -9,7 +9,7 @@ describe('EventsController.receipt', () => {
   it.each(['\u0000', 'a\u0000b', 'x'.repeat(257)])('refuses %j with 400 EVENT_STORE.INVALID_PARAMETER', (id) => {
     expect(() => controller.receipt(id)).toThrow(ProblemException);
     try {
-      controller.receipt(id);
+      void controller.receipt(id);
     } catch (error) {
       expect((error as ProblemException).code).toBe('EVENT_STORE.INVALID_PARAMETER');
       expect((error as ProblemException).getStatus()).toBe(400);

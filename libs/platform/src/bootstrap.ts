@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
@@ -7,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { ConfigError, loadServiceConfig, type ServiceConfig, type ServiceName } from './config/config';
 import { ServiceExpressAdapter } from './http/express-adapter';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { answerClientErrors } from './http/client-errors';
 import { ConsumerLifecycle } from './kafka/consumer-lifecycle';
 import { kafkaLogCreator } from './kafka/kafka-logging';
 
@@ -68,6 +70,7 @@ export async function createServiceApp(rootModule: DynamicModule, config: Servic
   });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ProblemDetailsFilter());
+  answerClientErrors(app.getHttpServer() as Server);
   // process.exit(0) after a clean close (instead of re-raising the signal) lets pino flush its last lines.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   const document = SwaggerModule.createDocument(
