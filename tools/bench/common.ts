@@ -9,6 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
 import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
 import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
 import {
@@ -283,5 +284,46 @@ export async function withServiceProcess(
     await stopService(records);
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     await infrastructure?.stop?.();
+  }
+}
+
+/** PostgreSQL's durability settings and version; refuses a run in which an acknowledged commit could be lost. */
+export async function durability(adminUrl: string) {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const show = async (name: string) =>
+      (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name] ?? '?';
+    const settings = {
+      version: await show('server_version'),
+      fsync: await show('fsync'),
+      synchronous_commit: await show('synchronous_commit'),
+      full_page_writes: await show('full_page_writes'),
+    };
+    if (settings.fsync !== 'on' || settings.synchronous_commit === 'off')
+      throw new Error(
+        `PostgreSQL runs with fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}: ` +
+          'a commit could be lost, so this run will not report figures. Turn both on.',
+      );
+    return settings;
+  } finally {
+    await client.end();
+  }
+}
+
+export function kafkaVersion(): string {
+  const pom = readFileSync(join(ROOT, 'tools/kafka/pom.xml'), 'utf8');
+  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1] ?? 'unknown';
+  return process.env['KAFKA_BROKERS']
+    ? `external (${process.env['KAFKA_BROKERS']}); the local broker is ${version}`
+    : version;
+}
+
+export function gitCommit(): { commit: string; dirty: boolean } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  try {
+    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain').length > 0 };
+  } catch {
+    return { commit: 'unknown', dirty: true };
   }
 }

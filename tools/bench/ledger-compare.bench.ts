@@ -20,7 +20,7 @@
  * `synchronous_commit` off, and records them with the PostgreSQL and Kafka versions, the git commit and the
  * machine in its JSON line (the last line of output). The ledger runs at its production log level (`info`).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ import {
   migrateServiceDatabase,
   startInfrastructure,
 } from '@medledger/testing';
-import { cliOptions, ROOT, round, run, say, sleep, summary } from './common';
+import { cliOptions, durability, gitCommit, kafkaVersion, ROOT, round, run, say, sleep, summary } from './common';
 import {
   buildLedger,
   byTopic,
@@ -96,47 +96,6 @@ function machineCpuSeconds(): number {
     return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
   } catch {
     return NaN;
-  }
-}
-
-/** PostgreSQL's durability settings and version; refuses a run in which an acknowledged commit could be lost. */
-async function durability(adminUrl: string) {
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const show = async (name: string) =>
-      (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name] ?? '?';
-    const settings = {
-      version: await show('server_version'),
-      fsync: await show('fsync'),
-      synchronous_commit: await show('synchronous_commit'),
-      full_page_writes: await show('full_page_writes'),
-    };
-    if (settings.fsync !== 'on' || settings.synchronous_commit === 'off')
-      throw new Error(
-        `PostgreSQL runs with fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}: ` +
-          'a commit could be lost, so this run will not report figures. Turn both on.',
-      );
-    return settings;
-  } finally {
-    await client.end();
-  }
-}
-
-function kafkaVersion(): string {
-  const pom = readFileSync(join(ROOT, 'tools/kafka/pom.xml'), 'utf8');
-  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1] ?? 'unknown';
-  return process.env['KAFKA_BROKERS']
-    ? `external (${process.env['KAFKA_BROKERS']}); the local broker is ${version}`
-    : version;
-}
-
-function gitCommit(): { commit: string; dirty: boolean } {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  try {
-    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain').length > 0 };
-  } catch {
-    return { commit: 'unknown', dirty: true };
   }
 }
 

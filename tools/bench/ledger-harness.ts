@@ -10,7 +10,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Message } from 'kafkajs';
-import { encodeSignedEvent, generateEd25519KeyPair, OriginSigner, verifierKey } from '@medledger/ledger-core';
+import {
+  ed25519PublicKeyFromSeed,
+  encodeSignedEvent,
+  generateEd25519KeyPair,
+  OriginSigner,
+  verifierKey,
+} from '@medledger/ledger-core';
 import { ROOT, round, sleep } from './common';
 
 const HEALTH_TIMEOUT_MS = 90_000;
@@ -190,17 +196,22 @@ export function envelope(service: Service, n: number): Record<string, unknown> {
 export interface Producers {
   signers: Record<Service, OriginSigner>;
   verifierKeys: string[];
+  /** Each producer's Ed25519 seed: what another thread needs to sign as the same producers. */
+  seeds: Record<Service, Uint8Array>;
 }
 
-export function createProducers(): Producers {
+/** The three producers with fresh keys, or with `seeds` (the same producers in another thread). */
+export function createProducers(seeds?: Readonly<Record<Service, Uint8Array>>): Producers {
   const signers = {} as Record<Service, OriginSigner>;
   const verifierKeys: string[] = [];
+  const used = {} as Record<Service, Uint8Array>;
   for (const service of SERVICES) {
-    const keys = generateEd25519KeyPair();
-    signers[service] = new OriginSigner(service, keys.seed);
-    verifierKeys.push(verifierKey(service, keys.publicKey));
+    const seed = seeds?.[service] ?? generateEd25519KeyPair().seed;
+    used[service] = seed;
+    signers[service] = new OriginSigner(service, seed);
+    verifierKeys.push(verifierKey(service, ed25519PublicKeyFromSeed(seed)));
   }
-  return { signers, verifierKeys };
+  return { signers, verifierKeys, seeds: used };
 }
 
 export interface PreparedEvent {

@@ -13,6 +13,7 @@ export class LedgerMetrics {
   readonly receivedToSealedSeconds: Histogram;
   readonly treeSize: Gauge;
   readonly tilesCorrupt: Counter;
+  readonly proofTileRowsRead: Counter;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -49,6 +50,12 @@ export class LedgerMetrics {
     this.tilesCorrupt = new Counter({
       name: 'ledger_tiles_corrupt_total',
       help: 'Proof requests refused because a stored tile row failed its check (LEDGER.TILES_CORRUPT): an alarm',
+      registers,
+    });
+    // What a proof costs in PostgreSQL: rows of tiles not held in memory (full tiles are cached once read).
+    this.proofTileRowsRead = new Counter({
+      name: 'ledger_proof_tile_rows_read_total',
+      help: 'Tile rows read from PostgreSQL to serve proofs (those not in the in-memory tile cache)',
       registers,
     });
   }

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import {
   appendToTiles,
   bytesEqual,
@@ -22,6 +22,7 @@ import {
   type TileNodes,
 } from '@medledger/ledger-core';
 import { LedgerRepository, type StoredBlock } from './ledger.repository';
+import { LedgerMetrics } from './ledger.metrics';
 
 /**
  * Full tiles kept in memory for proofs: 8 KiB each, plus 8 KiB of inner node hashes once a proof has used one, so
@@ -77,7 +78,11 @@ export class TreeState implements OnModuleInit {
   headSealedAt: Date | undefined;
   private rightEdge: readonly Tile[] = [];
 
-  constructor(private readonly repository: LedgerRepository) {}
+  constructor(
+    private readonly repository: LedgerRepository,
+    // Optional: unit tests build a TreeState without metrics.
+    @Optional() private readonly metrics?: LedgerMetrics,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     const head = await this.repository.head();
@@ -230,6 +235,7 @@ export class TreeState implements OnModuleInit {
     const rows = new Map(
       (await this.repository.tiles([...toRead.values()])).map((tile) => [`${tile.level}/${tile.index}`, tile]),
     );
+    this.metrics?.proofTileRowsRead.inc(rows.size);
     const read = new Map<string, Tile>();
     for (const { level, index } of [...toRead.values()].sort((a, b) => b.level - a.level)) {
       const key = `${level}/${index}`;
