@@ -318,12 +318,3 @@ export function kafkaVersion(): string {
     ? `external (${process.env['KAFKA_BROKERS']}); the local broker is ${version}`
     : version;
 }
-
-export function gitCommit(): { commit: string; dirty: boolean } {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  try {
-    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain').length > 0 };
-  } catch {
-    return { commit: 'unknown', dirty: true };
-  }
-}

@@ -16,10 +16,10 @@ import { performance } from 'node:perf_hooks';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
 import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
-import { ed25519PublicKeyFromSeed, OriginSigner, verifierKey } from '@medledger/ledger-core';
+import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
 import { mintToken, SERVICE_ROLES, type ActorRole } from '@medledger/platform';
 import { round, sleep, startCaughtUp } from '../common';
-import { byTopic, prepareEvents } from '../ledger-harness';
+import { byTopic, createProducers, prepareEvents } from '../ledger-harness';
 import {
   connectKafka,
   createTopics,
@@ -213,10 +213,7 @@ async function startStack(context: ChaosContext): Promise<Stack> {
   await createTopics(context, kafka.admin, Object.values(topics));
   // The services' own event keys, which the scenario also signs its genuine messages with.
   const eventSeeds = Object.fromEntries(SERVICES.map((s) => [s, randomBytes(32)])) as Record<Service, Buffer>;
-  const producers: Producers = {
-    signers: Object.fromEntries(SERVICES.map((s) => [s, new OriginSigner(s, eventSeeds[s])])) as Producers['signers'],
-    verifierKeys: SERVICES.map((s) => verifierKey(s, ed25519PublicKeyFromSeed(eventSeeds[s]))),
-  };
+  const producers: Producers = createProducers(eventSeeds);
   const origin = `chaos.${context.suffix}/${NAME}`;
   const ledgerDb = await freshDatabase(context, 'ledger', NAME);
   await startCaughtUp(context.brokers, `chaos-ledger-diag-${NAME}-${context.suffix}`, [DIAGNOSTICS_TOPIC]);
