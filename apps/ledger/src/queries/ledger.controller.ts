@@ -98,6 +98,11 @@ export class LedgerController {
 
   @Get('events/:eventId')
   event(@Param('eventId') eventId: string) {
+    // PostgreSQL refuses a NUL in text (22021): it reached the query and answered 500 (npm run chaos, hostile-input).
+    if (eventId.includes('\u0000') || eventId.length > 256)
+      throw new ProblemException(400, 'LEDGER.INVALID_PARAMETER', 'Invalid parameter', {
+        detail: 'eventId must be at most 256 characters, without NUL',
+      });
     return this.queries.event(eventId);
   }
 
