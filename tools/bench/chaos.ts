@@ -35,11 +35,10 @@
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startInfrastructure, stopLocalKafka, type Infrastructure } from '@medledger/testing';
-import { buildIsStale, cliOptions, nxBuild, ROOT, round } from './common';
+import { buildIsStale, cliOptions, machine, nxBuild, ROOT, round } from './common';
 import { pass, say, type ChaosContext, type ScenarioResult } from './chaos/harness';
 import { ledgerKill } from './chaos/ledger-kill';
 import { tamper } from './chaos/tamper';
@@ -207,7 +206,7 @@ async function main(): Promise<number> {
   const summary = {
     ...measured,
     short,
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
+    machine: `${machine()}, Node ${process.version}`,
     kafka: infrastructure?.mode,
     seconds: round((performance.now() - started) / 1000),
     pass: !failed,

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
@@ -40,8 +40,19 @@ export function gitCommit(): { commit: string; dirty: boolean } {
 }
 
 /** The machine, for a bench's JSON line: cores, CPU model, memory. */
+export function machineFacts() {
+  return {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? '?',
+    memGiB: round(totalmem() / 2 ** 30, 1),
+    kernel: release(),
+  };
+}
+
+/** The same, in one line of text. */
 export function machine(): string {
-  return `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30, 1)} GiB`;
+  const { cpus: count, model, memGiB } = machineFacts();
+  return `${count} × ${model}, ${memGiB} GiB`;
 }
 
 /** `--name N` / `--name=N` (positive numbers) and `--flag` from the command line. */

@@ -24,7 +24,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { Client } from 'pg';
@@ -35,7 +34,19 @@ import {
   migrateServiceDatabase,
   startInfrastructure,
 } from '@medledger/testing';
-import { cliOptions, durability, gitCommit, kafkaVersion, ROOT, round, run, say, sleep, summary } from './common';
+import {
+  cliOptions,
+  durability,
+  gitCommit,
+  kafkaVersion,
+  machineFacts,
+  ROOT,
+  round,
+  run,
+  say,
+  sleep,
+  summary,
+} from './common';
 import {
   buildLedger,
   byTopic,
@@ -430,12 +441,7 @@ async function main(): Promise<void> {
       `${JSON.stringify({
         bench: 'ledger-compare',
         ...gitCommit(),
-        machine: {
-          cpus: cpus().length,
-          model: cpus()[0]?.model ?? '?',
-          memGiB: round(totalmem() / 2 ** 30, 1),
-          kernel: release(),
-        },
+        machine: machineFacts(),
         postgres,
         kafka: { version: kafkaVersion(), brokers: brokers.length },
         ledgerLogLevel: 'info',

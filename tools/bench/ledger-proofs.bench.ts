@@ -37,7 +37,6 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, get as httpGet } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -59,7 +58,20 @@ import {
   runVerifyCli,
   startInfrastructure,
 } from '@medledger/testing';
-import { cliOptions, durability, gitCommit, kafkaVersion, ROOT, round, run, say, sleep, summary } from './common';
+import {
+  cliOptions,
+  durability,
+  gitCommit,
+  kafkaVersion,
+  machine,
+  machineFacts,
+  ROOT,
+  round,
+  run,
+  say,
+  sleep,
+  summary,
+} from './common';
 import { bulkLoad, type BulkLoadResult } from './ledger-bulk';
 import { startPublisher } from './ledger-proofs-publisher';
 import {
@@ -491,7 +503,7 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30, 1)} GiB; PostgreSQL ` +
+    `machine: ${machine()}; PostgreSQL ` +
       `${postgres.version} (fsync ${postgres.fsync}, synchronous_commit ${postgres.synchronous_commit}); Kafka ` +
       `${kafkaVersion()}\n\n`,
   );
@@ -499,12 +511,7 @@ async function main(): Promise<void> {
     `${JSON.stringify({
       bench: 'ledger-proofs',
       ...gitCommit(),
-      machine: {
-        cpus: cpus().length,
-        model: cpus()[0]?.model ?? '?',
-        memGiB: round(totalmem() / 2 ** 30, 1),
-        kernel: release(),
-      },
+      machine: machineFacts(),
       postgres,
       kafka: { version: kafkaVersion(), brokers: brokers.length },
       rate: RATE,
