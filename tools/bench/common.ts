@@ -203,11 +203,17 @@ export async function startCaughtUp(brokers: string[], groupId: string, topics: 
 /** A records service on a fresh database of its own, for a benchmark ({@link withRecordsService}). */
 export interface RecordsBench {
   suffix: string;
+  /** A database URL with the right to create databases (the bench's own come from it). */
+  adminUrl: string;
   /** The bench database. */
   databaseUrl: string;
+  /** The service's public topic. */
+  topic: string;
   brokers: string[];
   /** The running service (replaced by {@link RecordsBench.restart}). */
   records: ServiceProcess;
+  /** Runs `stop` when the bench ends, after the service has stopped, whatever happens. */
+  onEnd(stop: () => Promise<unknown>): void;
   /** Stops the service, runs `between` (if any), and starts it again with the same configuration. */
   restart(between?: () => Promise<void>): Promise<void>;
 }
@@ -278,9 +284,12 @@ export async function withServiceProcess(
     records = await start();
     const bench: RecordsBench = {
       suffix,
+      adminUrl,
       databaseUrl: url,
+      topic: env.PUBLIC_EVENTS_TOPIC,
       brokers: infrastructure.kafkaBrokers,
       records,
+      onEnd: (stop) => void cleanups.unshift(stop),
       async restart(between) {
         await stopService(records);
         await between?.();

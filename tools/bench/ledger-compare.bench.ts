@@ -1,7 +1,9 @@
 /**
  * The ledger side by side with what a team would otherwise build (issue 17 §3), in one run on one machine:
  *
- *   npm run bench:ledger:compare [-- --events 50000 --rounds 3 --partitions 1,4 --publish-rate 40000]
+ *   npm run bench:ledger:compare [-- --events 50000 --rounds 3 --partitions=1,4 --publish-rate 40000 --cpu-prof]
+ *
+ * `--cpu-prof` runs the ledger under `node --cpu-prof` (one profile per ledger run, in .data/bench/).
  *
  * Contenders, each a consumer of fresh topics (one per producer, `<prefix>.<service>.events`, as the ledger
  * requires) with the same partitions, the same signed events and the same partition concurrency (4), each its own
@@ -267,7 +269,7 @@ async function runWith(
           LOG_LEVEL: 'info',
         },
         join(ROOT, `.data/bench/compare-ledger-${suffix}.log`),
-        undefined,
+        options.flag('cpu-prof') ? join(ROOT, `.data/bench/profile-compare-${suffix}`) : undefined,
       );
       await waitForHealth(ledger);
     } else {

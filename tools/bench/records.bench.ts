@@ -30,18 +30,37 @@
  * Then the import (issue 16 item 18): one practitioner, whom the first patient's consent permits to correct the
  * record, POSTs a transaction Bundle of --import resources (the Patient updated, the five clinical types created,
  * urn:uuid references between them) to `POST /fhir`, after an unmeasured one of 100 (the first import also
- * compiles the import's code paths, as the reads' warm-up does theirs). Timed from the request to its 200, when every resource and its
- * AuditEvent is committed (one database transaction), then until the outbox relay has published every public event
- * of it to Kafka. Anchoring is not awaited: the bench runs no ledger (LEDGER_URL points nowhere), so what it times
- * ends where a single write's work ends too, with the events on Kafka for the ledger to seal.
+ * compiles the import's code paths, as the reads' warm-up does theirs). Timed from the request to its 200, when every
+ * resource and its AuditEvent is committed (one database transaction), then until the outbox relay has published
+ * every public event of it to Kafka, then until every one of them is anchored: sealed by the built ledger, and held
+ * by records as a verified receipt (the ledger's signed checkpoint and inclusion proof, checked against its pinned
+ * key). The ledger starts only after the read phases (records is configured for it from the start), seals what they
+ * published, and the import starts once all of that is anchored, so the reads measure records alone, as before.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, get as httpGet } from 'node:http';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { createSigner, ed25519PublicKeyFromSeed, verifierKey } from '@medledger/ledger-core';
 import { mintToken, type ActorRole } from '@medledger/platform';
-import { cliOptions, round, run, say, sleep, summary, withRecordsService } from './common';
+import {
+  createDatabaseFromTemplate,
+  databaseUrl as databaseUrlOf,
+  dropDatabase,
+  migrateServiceDatabase,
+} from '@medledger/testing';
+import { cliOptions, ROOT, round, run, say, sleep, summary, withServiceProcess } from './common';
+import {
+  buildLedger,
+  freePort,
+  ledgerBuildIsStale,
+  startLedger,
+  stopLedger,
+  waitForHealth,
+  type LedgerProcess,
+} from './ledger-harness';
 
 const options = cliOptions();
 const PATIENTS = options.number('patients', 200);
@@ -60,6 +79,9 @@ const IMPORT_WARMUP = 100;
 const TARGET_P99_MS = 20;
 /** The issue's target for the import of a 1,000-resource transaction Bundle, stored and audited. */
 const TARGET_IMPORT_MS = 2_000;
+/** Public events of records not yet anchored: unpublished, or with no verified receipt. */
+const UNANCHORED = `SELECT count(*) AS n FROM es_outbox o
+  WHERE NOT EXISTS (SELECT 1 FROM es_receipt r WHERE r.event_id = o.event_id AND r.verified_at IS NOT NULL)`;
 /** Every tenth read of the fixed-rate phase is by a practitioner no consent permits. */
 const DENIED_EVERY = 10;
 
@@ -274,9 +296,83 @@ const mark = (name: string) => marks.push(`${name} ${process.hrtime.bigint() / 1
 
 const pick = (ids: readonly string[]) => ids[Math.floor(Math.random() * ids.length)] as string;
 
+/**
+ * The ledger that anchors the import: records is configured for it from the start (its events signed with a key the
+ * ledger pins, its receipts checked against the ledger's key), but it runs only from the import phase on, so that the
+ * read phases measure records alone, as before.
+ */
+const ANCHOR = (() => {
+  const eventSeed = randomBytes(32);
+  const ledgerSeed = randomBytes(32);
+  const origin = `bench.records.${randomBytes(3).toString('hex')}/ledger`;
+  const signer = createSigner(origin, ledgerSeed);
+  return {
+    eventSeed,
+    ledgerSeed,
+    origin,
+    ledgerVerifierKey: verifierKey(signer.name, signer.publicKey),
+    producerKey: verifierKey('records', ed25519PublicKeyFromSeed(eventSeed)),
+  };
+})();
+
+/** Starts the built ledger on `port`, sealing `topic`, on a fresh database; stopped and dropped by the returned stop. */
+async function startAnchoringLedger(
+  adminUrl: string,
+  brokers: readonly string[],
+  topic: string,
+  port: number,
+  suffix: string,
+): Promise<{ ledger: LedgerProcess; stop: () => Promise<void> }> {
+  const database = `medledger_ledger_readbench_${suffix}`;
+  await createDatabaseFromTemplate(adminUrl, 'template0', database);
+  const url = databaseUrlOf(adminUrl, database);
+  await migrateServiceDatabase(ROOT, 'ledger', url);
+  const ledger = startLedger(
+    {
+      NODE_ENV: 'development',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: url,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_GROUP_ID: `readbench-ledger-diag-${suffix}`,
+      KAFKA_CLIENT_ID: `readbench-ledger-${suffix}`,
+      LEDGER_GROUP_ID: `readbench-ledger-${suffix}`,
+      LEDGER_TOPICS: topic,
+      LEDGER_PRODUCER_KEYS: ANCHOR.producerKey,
+      LEDGER_SIGNING_KEY: ANCHOR.ledgerSeed.toString('base64'),
+      LEDGER_ORIGIN: ANCHOR.origin,
+      KEYS_DIR: join(ROOT, '.data/bench', `keys-${suffix}`),
+      LOG_LEVEL: 'warn',
+    },
+    join(ROOT, `.data/bench/ledger-readbench-${suffix}.log`),
+    undefined,
+  );
+  await waitForHealth(ledger);
+  return {
+    ledger,
+    async stop() {
+      await stopLedger(ledger);
+      if (!options.flag('keep')) await dropDatabase(adminUrl, database).catch(() => undefined);
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  await withRecordsService('readbench', AUTH_SEED, options, async ({ records, databaseUrl }) => {
+  const ledgerPort = await freePort();
+  const env = {
+    RECORDS_MASTER_KEY: randomBytes(32).toString('base64'),
+    EVENT_SIGNING_KEY: ANCHOR.eventSeed.toString('base64'),
+    LEDGER_URL: `http://127.0.0.1:${ledgerPort}`,
+    LEDGER_VERIFIER_KEYS: ANCHOR.ledgerVerifierKey,
+    LEDGER_ORIGIN: ANCHOR.origin,
+  };
+  await withServiceProcess('records', 'readbench', AUTH_SEED, options, env, async (bench) => {
+    const { records, databaseUrl } = bench;
     const baseUrl = records.baseUrl;
+    if (options.flag('build') || (!options.flag('no-build') && ledgerBuildIsStale())) {
+      say('building the ledger (nx build ledger)...');
+      await buildLedger(bench.adminUrl);
+    }
 
     say(`seeding ${PATIENTS} patients × ${OBSERVATIONS} Observations, ${CONSENTS} Consents each...`);
     const ids = await seed(baseUrl);
@@ -358,7 +454,28 @@ async function main(): Promise<void> {
     const closed = summary(saturated);
     say(`  ${readsPerSecond} reads/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms`);
 
-    // 3. The import: one transaction Bundle, then its events on Kafka.
+    // 3. The import: one transaction Bundle, then its events on Kafka, then each of them anchored.
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    const count = async (sql: string, values: unknown[] = []) =>
+      Number((await db.query<{ n: string }>(sql, values)).rows[0]?.n);
+    const waitFor = async (what: string, done: () => Promise<boolean>, seconds: number) => {
+      for (const deadline = performance.now() + seconds * 1000; !(await done()); await sleep(5)) {
+        if (performance.now() > deadline) throw new Error(`${what}: not reached after ${seconds} s`);
+      }
+    };
+    // The ledger starts now and seals what the read phases published (their AccessAudited events); the import is
+    // timed once records holds a verified receipt for every one of them.
+    say('starting the ledger; waiting for it to anchor the read phases’ events...');
+    const catchUpStart = performance.now();
+    const anchoring = await startAnchoringLedger(bench.adminUrl, bench.brokers, bench.topic, ledgerPort, bench.suffix);
+    bench.onEnd(() => anchoring.stop());
+    await waitFor('the read phases’ events anchored', async () => (await count(UNANCHORED)) === 0, 300);
+    const catchUp = {
+      events: await count('SELECT count(*) AS n FROM es_outbox'),
+      seconds: round((performance.now() - catchUpStart) / 1000),
+    };
+    say(`  ${catchUp.events} events anchored and their receipts verified in ${catchUp.seconds} s (not measured)`);
     say(`import: a transaction Bundle of ${IMPORT_RESOURCES} resources into one patient's record`);
     const importer = `Bearer ${await token(IMPORTER, 'practitioner')}`;
     const importBundle = (body: string) =>
@@ -375,8 +492,9 @@ async function main(): Promise<void> {
     const warmupMs = round(performance.now() - warmStart);
     say(`  warm-up: ${IMPORT_WARMUP} resources in ${warmupMs} ms, not measured`);
     const bundle = JSON.stringify(recordBundle(firstPatient, IMPORT_RESOURCES));
-    const db = new Client({ connectionString: databaseUrl });
-    await db.connect();
+    // The import's public events are the outbox rows after this position (nothing else writes meanwhile).
+    await waitFor('the warm-up anchored', async () => (await count(UNANCHORED)) === 0, 120);
+    const before = await count('SELECT coalesce(max(position), 0) AS n FROM es_outbox');
     const importedAt = new Date();
     const importStart = performance.now();
     mark('import-start');
@@ -414,9 +532,23 @@ async function main(): Promise<void> {
         [eventIds],
       )
     ).rows;
+    // Then anchored: records holds a verified receipt (the ledger's signed checkpoint and an inclusion proof,
+    // checked against its pinned key) for every public event of the import.
+    await waitFor('the import anchored', async () => (await count(UNANCHORED)) === 0, 120);
+    const anchoredMs = round(performance.now() - importStart);
+    const importEvents = await count('SELECT count(*) AS n FROM es_outbox WHERE position > $1', [before]);
+    const anchored = await count(
+      `SELECT count(*) AS n FROM es_outbox o JOIN es_receipt r USING (event_id)
+        WHERE o.position > $1 AND r.verified_at IS NOT NULL`,
+      [before],
+    );
+    const resourcesAnchored = await count(
+      'SELECT count(*) AS n FROM es_receipt WHERE event_id = ANY($1::text[]) AND verified_at IS NOT NULL',
+      [eventIds],
+    );
     await db.end();
     say(
-      `  ${IMPORT_RESOURCES} resources stored and audited in ${importMs} ms (${audited} AuditEvents); their events on Kafka after ${publishedMs} ms; anchoring not awaited (no ledger in this bench)`,
+      `  ${IMPORT_RESOURCES} resources stored and audited in ${importMs} ms (${audited} AuditEvents); their events on Kafka after ${publishedMs} ms; all ${importEvents} anchored (receipts verified) after ${anchoredMs} ms`,
     );
 
     if (options.flag('cpu-prof')) say(`phase bounds (monotonic µs): ${marks.join(', ')}`);
@@ -440,13 +572,19 @@ async function main(): Promise<void> {
         audited,
         resourceEventsPublished: Number(published?.n),
         allEventsOnKafkaMs: publishedMs,
-        anchoringAwaited: false,
+        events: importEvents,
+        anchored,
+        resourcesAnchored,
+        allAnchoredMs: anchoredMs,
+        ledgerCatchUp: catchUp,
       },
       target: {
         p99Ms: TARGET_P99_MS,
         met: fixed.p99 <= TARGET_P99_MS && errors === 0,
         importMs: TARGET_IMPORT_MS,
         importMet: importMs <= TARGET_IMPORT_MS && audited === IMPORT_RESOURCES,
+        anchoredMet:
+          anchoredMs <= TARGET_IMPORT_MS && anchored === importEvents && resourcesAnchored === IMPORT_RESOURCES,
       },
     };
     process.stdout.write(
@@ -459,7 +597,8 @@ async function main(): Promise<void> {
         `| achieved rate, errors | ${result.fixedRate.achievedPerSecond} reads/s, ${errors} |`,
         `| saturation (${CONCURRENCY} in flight) | ${readsPerSecond} reads/s, p50 ${closed.p50} ms, p99 ${closed.p99} ms |`,
         `| import of a ${IMPORT_RESOURCES}-resource transaction Bundle, stored and audited | ${importMs} ms, ${audited} AuditEvents (target ≤ ${TARGET_IMPORT_MS} ms: ${result.target.importMet ? 'met' : 'MISSED'}) |`,
-        `| … until all its events are on Kafka (anchoring not awaited: no ledger here) | ${publishedMs} ms |`,
+        `| … until all its events are on Kafka | ${publishedMs} ms |`,
+        `| … until every one of its ${importEvents} events is anchored (receipt verified) | ${anchoredMs} ms, ${anchored} anchored (within ${TARGET_IMPORT_MS} ms: ${result.target.anchoredMet ? 'yes' : 'NO'}) |`,
         '',
         '',
       ].join('\n'),

@@ -1,9 +1,5 @@
 /** Byte helpers shared by the modules. Base64 is the standard alphabet with padding (RFC 4648 §4) everywhere. */
 
-// SPEC: RFC 4648 §4 (standard alphabet, padded). Anchored so that whitespace, URL-safe characters and missing
-// padding are refused; Node's own decoder would skip them silently.
-const BASE64_SHAPE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /**
  * node:crypto returns Buffers; the API promises plain Uint8Arrays (a Buffer JSON-serialises as
  * `{ type: 'Buffer', data }` and compares unequal to a Uint8Array in deep equality). A view costs no copy.
@@ -17,12 +13,16 @@ export function toBase64(bytes: Uint8Array): string {
 }
 
 /**
- * Strict decoding: only the canonical encoding of some byte string is accepted, so every value has exactly one
- * accepted spelling. Non-zero padding bits (`…Bb1=` vs `…Bb0=`) are refused; otherwise two different strings
- * would verify as the same signature or hash.
+ * Strict decoding (SPEC: RFC 4648 §4, standard alphabet, padded): only the canonical encoding of some byte string is
+ * accepted, so every value has exactly one accepted spelling. Non-zero padding bits (`…Bb1=` vs `…Bb0=`) are
+ * refused; otherwise two different strings would verify as the same signature or hash. Node's decoder skips
+ * whitespace and other characters and takes URL-safe ones and missing padding, so the decoded bytes are encoded
+ * again and must give `text` back: that round trip alone refuses every other spelling, since Node's encoder writes
+ * only the standard alphabet, padded. (A shape regular expression before it was redundant, and it was the largest
+ * single cost of checking a leaf: 13.5 % of the offline verifier's time.)
  */
 export function fromBase64(text: string, expectedLength?: number): Uint8Array | undefined {
-  if (typeof text !== 'string' || !BASE64_SHAPE.test(text)) return undefined;
+  if (typeof text !== 'string') return undefined;
   const bytes = Buffer.from(text, 'base64');
   if (bytes.toString('base64') !== text) return undefined;
   if (expectedLength !== undefined && bytes.length !== expectedLength) return undefined;

@@ -90,12 +90,15 @@ const [OPEN_BRACE, COMMA, CLOSE_BRACE] = [0x7b, 0x2c, 0x7d];
  * An envelope as it arrived: its bytes and their text, decoded as UTF-8, or as Latin-1 (`latin1`: one character per
  * byte, see isCanonicalJsonLatin1; the envelope was parsed from that text, and the caller has checked that its proof
  * elements are base64, which is ASCII). With `latin1`, only acceptance is a verdict: anything else means "decode as
- * UTF-8 and check again" (the reasons may show bytes as characters).
+ * UTF-8 and check again" (the reasons may show bytes as characters). `canonical`: the caller has already checked
+ * that `text` is the RFC 8785 form of the envelope and `bytes` its UTF-8 (an event cut out of a leaf whose canonical
+ * form and UTF-8 were checked), so neither is checked again.
  */
 export interface ReceivedEnvelope {
   text: string;
   bytes: Uint8Array;
   latin1?: boolean;
+  canonical?: boolean;
 }
 
 /** What JSON.stringify writes other than as itself in a string (surrogates never reach here: see isCanonicalJson). */
@@ -302,7 +305,7 @@ export class OriginVerifier {
     // canonical while the bytes are not its UTF-8.
     const canonical = received?.latin1 ? isCanonicalJsonLatin1 : isCanonicalJson;
     const cut =
-      received && isUtf8(received.bytes) && canonical(received.text, envelope)
+      received && (received.canonical === true || (isUtf8(received.bytes) && canonical(received.text, envelope)))
         ? signedOfCanonical(envelope, received)
         : undefined;
     if (received?.latin1 && !cut)

@@ -1,10 +1,13 @@
 /**
  * Scenario `restarts`: records sealed by its ledger, four clients appending throughout, and then (1) the Kafka
- * broker stopped for 60 s and started again, (2) a PostgreSQL outage of the ledger's and records' databases: every
- * connection cut and none accepted for 20 s (`ALLOW_CONNECTIONS false`, `pg_terminate_backend`). The PostgreSQL
- * server itself is not restarted: on a machine shared with other work, other databases live on it. Afterwards, with
- * no manual step: both services healthy and taking appends again, every acknowledged command's event committed,
- * every committed event sealed exactly once, order per aggregate kept in the log, every receipt verified.
+ * broker stopped for 60 s and started again, (2) the PostgreSQL server holding the ledger's and records' databases
+ * crashed (`pg_ctl stop -m immediate`: no checkpoint, so the next start replays the WAL) and started again 20 s
+ * later. That server is the run's own ({@link startPrivatePostgres}): the machine's shared one holds other work's
+ * databases. Where no PostgreSQL binaries can start one (Docker only), the outage is the databases' instead: every
+ * connection cut and none accepted for 20 s (`ALLOW_CONNECTIONS false`, `pg_terminate_backend`), and the line says
+ * so. Afterwards, with no manual step: both services healthy and taking appends again, every acknowledged command's
+ * event committed, every committed event sealed exactly once, order per aggregate kept in the log, every receipt
+ * verified.
  *
  * The broker can be stopped only when it is this checkout's local broker (`npm run infra:up`, `.data/kafka`, or the
  * one this run started); with any other (an external one, Docker), the Kafka part is reported as not run.
@@ -16,6 +19,7 @@ import { Client } from 'pg';
 import { startLocalKafka, stopLocalKafka } from '@medledger/testing';
 import { ROOT, round, sleep } from '../common';
 import { say, type ChaosContext, type ScenarioResult } from './harness';
+import { privatePostgresBinaries, startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 import { startSealedRecords } from './sealed-records';
 
 const CLIENTS = 4;
@@ -48,7 +52,16 @@ async function setConnections(adminUrl: string, databases: readonly string[], al
 export async function restarts(context: ChaosContext): Promise<ScenarioResult> {
   const kafkaOutage = context.number('kafka-outage', context.short ? 10 : 60);
   const pgOutage = context.number('pg-outage', context.short ? 5 : 20);
-  const stack = await startSealedRecords(context, 'restarts');
+  const bindir = privatePostgresBinaries();
+  let server: PrivatePostgres | undefined;
+  if (bindir) {
+    server = await startPrivatePostgres(bindir);
+    const own = server;
+    // Pushed first, so it runs last: after the services have stopped and their databases are dropped.
+    context.cleanups.push(async () => own.destroy());
+    say(`restarts: PostgreSQL server of this run's own on ${server.port} (${server.version})`);
+  }
+  const stack = await startSealedRecords(server ? { ...context, adminUrl: server.adminUrl } : context, 'restarts');
   stack.ledger.supervise();
   stack.records.supervise();
   const started = performance.now();
@@ -109,14 +122,23 @@ export async function restarts(context: ChaosContext): Promise<ScenarioResult> {
   } else say("restarts: the broker is not this checkout's local one: the Kafka outage is not run");
   await sleep(3_000);
 
-  // 2. PostgreSQL, the ledger's and records' databases.
+  // 2. PostgreSQL: the server crashed and restarted, or (no server of our own) the two databases' connections cut.
   const databases = [stack.ledgerUrl, stack.recordsUrl].map((url) => new URL(url).pathname.slice(1));
-  say(`restarts: PostgreSQL outage of ${databases.join(', ')} for ${pgOutage} s under load`);
-  await setConnections(context.adminUrl, databases, false);
-  await sleep(pgOutage * 1000);
-  await setConnections(context.adminUrl, databases, true);
+  const pgWhat = server
+    ? `PostgreSQL server crashed (stop -m immediate) and started ${pgOutage} s later`
+    : `PostgreSQL databases' connections cut and refused ${pgOutage} s (server not restarted: no binaries)`;
+  say(`restarts: ${pgWhat}, under load (${acknowledged.size} appends so far)`);
+  if (server) {
+    server.crash();
+    await sleep(pgOutage * 1000);
+    server.start();
+  } else {
+    await setConnections(context.adminUrl, databases, false);
+    await sleep(pgOutage * 1000);
+    await setConnections(context.adminUrl, databases, true);
+  }
   const pgRecovery = await recovery();
-  say(`restarts: databases back; services healthy and sealing new appends again after ${pgRecovery} s`);
+  say(`restarts: PostgreSQL back; services healthy and sealing new appends again after ${pgRecovery} s`);
   await sleep(3_000);
   running = false;
   await Promise.all(clients);
@@ -162,7 +184,7 @@ export async function restarts(context: ChaosContext): Promise<ScenarioResult> {
     pass: ok,
     summary:
       `${port !== undefined ? `Kafka stopped ${kafkaOutage} s: healthy and sealing new appends again after ${kafkaRecovery} s` : "Kafka outage NOT RUN (not this checkout's broker)"}; ` +
-      `PostgreSQL outage ${pgOutage} s (ledger and records databases): healthy and sealing new appends again after ${pgRecovery} s; ` +
+      `${pgWhat}: healthy and sealing new appends again after ${pgRecovery} s; ` +
       `${acknowledged.size} acknowledged appends: lost ${lostAcknowledged}; ${committed.size} events committed: ` +
       `not sealed ${notSealed}, sealed twice ${sealedTwice}, sealed but not committed ${sealedNotCommitted}, ` +
       `out of order in their aggregate ${outOfOrder}; verified receipts ${receipts}/${committed.size}; ` +
@@ -172,6 +194,7 @@ export async function restarts(context: ChaosContext): Promise<ScenarioResult> {
       kafkaOutageSeconds: port !== undefined ? kafkaOutage : 0,
       kafkaRecoverySeconds: kafkaRecovery ?? -1,
       pgOutageSeconds: pgOutage,
+      pgServerRestarted: server !== undefined,
       pgRecoverySeconds: pgRecovery,
       acknowledged: acknowledged.size,
       lostAcknowledged,

@@ -1,6 +1,6 @@
 import { leafHash } from '@medledger/ledger-core';
 import { type VerifyCode } from './codes';
-import { checkLeaf } from './leaf';
+import { checkLeaf, eventOfLeaf } from './leaf';
 import { type OriginCheck, type ProducerCheck } from './producers';
 
 /**
@@ -34,7 +34,7 @@ export function checkLeafAt(record: unknown, index: number, producers: ProducerC
     const listedIndex = String((record as { index?: unknown } | null)?.index);
     return { ok: false, code: leaf.code, reason: leaf.reason, listedIndex };
   }
-  const origin = producers?.check(leaf.event, leaf.topic);
+  const origin = producers?.check(leaf.event, leaf.topic, eventOfLeaf(leaf));
   return {
     ok: true,
     eventId: leaf.eventId,

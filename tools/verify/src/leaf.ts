@@ -1,4 +1,4 @@
-import { canonicalize, fromBase64, isCanonicalJson } from '@medledger/ledger-core';
+import { canonicalize, fromBase64, isCanonicalJson, type ReceivedEnvelope } from '@medledger/ledger-core';
 import { VerifyCode } from './codes';
 
 /** A leaf as `GET /v1/leaves` and bundles carry it. */
@@ -18,6 +18,8 @@ export type LeafCheck =
       readonly event: Readonly<Record<string, unknown>>;
       readonly receivedAt: string;
       readonly topic: string;
+      /** The leaf's text: the RFC 8785 form of `{event, index, receivedAt, topic}`, checked. */
+      readonly text: string;
     }
   | { readonly ok: false; readonly code: VerifyCode; readonly reason: string };
 
@@ -35,6 +37,26 @@ function isUtcMillis(value: unknown): boolean {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const EVENT_START = '{"event":'.length;
+const AFTER_EVENT = ',"index":';
+
+/**
+ * The event's own text and bytes inside a checked leaf: the leaf is the canonical form of `{event, index, receivedAt,
+ * topic}`, so the event's member value is the canonical form of the event, and the bytes are UTF-8 (decoded with a
+ * fatal decoder). It ends at the last `,"index":`: nothing after it (an integer, a timestamp, a topic string, where a
+ * quote is escaped) can hold that text, while the event may (a nested member named `index`).
+ */
+export function eventOfLeaf(leaf: Extract<LeafCheck, { ok: true }>): ReceivedEnvelope {
+  const { text, data } = leaf;
+  const end = text.lastIndexOf(AFTER_EVENT);
+  const tailBytes = Buffer.byteLength(text.slice(end), 'utf8');
+  return {
+    text: text.slice(EVENT_START, end),
+    bytes: data.subarray(EVENT_START, data.length - tailBytes),
+    canonical: true,
+  };
 }
 
 /**
@@ -87,5 +109,5 @@ export function checkLeaf(record: unknown, expectedIndex: number): LeafCheck {
       reason: `listed as event ${JSON.stringify(eventId)} but holds event ${JSON.stringify(event['id'])}`,
     };
   }
-  return { ok: true, data, eventId, event, receivedAt: leaf['receivedAt'] as string, topic: leaf['topic'] };
+  return { ok: true, data, eventId, event, receivedAt: leaf['receivedAt'] as string, topic: leaf['topic'], text };
 }

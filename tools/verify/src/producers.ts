@@ -1,4 +1,10 @@
-import { OriginFailure, OriginVerifier, parseVerifierKey, type OriginFailureCode } from '@medledger/ledger-core';
+import {
+  OriginFailure,
+  OriginVerifier,
+  parseVerifierKey,
+  type OriginFailureCode,
+  type ReceivedEnvelope,
+} from '@medledger/ledger-core';
 import { CliError, CliErrorCode, VerifyCode } from './codes';
 
 /**
@@ -68,7 +74,11 @@ export class ProducerCheck {
     this.origin = new OriginVerifier(keys.verifierKeys);
   }
 
-  check(event: Readonly<Record<string, unknown>>, topic: string): OriginCheck {
+  /**
+   * `received`: the event's text and bytes as sealed, when known to be its canonical form (cut out of a checked
+   * leaf): the signed part is then cut out of them instead of serialising the event again.
+   */
+  check(event: Readonly<Record<string, unknown>>, topic: string, received?: ReceivedEnvelope): OriginCheck {
     const source = event['source'];
     const producer = typeof source === 'string' ? SOURCE.exec(source)?.[1] : undefined;
     if (producer === undefined) {
@@ -78,7 +88,7 @@ export class ProducerCheck {
         reason: `source ${JSON.stringify(source)} names no producer`,
       };
     }
-    const verdict = this.origin.verify(event, producer);
+    const verdict = this.origin.verifyCanonical(event, producer, received);
     if (!verdict.ok) return { ok: false, code: ORIGIN_CODES[verdict.code], reason: verdict.reason };
     const owner = TOPIC.exec(topic)?.[1];
     if (owner !== producer) {
