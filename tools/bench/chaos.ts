@@ -20,7 +20,7 @@
  *   --service-kills N  service-kill: SIGKILLs of each producing service (10; short 2)
  *   --services a,b     service-kill: the producing services killed (records,trials,supply)
  *   --kafka-outage S   restarts: seconds the broker is stopped (60; short 10); only this checkout's local broker
- *   --pg-outage S      restarts: seconds the ledger's and records' databases refuse connections (20; short 5)
+ *   --pg-outage S      restarts: seconds the PostgreSQL server stays down after its crash (20; short 5)
  *   --hostile-requests N  hostile-input: hostile requests per HTTP endpoint (10000; short 12)
  *   --hostile-messages N  hostile-input: hostile messages per consumed topic (10000; short 60)
  *   --seed N           hostile-input: the generator's seed (random; printed, so a run can be replayed)
@@ -94,7 +94,7 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'restarts',
-    title: 'Kafka stopped for 60 s, a PostgreSQL outage, under load',
+    title: 'Kafka stopped for 60 s, the PostgreSQL server crashed and restarted, under load',
     run: restarts,
     apps: ['ledger', 'records'],
   },
