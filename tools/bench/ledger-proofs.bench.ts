@@ -12,6 +12,7 @@
  *   --verify-chain     also run `medledger-verify chain` (the ledger's key pinned) on each size's log after the
  *                      proofs: it reads every leaf over HTTP, so minutes at 1 M and far more at 10 M
  *   --build | --no-build, --keep (keep each size's database; they are dropped otherwise)
+ *   --cpu-prof         the ledger under node --cpu-prof: one profile per ledger process, .data/bench/profile-proofs-*
  *
  * Method, for each size N, on a fresh database and fresh topics:
  * 1. Bulk load (ledger-bulk.ts): N leaves, their tiles, blocks of 2,000 signed and hash-linked as the ledger signs
@@ -27,6 +28,8 @@
  * 4. The ledger is restarted (fresh process, empty tile cache); consistency proofs `GET /v1/proofs/consistency?from=&to=`
  *    from the tree size of a random loaded block (a checkpoint a client could hold) to the current signed size, cold
  *    then warm, the same way.
+ *    Right after the warm inclusion proofs, a floor: GET /v1/keys (one small PostgreSQL read, no proof) as many
+ *    times, one at a time, in the same process under the same load: what a light GET costs there.
  * 5. Per proof: latency p50/p99/max, tile rows the ledger read from PostgreSQL (its ledger_proof_tile_rows_read_total)
  *    and tile pages PostgreSQL read from outside its shared buffers (pg_statio, after the statistics settle). A sample
  *    of each kind is verified against the signed checkpoint (ledger's key pinned): inclusion against its root with
@@ -254,6 +257,8 @@ interface SizeResult {
   cost: { events: number; ledgerCpuMicrosPerEvent: number; sealMsPerBlock: number; eventsPerBlock: number };
   inclusion: { cold: PhaseResult; warm: PhaseResult; verified: number; treeSize: number };
   consistency: { cold: PhaseResult; warm: PhaseResult; verified: number; treeSize: number };
+  /** GET /v1/keys (one small PostgreSQL read, no proof) as often as the warm proofs, right after them: a floor. */
+  floor: PhaseResult;
   publisher: { published: number; perSec: number; lateTicks: number; sealedDuring: number };
   /** `medledger-verify chain`'s verdict on the whole log (--verify-chain), else null. */
   verifyChain: { code: number | null; seconds: number; summary: string } | null;
@@ -316,7 +321,11 @@ async function runSize(
     };
     const logFile = join(ROOT, `.data/bench/ledger-proofs-${tag}.log`);
     const start = async () => {
-      const started = startLedger(env, logFile, undefined);
+      const started = startLedger(
+        env,
+        logFile,
+        options.flag('cpu-prof') ? join(ROOT, '.data/bench', `profile-proofs-${tag}`) : undefined,
+      );
       await waitForHealth(started);
       return started;
     };
@@ -353,6 +362,10 @@ async function runSize(
     const inclusionCold = await measure(ledger, url, agent, inclusionUrls, inclusionUrls.length, true);
     say(`size ${size}: inclusion cold ${JSON.stringify(inclusionCold)}; ${WARM_PROOFS} warm...`);
     const inclusionWarm = await measure(ledger, url, agent, inclusionUrls, WARM_PROOFS, false);
+    // A floor: a light GET of the same ledger (its keys: one small PostgreSQL read, no proof) through the same HTTP
+    // stack, in the same process under the same sealing load, timed the same way: what a GET costs here.
+    const floor = await measure(ledger, url, agent, [`${ledger.url}/v1/keys`], WARM_PROOFS, false);
+    say(`size ${size}: floor (GET /v1/keys) ${JSON.stringify(floor.latency)}`);
     const inclusionVerified = await verifyInclusionSample(ledger, agent, verifier, indexes);
     agent.destroy();
 
@@ -408,6 +421,7 @@ async function runSize(
         verified: consistencyVerified,
         treeSize: consistencyHead.size,
       },
+      floor,
       publisher: { ...published, perSec: round(published.perSec, 0), sealedDuring: finalSize - size },
       verifyChain,
     };
@@ -469,6 +483,7 @@ async function main(): Promise<void> {
     'cold rows, pages/proof',
     'warm p50/p99/max ms',
     'warm rows/proof',
+    'floor p50/p99 ms (GET /v1/keys)',
     'targets (p99 ≤ 20 cold, ≤ 5 warm)',
   ];
   const rows: string[][] = [];
@@ -486,6 +501,7 @@ async function main(): Promise<void> {
         `${cold.rowsPerProof}, ${cold.pagesReadPerProof}`,
         `${ms(warm.latency.p50)} / ${ms(warm.latency.p99)} / ${ms(warm.latency.max)}`,
         String(warm.rowsPerProof),
+        kind === 'inclusion' ? `${ms(r.floor.latency.p50)} / ${ms(r.floor.latency.p99)}` : '',
         `${cold.latency.p99 <= 20 ? 'pass' : 'FAIL'} / ${warm.latency.p99 <= 5 ? 'pass' : 'FAIL'}`,
       ]);
     }

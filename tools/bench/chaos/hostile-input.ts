@@ -100,10 +100,16 @@ export async function hostileInput(context: ChaosContext): Promise<ScenarioResul
   );
   const started = performance.now();
 
-  // 1. HTTP, one service after the other.
+  // 1. HTTP, the four services at once (each its own generator, seeded from the run's seed and its name, so a seed
+  // draws the same inputs per service whatever the interleaving): each service's thread is busy at the same time,
+  // on both cores, which makes the full size about half as long as one service after the other.
   const http = {} as Record<App, HttpTally>;
+  await Promise.all(
+    (['ledger', ...SERVICES] as const).map(async (app) => {
+      http[app] = await attackHttp(stack, app, perEndpoint, new Rng(`${seed}/${app}`));
+    }),
+  );
   for (const app of ['ledger', ...SERVICES] as const) {
-    http[app] = await attackHttp(stack, app, perEndpoint, new Rng(`${seed}/${app}`));
     const t = http[app];
     say(
       `hostile-input: ${app}: ${t.requests} requests over ${t.endpoints} endpoints in ${round(t.seconds)} s: ` +
