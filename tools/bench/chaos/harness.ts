@@ -55,18 +55,23 @@ export async function freePortInRange(): Promise<number> {
   const start = Math.floor(Math.random() * size);
   for (let i = 0; i < size; i++) {
     const port = PORT_RANGE.from + ((start + i) % size);
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (free) {
-      server.close();
-      await once(server, 'close');
-      return port;
-    }
+    if (await portIsFree(port)) return port;
   }
   throw new Error(`no free port in ${PORT_RANGE.from}-${PORT_RANGE.to}`);
+}
+
+/** Whether `port` can be bound on the loopback address now (it is released again at once). */
+export async function portIsFree(port: number): Promise<boolean> {
+  const server = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (free) {
+    server.close();
+    await once(server, 'close');
+  }
+  return free;
 }
 
 export async function freshDatabase(

@@ -10,10 +10,9 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { portIsFree } from './harness';
 
 export interface PrivatePostgres {
   /** A superuser URL of the server's `postgres` database. */
@@ -38,18 +37,7 @@ export function privatePostgresBinaries(): string | undefined {
 }
 
 async function freePort(from: number): Promise<number> {
-  for (let port = from; port < from + 100; port++) {
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (free) {
-      server.close();
-      await once(server, 'close');
-      return port;
-    }
-  }
+  for (let port = from; port < from + 100; port++) if (await portIsFree(port)) return port;
   throw new Error(`no free port for a PostgreSQL server in ${from}-${from + 99}`);
 }
 
