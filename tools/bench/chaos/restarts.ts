@@ -19,7 +19,7 @@ import { Client } from 'pg';
 import { startLocalKafka, stopLocalKafka } from '@medledger/testing';
 import { ROOT, round, sleep } from '../common';
 import { say, type ChaosContext, type ScenarioResult } from './harness';
-import { privatePostgresBinaries, startPrivatePostgres, type PrivatePostgres } from './private-postgres';
+import { privatePostgresBinaries, startPrivatePostgres } from './private-postgres';
 import { startSealedRecords } from './sealed-records';
 
 const CLIENTS = 4;
@@ -53,12 +53,10 @@ export async function restarts(context: ChaosContext): Promise<ScenarioResult> {
   const kafkaOutage = context.number('kafka-outage', context.short ? 10 : 60);
   const pgOutage = context.number('pg-outage', context.short ? 5 : 20);
   const bindir = privatePostgresBinaries();
-  let server: PrivatePostgres | undefined;
-  if (bindir) {
-    server = await startPrivatePostgres(bindir);
-    const own = server;
+  const server = bindir ? await startPrivatePostgres(bindir) : undefined;
+  if (server) {
     // Pushed first, so it runs last: after the services have stopped and their databases are dropped.
-    context.cleanups.push(async () => own.destroy());
+    context.cleanups.push(async () => server.destroy());
     say(`restarts: PostgreSQL server of this run's own on ${server.port} (${server.version})`);
   }
   const stack = await startSealedRecords(server ? { ...context, adminUrl: server.adminUrl } : context, 'restarts');
