@@ -1,3 +1,4 @@
+import { Agent, get, type IncomingHttpHeaders } from 'node:http';
 import type { Producer } from 'kafkajs';
 import { DIAGNOSTICS_TOPIC, DiagnosticsMessage, type PingAnswered } from '@medledger/contracts';
 import {
@@ -9,6 +10,7 @@ import {
   type RunningService,
   type TopicRecorder,
 } from '@medledger/testing';
+import { KEEP_ALIVE_TIMEOUT_MS } from '@medledger/platform';
 import { RecordsModule } from '../src/app.module';
 
 /** The records service through its public HTTP API, with Kafka and PostgreSQL real. */
@@ -98,6 +100,17 @@ describe('records service', () => {
       400,
       'HTTP.MALFORMED_JSON',
     ],
+    [
+      'a FHIR resource with a lone surrogate (RFC 7493 §2.1)',
+      '/fhir/Patient',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: '{"resourceType":"Patient","name":[{"family":"\\ud800"}]}',
+      },
+      400,
+      'HTTP.MALFORMED_JSON',
+    ],
   ])('answers %s with problem+json', async (_case, path, init, status, code) => {
     const response = await http(path, init);
     expect(response.status).toBe(status);
@@ -110,6 +123,25 @@ describe('records service', () => {
   it('keeps the caller request id', async () => {
     const response = await http('/health', { headers: { 'x-request-id': 'trace-abc.123' } });
     expect(response.headers.get('x-request-id')).toBe('trace-abc.123');
+  });
+
+  it('keeps idle connections open longer than clients and load balancers do (no reset as a client reuses one)', async () => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+        get(`${records.baseUrl}/health`, { agent }, (response) => {
+          response.resume();
+          resolve(response.headers);
+        }).on('error', reject);
+      });
+      expect([headers['connection'], headers['keep-alive']]).toEqual([
+        'keep-alive',
+        `timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}`,
+      ]);
+      expect(KEEP_ALIVE_TIMEOUT_MS).toBeGreaterThan(60_000);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('serves Prometheus metrics and the OpenAPI document', async () => {

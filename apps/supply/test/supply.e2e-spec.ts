@@ -282,6 +282,16 @@ describe('supply: a chain of custody end to end', () => {
       201,
     );
     expect(await verify(serials[2] as string)).toMatchObject({ verified: false, reason: 'SUPPLY.VERIFY.RECALLED' });
+    const lotTrace = await call(await REGULATOR(), 'GET', `/v1/lots/${GTIN}/${LOT}/trace`);
+    expect(lotTrace.status).toBe(200);
+    expect(lotTrace.body).toMatchObject({ gtin: GTIN, lot: LOT });
+    expect(Date.parse(String((lotTrace.body['recalled'] as { at?: string } | null)?.at))).not.toBeNaN();
+    // A lot or GTIN that is no GS1 key is refused before any query (a NUL reached PostgreSQL and answered 500).
+    const nul = await call(await REGULATOR(), 'GET', `/v1/lots/${GTIN}/${encodeURIComponent('L\u0000')}/trace`);
+    expect([nul.status, nul.body['code']]).toEqual([400, 'SUPPLY.BAD_LOT']);
+    const wrongCheckDigit = `${GTIN.slice(0, -1)}${(Number(GTIN.slice(-1)) + 1) % 10}`;
+    const badGtin = await call(await as(M), 'POST', `/v1/lots/${wrongCheckDigit}/${LOT}/recall`, { reason: 'x' });
+    expect([badGtin.status, badGtin.body['code']]).toEqual([400, 'SUPPLY.BAD_CHECK_DIGIT']);
     const afterRecall = await capture(P, dispense(serials[2] as string));
     expect((afterRecall.body['detections'] as Array<{ code: string }>).map((d) => d.code)).toContain('SUPPLY.RECALLED');
 

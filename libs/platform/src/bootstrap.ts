@@ -57,6 +57,9 @@ export function kafkaTransportOptions(
   };
 }
 
+/** How long a service keeps an idle HTTP connection open (see createServiceApp). */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /**
  * Builds a service's hybrid application (HTTP + Kafka consumer), initialised and consuming but not yet
  * listening on a port. `main.ts` and the integration tests both start services through this.
@@ -70,7 +73,14 @@ export async function createServiceApp(rootModule: DynamicModule, config: Servic
   });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ProblemDetailsFilter());
-  answerClientErrors(app.getHttpServer() as Server);
+  const server = app.getHttpServer() as Server;
+  answerClientErrors(server);
+  // A server that closes an idle keep-alive connection as a client reuses it resets that request (the race of
+  // nodejs/undici#3141; undici reuses a connection up to the server's hint less 2 s, so a client whose event loop
+  // stalls 2 s races a 5 s default). Idle connections stay open past what clients and proxies keep (60 s is the usual
+  // load-balancer idle limit); headersTimeout must exceed it, as Node requires.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   // process.exit(0) after a clean close (instead of re-raising the signal) lets pino flush its last lines.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   const document = SwaggerModule.createDocument(

@@ -254,6 +254,11 @@ export class AppProcess {
     return this.child?.pid;
   }
 
+  /** The consumer group its Kafka transport (diagnostics, announcements) joins. */
+  get consumerGroup(): string {
+    return this.env['KAFKA_GROUP_ID'] ?? '';
+  }
+
   /**
    * From now on, an exit nobody asked for is restarted after 1 s, as the stack's supervisor (tools/scripts/
    * supervisor.ts) and compose's restart policy do; each such exit is counted in {@link exits}.

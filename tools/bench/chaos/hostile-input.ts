@@ -13,7 +13,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
 import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
 import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
@@ -186,6 +186,7 @@ export async function hostileInput(context: ChaosContext): Promise<ScenarioResul
       kafkaMissing: kafka.missing,
       kafkaWithoutReason: kafka.withoutReason,
       kafkaStuck: kafka.stuck.join('|'),
+      kafkaDrainSeconds: round(kafka.drainSeconds),
       kafkaSeconds: round(kafka.seconds),
       crashes: crashes.length,
       seconds: round(seconds),
@@ -465,6 +466,8 @@ interface KafkaTally {
   withoutReason: number;
   /** Consumers that did not process the genuine message sent after the hostile ones. */
   stuck: string[];
+  /** Seconds until every consumer of the diagnostics topic had committed past the hostile messages. */
+  drainSeconds: number;
   problems: string[];
   seconds: number;
 }
@@ -573,6 +576,13 @@ async function attackKafka(stack: Stack, perTopic: number, rng: Rng): Promise<Ka
   } catch {
     stuck.push(`ledger: the events sent after the hostile ones were not sealed (tree ${await ledger.treeSize()})`);
   }
+  // Each consumer works through the hostile backlog (each undecodable message is dead-lettered, one send each) before
+  // a ping can be answered: wait for every diagnostics group to reach the topic's end, allowing 20 ms a message.
+  const groups = stack.all.map((service) => service.consumerGroup);
+  const drain = await drainedIn(kafka.admin, groups, DIAGNOSTICS_TOPIC, 60_000 + perTopic * 20);
+  if (drain.lagging.length > 0)
+    stuck.push(`not through the hostile diagnostics after ${round(drain.seconds)} s: ${drain.lagging.join(', ')}`);
+  else say(`hostile-input: every consumer through the ${perTopic} hostile diagnostics in ${round(drain.seconds)} s`);
   const answered = await answersTo(stack.apps.records, 60_000);
   for (const app of ['ledger', 'trials', 'supply'] as const)
     if (!answered.includes(app)) stuck.push(`${app}: did not answer a ping sent after the hostile diagnostics`);
@@ -641,6 +651,7 @@ async function attackKafka(stack: Stack, perTopic: number, rng: Rng): Promise<Ka
     missing,
     withoutReason,
     stuck,
+    drainSeconds: drain.seconds,
     problems: [...stuck, ...problems],
     seconds: (performance.now() - started) / 1000,
   };
@@ -692,6 +703,35 @@ async function answersTo(service: AppProcess, ms: number): Promise<string[]> {
     await sleep(250);
   }
   return services;
+}
+
+/**
+ * Waits until each of `groups` has committed offsets at the end of `topic` (as it stands when called), or `ms` pass.
+ * Returns the groups still behind (with their lag) and the seconds waited.
+ */
+async function drainedIn(
+  admin: Admin,
+  groups: readonly string[],
+  topic: string,
+  ms: number,
+): Promise<{ lagging: string[]; seconds: number }> {
+  const started = performance.now();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.offset)]));
+  let lagging: string[] = [...groups];
+  while (performance.now() - started < ms) {
+    lagging = [];
+    for (const groupId of groups) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const lag = (committed?.partitions ?? []).reduce(
+        (sum, p) => sum + Math.max(0, (ends.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))),
+        0,
+      );
+      if (lag > 0) lagging.push(`${groupId} ${lag} behind`);
+    }
+    if (lagging.length === 0) break;
+    await sleep(1_000);
+  }
+  return { lagging, seconds: (performance.now() - started) / 1000 };
 }
 
 /** ledger.BlockSealed messages the service's receipts consumer applied (its inbox). */

@@ -42,6 +42,15 @@ export function packQuery(query: Record<string, string | undefined>, today: Date
   };
 }
 
+/** The lot a path names: a GTIN-14 and a lot (AI 10: up to 20 characters of GS1's set 82), refused before any query. */
+export function lotPath(gtinParam: string, lotParam: string) {
+  const gtin = parseGtin(gtinParam);
+  if (!gtin.ok) bad(gtin.code, gtin.reason);
+  const lot = parseLot(lotParam);
+  if (!lot.ok) bad(lot.code, lot.reason);
+  return { gtin: gtin.value, lot: lot.value };
+}
+
 const Recall = z.strictObject({ reason: z.string().min(1).max(2000) });
 const UnitBody = z.strictObject({
   gtin: z.string(),
@@ -111,7 +120,8 @@ export class SupplyController {
   @Roles(...READERS)
   @ApiOperation({ summary: "A lot's units and their custody (the regulator; a party sees the units it held)" })
   lotTrace(@Actor() actor: AuthenticatedActor, @Param('gtin') gtin: string, @Param('lot') lot: string) {
-    return this.custody.lotTrace(actor, gtin, lot);
+    const path = lotPath(gtin, lot);
+    return this.custody.lotTrace(actor, path.gtin, path.lot);
   }
 
   @Post('lots/:gtin/:lot/recall')
@@ -127,7 +137,8 @@ export class SupplyController {
     @Param('lot') lot: string,
     @Body() body: unknown,
   ) {
-    return this.custody.recall(actor, gtin, lot, parse(Recall, body).reason);
+    const path = lotPath(gtin, lot);
+    return this.custody.recall(actor, path.gtin, path.lot, parse(Recall, body).reason);
   }
 
   @Post('units/quarantine')

@@ -41,6 +41,55 @@ function toProblem(error: BodyParserError, limit: string): Error {
   }
 }
 
+// A high surrogate not followed by a low one, or a low one not preceded by a high one (UTF-16 code units).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function pointerToken(key: string | number): string {
+  return String(key).replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/**
+ * The JSON Pointer (RFC 6901) of a member name or string in `value` holding a lone surrogate, if any; iterative, as
+ * a body may nest deeper than the call stack goes.
+ * SPEC: RFC 7493 (I-JSON) §2.1: such strings MUST NOT be sent; RFC 8259 §8.2 leaves their behaviour unpredictable.
+ * Here they cannot be canonicalised (RFC 8785), stored as UTF-8 or signed, so they are refused at the door.
+ */
+export function loneSurrogateAt(value: unknown): string | undefined {
+  const stack: Array<{ value: unknown; pointer: string }> = [{ value, pointer: '' }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    if (typeof next.value === 'string') {
+      if (LONE_SURROGATE.test(next.value)) return next.pointer;
+    } else if (Array.isArray(next.value)) {
+      const { pointer } = next;
+      next.value.forEach((item, i) => stack.push({ value: item, pointer: `${pointer}/${i}` }));
+    } else if (typeof next.value === 'object' && next.value !== null) {
+      for (const [key, member] of Object.entries(next.value)) {
+        const pointer = `${next.pointer}/${pointerToken(key)}`;
+        if (LONE_SURROGATE.test(key)) return pointer;
+        stack.push({ value: member, pointer });
+      }
+    }
+  }
+  return undefined;
+}
+
+const MAY_HOLD_SURROGATE = new WeakSet<object>();
+
+// Only an escape (`\ud800`) can put a surrogate in a parsed string: UTF-8 cannot encode one (a decoder reads it as
+// U+FFFD). Bodies without `\ud` or `\uD` are not walked.
+function markSurrogateEscapes(request: object, _response: unknown, body: Buffer): void {
+  if (body.includes('\\ud') || body.includes('\\uD')) MAY_HOLD_SURROGATE.add(request);
+}
+
+function loneSurrogateProblem(request: Request): ProblemException | undefined {
+  if (!MAY_HOLD_SURROGATE.has(request)) return undefined;
+  const at = loneSurrogateAt(request.body);
+  if (at === undefined) return undefined;
+  return new ProblemException(400, 'HTTP.MALFORMED_JSON', 'The request body is not valid JSON', {
+    detail: `a lone UTF-16 surrogate at '${at}' (RFC 7493 §2.1: strings must be valid Unicode)`,
+  });
+}
+
 // application/json and the +json media types (application/fhir+json for FHIR resources).
 const JSON_TYPES = ['application/json', 'application/*+json'];
 // HTML-form bodies, which FHIR searches by POST use (SPEC: FHIR R4 §3.1.0.9.1 `POST [base]/[type]/_search`); flat
@@ -54,11 +103,12 @@ const parseForm = urlencoded({ limit: HTTP_BODY_LIMIT, extended: false, paramete
  * routes whose JSON bodies may exceed HTTP_BODY_LIMIT, each up to its own limit.
  */
 export function jsonBodyParser(larger: readonly BodyLimit[] = []) {
-  const standard = { limit: HTTP_BODY_LIMIT, parse: json({ limit: HTTP_BODY_LIMIT, type: JSON_TYPES }) };
+  const parser = (limit: string) => json({ limit, type: JSON_TYPES, verify: markSurrogateEscapes });
+  const standard = { limit: HTTP_BODY_LIMIT, parse: parser(HTTP_BODY_LIMIT) };
   const routes = new Map(
     larger.map((route) => [
       `${route.method.toUpperCase()} ${route.path}`,
-      { limit: route.limit, parse: json({ limit: route.limit, type: JSON_TYPES }) },
+      { limit: route.limit, parse: parser(route.limit) },
     ]),
   );
   return function parseBody(request: Request, response: Response, next: NextFunction): void {
@@ -66,6 +116,8 @@ export function jsonBodyParser(larger: readonly BodyLimit[] = []) {
     const { limit, parse } = routes.get(`${request.method} ${path}`) ?? standard;
     parse(request, response, (error?: unknown) => {
       if (error) return next(toProblem(error as BodyParserError, limit));
+      const surrogate = loneSurrogateProblem(request);
+      if (surrogate) return next(surrogate);
       parseForm(request, response, (formError?: unknown) =>
         next(formError ? toProblem(formError as BodyParserError, HTTP_BODY_LIMIT) : undefined),
       );
