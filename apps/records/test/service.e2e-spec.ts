@@ -93,6 +93,7 @@ describe('records service', () => {
       'DIAGNOSTICS.PING_NOT_FOUND',
     ],
     ['a malformed ping id', '/v1/diagnostics/pings/not-a-uuid', undefined, 400, 'DIAGNOSTICS.INVALID_PING_ID'],
+    ['a NUL in the URL', '/v1/diagnostics/pings/a%00b', undefined, 400, 'HTTP.NUL_IN_URL'],
     [
       'a malformed JSON body',
       '/v1/diagnostics/pings',

@@ -286,9 +286,12 @@ describe('supply: a chain of custody end to end', () => {
     expect(lotTrace.status).toBe(200);
     expect(lotTrace.body).toMatchObject({ gtin: GTIN, lot: LOT });
     expect(Date.parse(String((lotTrace.body['recalled'] as { at?: string } | null)?.at))).not.toBeNaN();
-    // A lot or GTIN that is no GS1 key is refused before any query (a NUL reached PostgreSQL and answered 500).
+    // A lot or GTIN that is no GS1 key is refused before any query (a NUL reached PostgreSQL and answered 500);
+    // a NUL in any URL is refused by the platform before the route.
+    const notCset82 = await call(await REGULATOR(), 'GET', `/v1/lots/${GTIN}/${encodeURIComponent('L 1')}/trace`);
+    expect([notCset82.status, notCset82.body['code']]).toEqual([400, 'SUPPLY.BAD_LOT']);
     const nul = await call(await REGULATOR(), 'GET', `/v1/lots/${GTIN}/${encodeURIComponent('L\u0000')}/trace`);
-    expect([nul.status, nul.body['code']]).toEqual([400, 'SUPPLY.BAD_LOT']);
+    expect([nul.status, nul.body['code']]).toEqual([400, 'HTTP.NUL_IN_URL']);
     const wrongCheckDigit = `${GTIN.slice(0, -1)}${(Number(GTIN.slice(-1)) + 1) % 10}`;
     const badGtin = await call(await as(M), 'POST', `/v1/lots/${wrongCheckDigit}/${LOT}/recall`, { reason: 'x' });
     expect([badGtin.status, badGtin.body['code']]).toEqual([400, 'SUPPLY.BAD_CHECK_DIGIT']);

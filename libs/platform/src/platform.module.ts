@@ -8,6 +8,7 @@ import type { ServiceConfig } from './config/config';
 import { DiagnosticsController } from './diagnostics/diagnostics.controller';
 import { DiagnosticsPrisma, PING_STORE, PrismaPingStore } from './diagnostics/ping-store';
 import { jsonBodyParser, type BodyLimit } from './http/json-body';
+import { refuseNulInUrl } from './http/nul-in-url';
 import { requestLogSerializer } from './http/request-log';
 import { HealthController } from './health/health.controller';
 import { KAFKA_TOPICS, KafkaGateway } from './kafka/kafka.gateway';
@@ -104,6 +105,8 @@ export class PlatformModule implements NestModule {
   constructor(@Inject(BODY_LIMITS) private readonly bodyLimits: readonly BodyLimit[]) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(requestIdMiddleware, HttpMetricsMiddleware, jsonBodyParser(this.bodyLimits)).forRoutes('*');
+    consumer
+      .apply(requestIdMiddleware, HttpMetricsMiddleware, refuseNulInUrl, jsonBodyParser(this.bodyLimits))
+      .forRoutes('*');
   }
 }
