@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Client } from 'pg';
 import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
 import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
@@ -174,6 +174,17 @@ export function run(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+/** Committed offsets of `groupId` summed over the partitions of `topics`, and the topics' end offsets. */
+export async function groupProgress(admin: Admin, groupId: string, topics: readonly string[]) {
+  const [committed, ends] = await Promise.all([
+    admin.fetchOffsets({ groupId, topics: [...topics] }),
+    Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic))),
+  ]);
+  const sum = (offsets: Array<{ offset: string }>) =>
+    offsets.reduce((total, { offset }) => total + Math.max(0, Number(offset)), 0);
+  return { committed: committed.reduce((t, { partitions }) => t + sum(partitions), 0), end: sum(ends.flat()) };
 }
 
 /**

@@ -40,6 +40,7 @@ import {
   cliOptions,
   durability,
   gitCommit,
+  groupProgress,
   kafkaVersion,
   machineFacts,
   ROOT,
@@ -146,17 +147,6 @@ async function waitForGroup(admin: Admin, groupId: string): Promise<void> {
     await sleep(100);
   }
   throw new Error(`consumer group ${groupId} did not become stable`);
-}
-
-/** Committed offsets of `groupId` summed over the partitions of `topics`, and the topics' end offsets. */
-async function progress(admin: Admin, groupId: string, topics: readonly string[]) {
-  const [committed, ends] = await Promise.all([
-    admin.fetchOffsets({ groupId, topics: [...topics] }),
-    Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic))),
-  ]);
-  const sum = (offsets: Array<{ offset: string }>) =>
-    offsets.reduce((total, { offset }) => total + Math.max(0, Number(offset)), 0);
-  return { committed: committed.reduce((t, { partitions }) => t + sum(partitions), 0), end: sum(ends.flat()) };
 }
 
 /** Peers not yet seen to exit: killed if the bench itself exits (or crashes) first. */
@@ -300,7 +290,7 @@ async function runWith(
     let lastChange = Date.now();
     let endedAt = Date.now();
     for (;;) {
-      const { committed, end } = await progress(ctx.admin, groupId, topicList);
+      const { committed, end } = await groupProgress(ctx.admin, groupId, topicList);
       endedAt = Date.now();
       if (end >= ctx.events.length && committed >= end) break;
       if (committed !== last) [last, lastChange] = [committed, endedAt];
@@ -309,7 +299,7 @@ async function runWith(
     }
     const [cpuAfter, machineAfter] = [cpuSnapshot(pid), machineCpuSeconds()];
     const stored = await storedTimes(url, contender);
-    const { committed } = await progress(ctx.admin, groupId, topicList);
+    const { committed } = await groupProgress(ctx.admin, groupId, topicList);
     const count = contender === 'raw' || contender === 'floor' ? committed : stored.size;
     const latencies: number[] = [];
     for (const [id, at] of stored) {

@@ -1,5 +1,5 @@
 export * from './errors';
-export { bytesEqual, fromBase64, fromHex, toBase64, toHex } from './encoding';
+export { bytesEqual, fromBase64, fromHex, isWellFormedUnicode, toBase64, toHex } from './encoding';
 export { MAX_LEVEL, MAX_TREE_SIZE, type NodeId } from './tree-math';
 export * from './hash';
 export {

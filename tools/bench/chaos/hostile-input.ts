@@ -18,7 +18,7 @@ import { Client } from 'pg';
 import { DIAGNOSTICS_TOPIC, LEDGER_BLOCKS_TOPIC } from '@medledger/contracts';
 import { ed25519PublicKeyFromSeed } from '@medledger/ledger-core';
 import { mintToken, SERVICE_ROLES, type ActorRole } from '@medledger/platform';
-import { round, sleep, startCaughtUp } from '../common';
+import { groupProgress, round, sleep, startCaughtUp } from '../common';
 import { byTopic, createProducers, prepareEvents } from '../ledger-harness';
 import {
   connectKafka,
@@ -705,10 +705,7 @@ async function answersTo(service: AppProcess, ms: number): Promise<string[]> {
   return services;
 }
 
-/**
- * Waits until each of `groups` has committed offsets at the end of `topic` (as it stands when called), or `ms` pass.
- * Returns the groups still behind (with their lag) and the seconds waited.
- */
+/** Waits until each of `groups` has committed to the end of `topic`, or `ms` pass: the groups behind, the seconds. */
 async function drainedIn(
   admin: Admin,
   groups: readonly string[],
@@ -716,17 +713,12 @@ async function drainedIn(
   ms: number,
 ): Promise<{ lagging: string[]; seconds: number }> {
   const started = performance.now();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.offset)]));
   let lagging: string[] = [...groups];
   while (performance.now() - started < ms) {
     lagging = [];
     for (const groupId of groups) {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const lag = (committed?.partitions ?? []).reduce(
-        (sum, p) => sum + Math.max(0, (ends.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))),
-        0,
-      );
-      if (lag > 0) lagging.push(`${groupId} ${lag} behind`);
+      const { committed, end } = await groupProgress(admin, groupId, [topic]);
+      if (committed < end) lagging.push(`${groupId} ${end - committed} behind`);
     }
     if (lagging.length === 0) break;
     await sleep(1_000);

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { json, urlencoded } from 'express';
+import { isWellFormedUnicode } from '@medledger/ledger-core';
 import { ProblemException } from './problem';
 
 /** Largest JSON request body accepted; FHIR resources and EPCIS documents stay well below it. */
@@ -41,9 +42,6 @@ function toProblem(error: BodyParserError, limit: string): Error {
   }
 }
 
-// A high surrogate not followed by a low one, or a low one not preceded by a high one (UTF-16 code units).
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 function pointerToken(key: string | number): string {
   return String(key).replaceAll('~', '~0').replaceAll('/', '~1');
 }
@@ -58,14 +56,14 @@ export function loneSurrogateAt(value: unknown): string | undefined {
   const stack: Array<{ value: unknown; pointer: string }> = [{ value, pointer: '' }];
   for (let next = stack.pop(); next; next = stack.pop()) {
     if (typeof next.value === 'string') {
-      if (LONE_SURROGATE.test(next.value)) return next.pointer;
+      if (!isWellFormedUnicode(next.value)) return next.pointer;
     } else if (Array.isArray(next.value)) {
       const { pointer } = next;
       next.value.forEach((item, i) => stack.push({ value: item, pointer: `${pointer}/${i}` }));
     } else if (typeof next.value === 'object' && next.value !== null) {
       for (const [key, member] of Object.entries(next.value)) {
         const pointer = `${next.pointer}/${pointerToken(key)}`;
-        if (LONE_SURROGATE.test(key)) return pointer;
+        if (!isWellFormedUnicode(key)) return pointer;
         stack.push({ value: member, pointer });
       }
     }
